@@ -1,0 +1,95 @@
+"""Kitaru: durable execution for AI agents.
+
+Write an agent as a `@flow` of `@checkpoint` calls; every completed checkpoint's output is
+persisted, so a crashed, paused or replayed execution continues after the last completed
+checkpoint instead of starting over.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kitaru._version import __version__
+from kitaru.config._resolve import configure
+from kitaru.errors import (
+    KitaruBackendError,
+    KitaruContextError,
+    KitaruDivergenceError,
+    KitaruError,
+    KitaruExecutionError,
+    KitaruRuntimeError,
+    KitaruStateError,
+    KitaruUsageError,
+    KitaruUserCodeError,
+    KitaruWaitValidationError,
+)
+from kitaru.sdk import (
+    Checkpoint,
+    CheckpointFuture,
+    Flow,
+    FlowHandle,
+    checkpoint,
+    create_secret,
+    current_execution_id,
+    delete_secret,
+    flow,
+    get_secret,
+    llm,
+    load,
+    log,
+    save,
+    wait,
+)
+
+if TYPE_CHECKING:
+    from kitaru.client import KitaruClient
+    from kitaru.config import ImageSettings, KitaruConfig
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointFuture",
+    "Flow",
+    "FlowHandle",
+    "ImageSettings",
+    "KitaruBackendError",
+    "KitaruClient",
+    "KitaruConfig",
+    "KitaruContextError",
+    "KitaruDivergenceError",
+    "KitaruError",
+    "KitaruExecutionError",
+    "KitaruRuntimeError",
+    "KitaruStateError",
+    "KitaruUsageError",
+    "KitaruUserCodeError",
+    "KitaruWaitValidationError",
+    "__version__",
+    "checkpoint",
+    "configure",
+    "create_secret",
+    "current_execution_id",
+    "delete_secret",
+    "flow",
+    "get_secret",
+    "llm",
+    "load",
+    "log",
+    "save",
+    "wait",
+]
+
+_LAZY = {
+    "KitaruClient": "kitaru.client",
+    "ImageSettings": "kitaru.config",
+    "KitaruConfig": "kitaru.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import heavier parts (client models, pydantic config models) on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kitaru' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,32 @@
+"""Crash recovery: executions whose runner died are marked failed ("runner lost"), and those
+started with auto-recovery (KITARU_AUTO_RECOVER=1) are continued by a new runner process."""
+
+from __future__ import annotations
+
+import time
+
+from kitaru.store import StateService
+
+_MIN_INTERVAL = 0.25
+_last_sweep: dict[int, float] = {}
+
+
+def sweep(state: StateService, *, force: bool = False) -> list[str]:
+    """Expire lost runners (cheap, rate-limited); return the ids that were auto-recovered."""
+    t = time.monotonic()
+    if not force and t - _last_sweep.get(id(state), 0.0) < _MIN_INTERVAL:
+        return []
+    _last_sweep[id(state)] = t
+    lost = state.expire_lost_runners()
+    recovered: list[str] = []
+    for row in lost:
+        if row and row["config"].get("auto_recover"):
+            from kitaru.errors import KitaruError
+            from kitaru.runtime._launch import claim_and_dispatch
+
+            try:
+                claim_and_dispatch(row["id"], ("failed",))
+                recovered.append(row["id"])
+            except KitaruError:
+                pass  # another process recovered it first
+    return recovered

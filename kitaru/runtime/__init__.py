@@ -1,0 +1,1 @@
+"""The durable runtime: execution context, journal replay, leases, log capture, runner."""

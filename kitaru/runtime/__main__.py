@@ -1,0 +1,28 @@
+"""`python -m kitaru.runtime EXEC_ID`: continue one execution in this process."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the execution named on the command line; exit 0 unless the runner itself failed."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m kitaru.runtime EXEC_ID", file=sys.stderr)
+        return 2
+    from kitaru.errors import KitaruError
+    from kitaru.runtime._launch import continue_here
+
+    try:
+        status = continue_here(args[0], os.environ.pop("KITARU_RUNNER_OWNER", None))
+    except KitaruError as exc:
+        print(f"kitaru runner: {exc}", file=sys.stderr)
+        return 1
+    print(f"kitaru runner: execution {args[0]} is {status}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Capture stdout, stderr, `logging` and `kitaru.log()` of a running flow into its log.
+
+Lines are attributed to the checkpoint that printed them (a context variable travels into
+checkpoint threads) and shipped to the state store in batches by the runner's heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from kitaru.runtime._context import _checkpoint, current_context
+
+
+class LogSink:
+    """A buffer of log entries for one execution, flushed in batches."""
+
+    def __init__(self, exec_id: str, state: Any) -> None:
+        self.exec_id = exec_id
+        self.state = state
+        self._buf: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._partial: dict[tuple[str, str | None], str] = {}
+
+    def emit(self, stream: str, level: str, message: str, invocation_id: str | None = None) -> None:
+        """Queue one entry."""
+        entry = {"exec_id": self.exec_id, "invocation_id": invocation_id, "ts": time.time(), "stream": stream,
+                 "level": level, "message": message}
+        with self._lock:
+            self._buf.append(entry)
+
+    def write_text(self, stream: str, text: str) -> None:
+        """Queue complete lines of stream text; keep a trailing partial line for later."""
+        inv = _checkpoint.get()
+        key = (stream, inv)
+        with self._lock:
+            text = self._partial.pop(key, "") + text
+            *lines, rest = text.split("\n")
+            if rest:
+                self._partial[key] = rest
+        level = "ERROR" if stream == "stderr" else "INFO"
+        for line in lines:
+            self.emit(stream, level, line, inv)
+
+    def flush(self) -> None:
+        """Write queued entries to the state store (and any partial lines, at the end)."""
+        with self._lock:
+            batch, self._buf = self._buf, []
+        if batch:
+            self.state.append_logs(batch)
+
+    def close(self) -> None:
+        """Flush everything, including unterminated lines."""
+        with self._lock:
+            partial, self._partial = self._partial, {}
+        for (stream, inv), text in partial.items():
+            self.emit(stream, "ERROR" if stream == "stderr" else "INFO", text, inv)
+        self.flush()
+
+
+class _Tee:
+    """A text stream that writes through and also feeds the current execution's log sink."""
+
+    def __init__(self, original: TextIO, stream: str) -> None:
+        self._original = original
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        n = self._original.write(text)
+        ctx = current_context()
+        sink = getattr(ctx, "sink", None) if ctx is not None else None
+        if sink is not None and text:
+            sink.write_text(self._stream, text)
+        return n
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+class _Handler(logging.Handler):
+    """Routes log records emitted inside a flow to its sink."""
+
+    def __init__(self, echo_warnings: bool) -> None:
+        super().__init__(logging.NOTSET)
+        self.echo_warnings = echo_warnings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ctx = current_context()
+        sink = getattr(ctx, "sink", None) if ctx is not None else None
+        if sink is not None:
+            sink.emit("logging", record.levelname, self.format(record), _checkpoint.get())
+        if self.echo_warnings and record.levelno >= logging.WARNING:
+            sys.__stderr__.write(self.format(record) + "\n")
+
+
+_install_lock = threading.Lock()
+_installed: dict[str, Any] = {}
+
+
+def install_capture() -> None:
+    """Install the stream tees and logging handler once per process (they route by context)."""
+    with _install_lock:
+        if _installed:
+            return
+        _installed["stdout"], _installed["stderr"] = sys.stdout, sys.stderr
+        sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
+        sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
+        root = logging.getLogger()
+        bare = not root.handlers
+        handler = _Handler(echo_warnings=bare)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        root.addHandler(handler)
+        if bare and root.level == logging.WARNING:
+            root.setLevel(logging.INFO)
+        _installed["handler"] = handler
+
+
+def uninstall_capture() -> None:
+    """Undo `install_capture` (for tests and embedding)."""
+    with _install_lock:
+        if not _installed:
+            return
+        sys.stdout, sys.stderr = _installed["stdout"], _installed["stderr"]
+        logging.getLogger().removeHandler(_installed["handler"])
+        _installed.clear()

@@ -1,0 +1,130 @@
+"""The per-execution runtime context: who owns the lease, the journal, id assignment."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kitaru.errors import KitaruContextError, KitaruDivergenceError, KitaruUsageError
+
+if TYPE_CHECKING:
+    from kitaru.artifacts import ArtifactStore
+    from kitaru.store import StateService
+
+
+class Suspend(BaseException):
+    """Unwinds the flow body when it must stop here: waiting for input."""
+
+
+class Stop(BaseException):
+    """Unwinds the flow body when the runner must stop: cancel requested or lease lost."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "cancelled" | "lease_lost"
+
+
+def new_owner() -> str:
+    """A lease owner token unique to one runner turn."""
+    return f"{os.getpid()}:{os.urandom(6).hex()}"
+
+
+@dataclass
+class ExecutionContext:
+    """Everything a running flow body needs; shared by its checkpoint threads."""
+
+    exec_id: str
+    state: StateService
+    store: ArtifactStore
+    owner: str
+    config: Any
+    flow_name: str
+    journal: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    name_counts: dict[str, int] = field(default_factory=dict)
+    used_ids: set[str] = field(default_factory=set)
+    next_seq: int = 0
+    diverged: KitaruDivergenceError | None = None
+    stop_reason: str | None = None
+    sink: Any = None
+    executor: Any = None
+    _by_seq: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_seq = {rec["seq"]: rec for rec in self.journal}
+
+    def assign(self, name: str, explicit_id: str | None, kind: str) -> tuple[str, int, dict[str, Any] | None]:
+        """Give the next call its invocation id and position; return its journal record, if any.
+
+        Ids are `name`, `name_2`, ... in call order (at submit time for futures), or `explicit_id`.
+        Raises KitaruDivergenceError when the journal recorded a different call at this position.
+        """
+        with self.lock:
+            if self.diverged is not None:
+                raise self.diverged
+            if explicit_id is not None:
+                if explicit_id in self.used_ids:
+                    raise KitaruUsageError(f"checkpoint id {explicit_id!r} is used twice in this execution; ids must be unique")
+                inv = explicit_id
+            else:
+                n = self.name_counts.get(name, 0) + 1
+                self.name_counts[name] = n
+                inv = name if n == 1 else f"{name}_{n}"
+                while inv in self.used_ids:  # an explicit id took the generated one
+                    n += 1
+                    self.name_counts[name] = n
+                    inv = f"{name}_{n}"
+            self.used_ids.add(inv)
+            seq = self.next_seq
+            self.next_seq += 1
+            rec = self._by_seq.get(seq)
+            if rec is not None and (rec["invocation_id"] != inv or rec["name"] != name):
+                self.diverged = KitaruDivergenceError(
+                    f"execution {self.exec_id} diverged from its journal at call #{seq + 1}: expected"
+                    f" {rec['type']} {rec['invocation_id']!r} ({rec['name']}), but the flow called {kind} {inv!r} ({name})."
+                    " The flow code changed since this execution ran; start a new run or replay it"
+                    f" (`kitaru executions replay {self.exec_id} --from <checkpoint>`)",
+                    exec_id=self.exec_id,
+                    status="failed",
+                    failure_origin="divergence",
+                )
+                raise self.diverged
+            return inv, seq, rec
+
+
+_current: contextvars.ContextVar[ExecutionContext | None] = contextvars.ContextVar("kitaru_execution", default=None)
+_checkpoint: contextvars.ContextVar[str | None] = contextvars.ContextVar("kitaru_checkpoint", default=None)
+_checkpoint_metadata: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "kitaru_checkpoint_metadata", default=None
+)
+
+
+def current_context() -> ExecutionContext | None:
+    """The execution this code runs in, or None outside a flow."""
+    return _current.get()
+
+
+def current_checkpoint() -> str | None:
+    """The invocation id of the checkpoint this code runs in, or None."""
+    return _checkpoint.get()
+
+
+def checkpoint_metadata() -> dict[str, Any] | None:
+    """The metadata dict of the running checkpoint (kitaru.log and llm calls add to it)."""
+    return _checkpoint_metadata.get()
+
+
+def require_flow_body(what: str) -> ExecutionContext:
+    """The current context, if called from a flow body (not outside, not inside a checkpoint)."""
+    ctx = _current.get()
+    if ctx is None:
+        raise KitaruContextError(f"{what} can only be called inside a @flow; start the flow with .run()")
+    inside = _checkpoint.get()
+    if inside is not None:
+        raise KitaruContextError(
+            f"{what} cannot be called inside checkpoint {inside!r}; call it from the flow body instead"
+        )
+    return ctx

@@ -1,0 +1,124 @@
+"""Start, replay and continue executions on the local orchestrator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kitaru.artifacts import get_value, put_value
+from kitaru.config._paths import resolve_home
+from kitaru.config._resolve import resolve_config
+from kitaru.errors import KitaruStateError, KitaruUsageError
+from kitaru.runtime._context import new_owner
+from kitaru.runtime._dispatch import spawn_runner
+from kitaru.runtime._replay import plan_replay
+from kitaru.runtime._runner import bind_inputs, run_body
+from kitaru.runtime._source import describe_source, load_flow
+from kitaru.stacks import artifact_store_for_stack, store_from_root
+from kitaru.store import StateService, new_exec_id, open_state
+
+
+def _environment(config: Any) -> tuple[Path, StateService, Any]:
+    home = resolve_home()
+    state = open_state(home)
+    return home, state, artifact_store_for_stack(config.stack, home)
+
+
+def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]) -> tuple[str, StateService]:
+    """Create an execution for `flow` and run it here until it ends or waits."""
+    config = resolve_config(flow.options, run_options)
+    inputs = bind_inputs(flow.fn, args, kwargs)
+    return _create_and_run(flow, config, inputs)
+
+
+def _create_and_run(
+    flow: Any, config: Any, inputs: dict[str, Any], *, original: str | None = None, replay_from: str | None = None,
+    seed: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None, detach: bool = False,
+) -> tuple[str, StateService]:
+    home, state, store = _environment(config)
+    from kitaru.client._recovery import sweep
+
+    sweep(state)
+    exec_id, owner = new_exec_id(), new_owner()
+    source = describe_source(flow.fn)
+    state.create_execution(
+        {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
+         "config": config.stored(), "inputs": put_value(store, inputs), "original_exec_id": original,
+         "replay_from": replay_from},
+        owner=owner, lease_ttl=config.lease_ttl,
+    )
+    if seed is not None:
+        state.seed_journal(exec_id, *seed)
+    if detach:
+        spawn_runner(exec_id, owner=owner, home=home, cwd=source.get("cwd"))
+        return exec_id, state
+    run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=state.get_execution(exec_id)["inputs"],  # type: ignore[index]
+             state=state, store=store, owner=owner, config=config, home=home)
+    return exec_id, state
+
+
+def replay(
+    exec_id: str, *, from_: str, overrides: dict[str, Any] | None, inputs: dict[str, Any], flow: Any = None,
+    detach: bool = False,
+) -> tuple[str, StateService]:
+    """Fork `exec_id` into a new execution that re-runs from checkpoint `from_`."""
+    from kitaru.config._models import KitaruConfig
+
+    state = open_state(resolve_home())
+    source = state.get_execution(exec_id)
+    if source is None:
+        raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
+    if flow is None:
+        flow = load_flow(source["flow_source"])
+    elif flow.name != source["flow_name"]:
+        raise KitaruUsageError(f"execution {exec_id} ran flow {source['flow_name']!r}, not {flow.name!r}")
+    config = KitaruConfig(**{k: v for k, v in source["config"].items() if v != "***"})
+    _, _, store = _environment(config)
+    recorded = get_value(store_from_root(source["inputs"]["store"]), source["inputs"])
+    unknown = set(inputs) - set(recorded)
+    if unknown:
+        raise KitaruUsageError(f"flow {flow.name!r} has no input(s) {sorted(unknown)}; its inputs are {sorted(recorded)}")
+    calls, waits, point = plan_replay(
+        source_exec_id=exec_id, journal=state.load_journal(exec_id), waits=state.list_waits(exec_id, status=None),
+        from_=from_, overrides=overrides, store=store,
+    )
+    return _create_and_run(flow, config, {**recorded, **inputs}, original=exec_id, replay_from=point,
+                           seed=(calls, waits), detach=detach)
+
+
+def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
+    """Take over a waiting/failed execution and continue it in a detached runner process."""
+    home = resolve_home()
+    state = open_state(home)
+    row = state.get_execution(exec_id)
+    if row is None:
+        raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
+    if not row["flow_source"].get("importable"):
+        raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
+    owner = new_owner()
+    ttl = float(row["config"].get("lease_ttl", 5.0))
+    state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
+    spawn_runner(exec_id, owner=owner, home=home, cwd=row["flow_source"].get("cwd"))
+    return state
+
+
+def continue_here(exec_id: str, owner: str | None) -> str:
+    """Run an execution in this process (the body of `python -m kitaru.runtime`)."""
+    from kitaru.config._models import KitaruConfig
+
+    home = resolve_home()
+    state = open_state(home)
+    row = state.get_execution(exec_id)
+    if row is None:
+        raise KitaruUsageError(f"execution {exec_id} does not exist in {home}")
+    config = KitaruConfig(**{k: v for k, v in row["config"].items() if v != "***"})
+    if owner is None:
+        owner = new_owner()
+        state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl)
+    elif not state.renew_lease(exec_id, owner=owner, lease_ttl=config.lease_ttl):
+        raise KitaruStateError(f"execution {exec_id} was taken over by another runner before this one started")
+    flow = load_flow(row["flow_source"])
+    store = artifact_store_for_stack(config.stack, home)
+    return run_body(exec_id=exec_id, fn=flow.fn, flow_name=row["flow_name"], inputs_ref=row["inputs"], state=state,
+                    store=store, owner=owner, config=config, home=home)

@@ -1,0 +1,165 @@
+"""Run a flow body durably: create or continue an execution, heartbeat its lease, record the outcome."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kitaru.artifacts import ArtifactStore, get_value, put_value
+from kitaru.errors import KitaruDivergenceError
+from kitaru.runtime._capture import LogSink, install_capture
+from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current
+from kitaru.store import LeaseLost, StateService
+
+_LOG_FLUSH_INTERVAL = 0.25
+
+
+class Heartbeat(threading.Thread):
+    """Renews the execution's lease and ships buffered logs until stopped."""
+
+    def __init__(self, ctx: ExecutionContext, lease_ttl: float) -> None:
+        super().__init__(name=f"kitaru-heartbeat-{ctx.exec_id[:8]}", daemon=True)
+        self.ctx = ctx
+        self.lease_ttl = lease_ttl
+        self.renew_every = max(0.05, lease_ttl / 4)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        ctx, waited = self.ctx, 0.0
+        while not self._stop_event.wait(min(_LOG_FLUSH_INTERVAL, self.renew_every)):
+            waited += min(_LOG_FLUSH_INTERVAL, self.renew_every)
+            try:
+                if ctx.sink is not None:
+                    ctx.sink.flush()
+                if waited >= self.renew_every:
+                    waited = 0.0
+                    if not ctx.state.renew_lease(ctx.exec_id, owner=ctx.owner, lease_ttl=self.lease_ttl):
+                        ctx.stop_reason = "lease_lost"
+                        return
+            except Exception as exc:  # a busy store must not kill the heartbeat
+                sys.__stderr__.write(f"kitaru: heartbeat for {ctx.exec_id} failed: {exc}\n")
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
+def bind_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Flow inputs by parameter name (so replay can override them one by one)."""
+    from kitaru.errors import KitaruUsageError
+
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise KitaruUsageError(f"invalid arguments for flow {fn.__name__!r}: {exc}") from exc
+    return dict(bound.arguments)
+
+
+def call_with_inputs(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    """Call `fn` with inputs recorded by `bind_inputs`."""
+    bound = inspect.BoundArguments(inspect.signature(fn), inputs)  # type: ignore[arg-type]
+    return fn(*bound.args, **bound.kwargs)
+
+
+def failure_from(exc: BaseException, origin: str, *, checkpoint: str | None = None) -> dict[str, Any]:
+    """The failure record stored with a failed execution."""
+    return {"origin": origin, "reason": type(exc).__name__, "message": str(exc),
+            "type": f"{type(exc).__module__}.{type(exc).__qualname__}", "checkpoint": checkpoint,
+            "traceback": "".join(traceback.format_exception(exc))[-8000:]}
+
+
+def run_body(
+    *,
+    exec_id: str,
+    fn: Callable[..., Any],
+    flow_name: str,
+    inputs_ref: dict[str, Any],
+    state: StateService,
+    store: ArtifactStore,
+    owner: str,
+    config: Any,
+    home: Path,
+) -> str:
+    """Run (or continue) an execution whose lease `owner` holds; return its status afterwards."""
+    inputs = get_value(store, inputs_ref)
+    retries_left = int(getattr(config, "retries", 0) or 0)
+    while True:
+        ctx = ExecutionContext(exec_id=exec_id, state=state, store=store, owner=owner, config=config,
+                               flow_name=flow_name, journal=state.load_journal(exec_id))
+        status = _run_once(ctx, fn, inputs, config)
+        if status == "failed" and retries_left > 0:
+            retries_left -= 1
+            try:
+                state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl, statuses=("failed",))
+            except Exception:
+                return status
+            continue
+        if status == "waiting" and _answered_while_suspending(state, exec_id):
+            try:
+                state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl, statuses=("waiting",))
+            except Exception:
+                return status  # another runner took over
+            continue
+        return status
+
+
+def _answered_while_suspending(state: StateService, exec_id: str) -> bool:
+    journal_waits = {r["invocation_id"] for r in state.load_journal(exec_id) if r["type"] == "wait" and r["status"] != "completed"}
+    return any(w["invocation_id"] in journal_waits for w in state.list_waits(exec_id, status="answered"))
+
+
+def _run_once(ctx: ExecutionContext, fn: Callable[..., Any], inputs: dict[str, Any], config: Any) -> str:
+    state = ctx.state
+    ctx.sink = LogSink(ctx.exec_id, state) if config.log_capture else None
+    if ctx.sink is not None:
+        install_capture()
+    heartbeat = Heartbeat(ctx, config.lease_ttl)
+    heartbeat.start()
+    token = _current.set(ctx)
+    outcome: tuple[str, dict[str, Any] | None, dict[str, Any] | None]
+    try:
+        try:
+            result = call_with_inputs(fn, inputs)
+            if ctx.diverged is not None:
+                raise ctx.diverged
+            outcome = ("completed", put_value(ctx.store, result), None)
+        except Suspend:
+            outcome = ("waiting", None, None)
+        except Stop as stop:
+            if stop.reason == "lease_lost":
+                return "lost"
+            reason = "cancelled by user" if stop.reason == "cancelled" else stop.reason
+            outcome = ("cancelled", None, {"origin": "cancelled", "reason": reason, "message": reason})
+        except KitaruDivergenceError as exc:
+            outcome = ("failed", None, failure_from(exc, "divergence"))
+        except BaseException as exc:  # noqa: BLE001 - any error of the user's code fails the execution
+            if ctx.diverged is not None:
+                outcome = ("failed", None, failure_from(ctx.diverged, "divergence"))
+            else:
+                origin_cp = getattr(exc, "__kitaru_checkpoint__", None)
+                outcome = ("failed", None, failure_from(exc, "user_code", checkpoint=origin_cp))
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                _finish(ctx, outcome)
+                raise
+    finally:
+        if ctx.executor is not None:
+            ctx.executor.shutdown(wait=True)  # every submitted checkpoint commits before the outcome
+        _current.reset(token)
+        heartbeat.stop()
+        if ctx.sink is not None:
+            ctx.sink.close()
+    return _finish(ctx, outcome)
+
+
+def _finish(ctx: ExecutionContext, outcome: tuple[str, dict[str, Any] | None, dict[str, Any] | None]) -> str:
+    status, result, failure = outcome
+    try:
+        ctx.state.finish_execution(ctx.exec_id, owner=ctx.owner, status=status, result=result, failure=failure)
+    except LeaseLost:
+        return "lost"
+    return status

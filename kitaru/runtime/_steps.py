@@ -1,0 +1,123 @@
+"""Running one durable step (checkpoint or llm call): journal lookup, cache, attempts, commit.
+
+Order of effects for a completed step: run → serialize → write bytes (atomic) → commit the
+journal record. A crash before the commit re-runs the step; never a record without bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitaru.artifacts import get_value, hash_inputs, put_value
+from kitaru.runtime._context import ExecutionContext, Stop, _checkpoint, _checkpoint_metadata
+from kitaru.stacks import store_from_root
+from kitaru.store import CancelRequested, LeaseLost
+
+_MAX_BACKOFF = 5.0
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What the runtime needs to know about a step."""
+
+    name: str
+    fn: Callable[..., Any]
+    type: str = "checkpoint"
+    retries: int = 0
+    cache: bool | None = None
+    code_hash: Callable[[], str] = field(default=lambda: "")
+
+
+def load_output(ctx: ExecutionContext, ref: dict[str, Any]) -> Any:
+    """Load a recorded output, verifying its hash (from this execution's store or the recorded one)."""
+    store = ctx.store if ref.get("store") in (None, ctx.store.root) else store_from_root(ref["store"])
+    return get_value(store, ref)
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    """A JSON description of an exception for the journal."""
+    return {
+        "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(exc))[-8000:],
+    }
+
+
+def run_step(
+    ctx: ExecutionContext,
+    spec: StepSpec,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    *,
+    inv: str,
+    seq: int,
+    rec: dict[str, Any] | None,
+) -> Any:
+    """Return the step's recorded output, or run it (with retries) and record the output."""
+    if rec is not None and rec["status"] == "completed":
+        return load_output(ctx, rec["output"])
+    input_hash, preview = hash_inputs(args, kwargs)
+    use_cache = spec.cache if spec.cache is not None else bool(getattr(ctx.config, "cache", False))
+    cache_key = hashlib.sha256(f"{spec.code_hash()}:{input_hash}".encode()).hexdigest() if use_cache else None
+    call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": spec.name, "type": spec.type,
+            "input_hash": input_hash, "input_preview": preview, "cache_key": cache_key}
+    if cache_key is not None and rec is None:
+        hit = ctx.state.find_cached_output(cache_key)
+        if hit is not None:
+            try:
+                value = load_output(ctx, hit["output"])
+            except Exception:
+                value = _MISS
+            if value is not _MISS:
+                _guard(lambda: ctx.state.record_reused_call(
+                    {**call, "output": hit["output"], "reused_from": hit["exec_id"], "metadata": {"cache": "hit"}},
+                    owner=ctx.owner))
+                return value
+    while True:
+        attempt = _guard(lambda: ctx.state.start_call(call, owner=ctx.owner))
+        metadata: dict[str, Any] = {}
+        token_cp, token_md = _checkpoint.set(inv), _checkpoint_metadata.set(metadata)
+        started = time.perf_counter()
+        try:
+            value = spec.fn(*args, **kwargs)
+        except (Stop, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            metadata["duration_s"] = time.perf_counter() - started
+            final = attempt > spec.retries
+            _guard(lambda: ctx.state.fail_call(ctx.exec_id, inv, attempt, error=error_info(exc), final=final,
+                                               metadata=metadata))
+            if final:
+                try:
+                    exc.__kitaru_checkpoint__ = inv  # type: ignore[attr-defined]
+                except Exception:
+                    pass
+                raise
+            time.sleep(min(_MAX_BACKOFF, 0.05 * 2 ** (attempt - 1)))
+            continue
+        finally:
+            _checkpoint.reset(token_cp)
+            _checkpoint_metadata.reset(token_md)
+        metadata["duration_s"] = time.perf_counter() - started
+        ref = put_value(ctx.store, value)
+        _guard(lambda: ctx.state.complete_call(ctx.exec_id, inv, attempt, owner=ctx.owner, output=ref,
+                                               metadata=metadata))
+        return value
+
+
+_MISS = object()
+
+
+def _guard(fn: Callable[[], Any]) -> Any:
+    """Call the state service; turn 'cancelled' / 'lease lost' into a Stop of the body."""
+    try:
+        return fn()
+    except CancelRequested:
+        raise Stop("cancelled") from None
+    except LeaseLost:
+        raise Stop("lease_lost") from None

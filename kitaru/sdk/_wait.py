@@ -1,0 +1,117 @@
+"""`kitaru.wait()`: pause the execution until a human (or system) answers."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from kitaru.errors import KitaruWaitValidationError
+from kitaru.runtime._context import Stop, Suspend, require_flow_body
+
+_POLL = 0.2
+
+
+def _adapter(schema: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(schema if schema is not None else Any)
+
+
+def json_schema_of(schema: Any) -> dict[str, Any] | None:
+    """The JSON schema an answer must match (None: anything JSON)."""
+    return None if schema is None else _adapter(schema).json_schema()
+
+
+def coerce_answer(schema: Any, answer: Any) -> Any:
+    """Validate a JSON answer against `schema` and return it as that type."""
+    from pydantic import ValidationError
+
+    if schema is None:
+        return answer
+    try:
+        return _adapter(schema).validate_python(answer)
+    except ValidationError as exc:
+        raise KitaruWaitValidationError(f"answer {answer!r} does not match the expected schema: {exc}") from exc
+
+
+def _interactive(config: Any) -> bool:
+    flag = getattr(config, "interactive", None)
+    if flag is not None:
+        return bool(flag)
+    return bool(sys.__stdin__ and sys.__stdin__.isatty() and sys.__stdout__ and sys.__stdout__.isatty())
+
+
+def _prompt(question: str | None, name: str, schema: Any) -> Any:
+    """Ask at the terminal until the answer validates."""
+    while True:
+        shown = question or f"Input for {name}"
+        sys.__stdout__.write(f"\n{shown}\n(JSON or plain text) > ")
+        sys.__stdout__.flush()
+        line = sys.__stdin__.readline()
+        if not line:
+            raise EOFError("stdin closed while waiting for input")
+        text = line.strip()
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        try:
+            coerce_answer(schema, value)
+            return value
+        except KitaruWaitValidationError as exc:
+            sys.__stdout__.write(f"invalid answer: {exc}\n")
+
+
+def wait(
+    *,
+    schema: Any = None,
+    name: str | None = None,
+    question: str | None = None,
+    timeout: float | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Any:
+    """Wait for input: returns the (validated) answer. Flow body only.
+
+    With a terminal attached it prompts; otherwise it polls for `timeout` seconds, then the
+    execution becomes `waiting` and this process stops running it until someone answers.
+    """
+    from kitaru.artifacts import put_value
+    from kitaru.runtime._steps import _guard, load_output
+
+    ctx = require_flow_body("kitaru.wait()")
+    wait_name = name or "wait"
+    inv, seq, rec = ctx.assign(wait_name, None, "wait")
+    if rec is not None and rec["status"] == "completed":
+        return coerce_answer(schema, load_output(ctx, rec["output"]))
+    state = ctx.state
+    stored = state.open_wait({"exec_id": ctx.exec_id, "invocation_id": inv, "name": wait_name, "question": question,
+                              "schema": json_schema_of(schema), "metadata": metadata or {}})
+    call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": wait_name, "type": "wait",
+            "input_hash": None, "input_preview": question, "cache_key": None}
+    attempt = _guard(lambda: state.start_call(call, owner=ctx.owner))
+    limit = timeout if timeout is not None else (getattr(ctx.config, "wait_timeout", None) or 0.0)
+    deadline = time.monotonic() + limit
+    while True:
+        if stored["status"] == "answered":
+            answer = stored["answer"]
+            value = coerce_answer(schema, answer)
+            _guard(lambda: state.complete_call(ctx.exec_id, inv, attempt, owner=ctx.owner,
+                                               output=put_value(ctx.store, answer), metadata={"wait": wait_name}))
+            return value
+        if stored["status"] == "aborted":
+            raise Stop(f"wait {inv!r} was aborted")
+        if _interactive(ctx.config):
+            answer = _prompt(question, inv, schema)
+            state.resolve_wait(ctx.exec_id, inv, status="answered", answer=answer)
+        elif time.monotonic() >= deadline:
+            raise Suspend(inv)
+        else:
+            time.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
+            row = state.get_execution(ctx.exec_id)
+            if row is not None and row["cancel_requested"]:
+                raise Stop("cancelled")
+            if ctx.stop_reason:
+                raise Stop(ctx.stop_reason)
+        stored = state.get_wait(ctx.exec_id, inv) or stored

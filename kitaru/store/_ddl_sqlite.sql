@@ -1,0 +1,133 @@
+CREATE TABLE artifacts (
+	exec_id VARCHAR(64) NOT NULL, 
+	name VARCHAR(255) NOT NULL, 
+	type VARCHAR(32) NOT NULL, 
+	tags TEXT DEFAULT '[]' NOT NULL, 
+	ref TEXT NOT NULL, 
+	invocation_id VARCHAR(255), 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (exec_id, name)
+);
+
+CREATE TABLE checkpoint_attempts (
+	exec_id VARCHAR(64) NOT NULL, 
+	invocation_id VARCHAR(255) NOT NULL, 
+	attempt INTEGER NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	error TEXT, 
+	started_at FLOAT NOT NULL, 
+	ended_at FLOAT, 
+	PRIMARY KEY (exec_id, invocation_id, attempt)
+);
+
+CREATE TABLE checkpoint_calls (
+	exec_id VARCHAR(64) NOT NULL, 
+	invocation_id VARCHAR(255) NOT NULL, 
+	seq INTEGER NOT NULL, 
+	name VARCHAR(255) NOT NULL, 
+	type VARCHAR(32) NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	input_hash VARCHAR(64), 
+	input_preview TEXT, 
+	output TEXT, 
+	cache_key VARCHAR(64), 
+	reused_from VARCHAR(64), 
+	error TEXT, 
+	metadata TEXT DEFAULT '{}' NOT NULL, 
+	started_at FLOAT NOT NULL, 
+	ended_at FLOAT, 
+	PRIMARY KEY (exec_id, invocation_id)
+);
+
+CREATE INDEX ix_checkpoint_calls_cache ON checkpoint_calls (cache_key);
+
+CREATE UNIQUE INDEX ux_checkpoint_calls_seq ON checkpoint_calls (exec_id, seq);
+
+CREATE TABLE executions (
+	id VARCHAR(64) NOT NULL, 
+	flow_name VARCHAR(255) NOT NULL, 
+	flow_source TEXT NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	stack VARCHAR(255) NOT NULL, 
+	config TEXT NOT NULL, 
+	inputs TEXT NOT NULL, 
+	result TEXT, 
+	failure TEXT, 
+	original_exec_id VARCHAR(64), 
+	replay_from VARCHAR(255), 
+	cancel_requested INTEGER DEFAULT '0' NOT NULL, 
+	lease_owner VARCHAR(128), 
+	lease_expires_at FLOAT, 
+	runs INTEGER DEFAULT '0' NOT NULL, 
+	metadata TEXT DEFAULT '{}' NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	updated_at FLOAT NOT NULL, 
+	ended_at FLOAT, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_executions_created ON executions (created_at, id);
+
+CREATE INDEX ix_executions_flow_created ON executions (flow_name, created_at);
+
+CREATE INDEX ix_executions_status_created ON executions (status, created_at);
+
+CREATE TABLE logs (
+	id INTEGER NOT NULL, 
+	exec_id VARCHAR(64) NOT NULL, 
+	invocation_id VARCHAR(255), 
+	ts FLOAT NOT NULL, 
+	stream VARCHAR(16) NOT NULL, 
+	level VARCHAR(16) NOT NULL, 
+	message TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_logs_exec ON logs (exec_id, id);
+
+CREATE TABLE model_aliases (
+	alias VARCHAR(255) NOT NULL, 
+	model VARCHAR(255) NOT NULL, 
+	secret VARCHAR(255), 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (alias)
+);
+
+CREATE TABLE secrets (
+	name VARCHAR(255) NOT NULL, 
+	data TEXT NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	updated_at FLOAT NOT NULL, 
+	PRIMARY KEY (name)
+);
+
+CREATE TABLE settings (
+	"key" VARCHAR(255) NOT NULL, 
+	value TEXT NOT NULL, 
+	PRIMARY KEY ("key")
+);
+
+CREATE TABLE stacks (
+	name VARCHAR(255) NOT NULL, 
+	spec TEXT NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	updated_at FLOAT NOT NULL, 
+	PRIMARY KEY (name)
+);
+
+CREATE TABLE waits (
+	exec_id VARCHAR(64) NOT NULL, 
+	invocation_id VARCHAR(255) NOT NULL, 
+	name VARCHAR(255) NOT NULL, 
+	question TEXT, 
+	schema TEXT, 
+	metadata TEXT DEFAULT '{}' NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	answer TEXT, 
+	created_at FLOAT NOT NULL, 
+	answered_at FLOAT, 
+	PRIMARY KEY (exec_id, invocation_id)
+);
+
+CREATE INDEX ix_waits_status ON waits (status, created_at);

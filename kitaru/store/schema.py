@@ -1,0 +1,166 @@
+"""The state store schema as SQLAlchemy Core tables: the single source of truth.
+
+Alembic migrations are written against these tables, and the embedded store's fast
+bootstrap DDL (`_ddl_sqlite.sql`) is generated from them (a test keeps all three equal).
+Timestamps are epoch seconds (float): portable, sortable and cheap on the hot path.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+_ID = String(64)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("flow_name", String(255), nullable=False),
+    Column("flow_source", Text, nullable=False),  # JSON: module, file, qualname
+    Column("status", String(16), nullable=False),
+    Column("stack", String(255), nullable=False),
+    Column("config", Text, nullable=False),  # JSON: frozen resolved configuration
+    Column("inputs", Text, nullable=False),  # JSON: blob ref of the serialized inputs
+    Column("result", Text),  # JSON: blob ref of the serialized result
+    Column("failure", Text),  # JSON: origin, reason, message, type, traceback
+    Column("original_exec_id", _ID),
+    Column("replay_from", String(255)),
+    Column("cancel_requested", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(128)),
+    Column("lease_expires_at", Float),
+    Column("runs", Integer, nullable=False, server_default="0"),
+    Column("metadata", Text, nullable=False, server_default="{}"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Index("ix_executions_created", "created_at", "id"),
+    Index("ix_executions_flow_created", "flow_name", "created_at"),
+    Index("ix_executions_status_created", "status", "created_at"),
+)
+
+checkpoint_calls = Table(
+    "checkpoint_calls",
+    metadata,
+    Column("exec_id", _ID, nullable=False),
+    Column("invocation_id", String(255), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("input_hash", String(64)),
+    Column("input_preview", Text),
+    Column("output", Text),  # JSON: blob ref of the serialized output
+    Column("cache_key", String(64)),
+    Column("reused_from", _ID),
+    Column("error", Text),
+    Column("metadata", Text, nullable=False, server_default="{}"),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    PrimaryKeyConstraint("exec_id", "invocation_id"),
+    Index("ux_checkpoint_calls_seq", "exec_id", "seq", unique=True),
+    Index("ix_checkpoint_calls_cache", "cache_key"),
+)
+
+checkpoint_attempts = Table(
+    "checkpoint_attempts",
+    metadata,
+    Column("exec_id", _ID, nullable=False),
+    Column("invocation_id", String(255), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("started_at", Float, nullable=False),
+    Column("ended_at", Float),
+    PrimaryKeyConstraint("exec_id", "invocation_id", "attempt"),
+)
+
+waits = Table(
+    "waits",
+    metadata,
+    Column("exec_id", _ID, nullable=False),
+    Column("invocation_id", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("question", Text),
+    Column("schema", Text),  # JSON schema of the expected answer
+    Column("metadata", Text, nullable=False, server_default="{}"),
+    Column("status", String(16), nullable=False),  # pending | answered | aborted
+    Column("answer", Text),  # JSON
+    Column("created_at", Float, nullable=False),
+    Column("answered_at", Float),
+    PrimaryKeyConstraint("exec_id", "invocation_id"),
+    Index("ix_waits_status", "status", "created_at"),
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("exec_id", _ID, nullable=False),
+    Column("invocation_id", String(255)),
+    Column("ts", Float, nullable=False),
+    Column("stream", String(16), nullable=False),  # stdout | stderr | logging | kitaru
+    Column("level", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_logs_exec", "exec_id", "id"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("exec_id", _ID, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("tags", Text, nullable=False, server_default="[]"),
+    Column("ref", Text, nullable=False),  # JSON: blob ref
+    Column("invocation_id", String(255)),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("exec_id", "name"),
+)
+
+stacks = Table(
+    "stacks",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("spec", Text, nullable=False),  # JSON: the validated stack composition
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("data", Text, nullable=False),  # JSON: key -> value
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("alias", String(255), primary_key=True),
+    Column("model", String(255), nullable=False),
+    Column("secret", String(255)),
+    Column("created_at", Float, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("value", Text, nullable=False),  # JSON
+)
