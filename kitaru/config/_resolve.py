@@ -11,7 +11,7 @@ from kitaru.errors import KitaruUsageError
 
 _configured: dict[str, Any] = {}
 _ENV_PREFIX = "KITARU_"
-_NOT_CONFIG = {"KITARU_HOME", "KITARU_DEBUG", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTH_TOKEN", "KITARU_DISABLE_PLUGINS"}
+_NOT_CONFIG = {"KITARU_HOME", "KITARU_RUNNER_OWNER", "KITARU_DEBUG", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTH_TOKEN", "KITARU_DISABLE_PLUGINS"}
 
 
 def configure(**options: Any) -> None:

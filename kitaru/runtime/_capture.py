@@ -101,13 +101,14 @@ _installed: dict[str, Any] = {}
 
 
 def install_capture() -> None:
-    """Install the stream tees and logging handler once per process (they route by context)."""
+    """Route stdout, stderr and logging into execution logs (idempotent; re-wraps replaced streams)."""
     with _install_lock:
-        if _installed:
+        if not isinstance(sys.stdout, _Tee):
+            sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
+        if not isinstance(sys.stderr, _Tee):
+            sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
+        if "handler" in _installed:
             return
-        _installed["stdout"], _installed["stderr"] = sys.stdout, sys.stderr
-        sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
-        sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
         root = logging.getLogger()
         bare = not root.handlers
         handler = _Handler(echo_warnings=bare)
@@ -121,8 +122,10 @@ def install_capture() -> None:
 def uninstall_capture() -> None:
     """Undo `install_capture` (for tests and embedding)."""
     with _install_lock:
-        if not _installed:
-            return
-        sys.stdout, sys.stderr = _installed["stdout"], _installed["stderr"]
-        logging.getLogger().removeHandler(_installed["handler"])
-        _installed.clear()
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if isinstance(stream, _Tee):
+                setattr(sys, name, stream._original)
+        handler = _installed.pop("handler", None)
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)

@@ -1,0 +1,50 @@
+"""Shared fixtures: every test gets its own Kitaru home; nothing touches the real one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh KITARU_HOME per test, non-interactive waits, fast leases."""
+    home = tmp_path / "kitaru-home"
+    monkeypatch.setenv("KITARU_HOME", str(home))
+    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
+    monkeypatch.setenv("KITARU_LEASE_TTL", "1")
+    for var in ("KITARU_STACK", "KITARU_DEFAULT_MODEL", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTO_RECOVER",
+                "KITARU_CACHE", "KITARU_RETRIES", "KITARU_WAIT_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    from kitaru.config import reset_configuration
+
+    reset_configuration()
+    yield home
+    reset_configuration()
+
+
+@pytest.fixture
+def flow_file(tmp_path: Path):
+    """Write a flow module to a real file (runner processes re-import it) and return its path."""
+
+    def write(source: str, name: str = "agent_flows.py") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    return write
+
+
+def run_script(path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a Python file in a fresh interpreter with the test's Kitaru environment."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, cwd=path.parent)
