@@ -76,7 +76,7 @@ class StateService:
         """Execution ids starting with `prefix` (for short ids typed by humans)."""
         rows = self.db.query(
             "SELECT id FROM executions WHERE id LIKE :p ORDER BY created_at DESC LIMIT :n",
-            {"p": prefix.replace("%", "").replace("_", "\\_") + "%", "n": limit},
+            {"p": "".join(c for c in prefix if c.isalnum()) + "%", "n": limit},
         )
         return [r["id"] for r in rows]
 
