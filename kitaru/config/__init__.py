@@ -33,7 +33,7 @@ def __getattr__(name: str) -> Any:
 
 def register_model_alias(alias: str, *, model: str, secret: str | None = None) -> None:
     """Let `kitaru.llm(model=alias)` mean `model` (provider/name), with the API key from `secret`."""
-    from kitaru.llm import split_model
+    from kitaru.providers import split_model
     from kitaru.store import current_state
 
     if not alias or "/" in alias:
@@ -55,7 +55,7 @@ def resolve_model_selection(model: str | None = None) -> dict[str, Any]:
     Explicit model or alias → KITARU_DEFAULT_MODEL / configured default → the offline local model.
     The key comes from the alias's secret, else the provider's environment variable.
     """
-    from kitaru.llm import api_key_env_var, resolve_model, split_model
+    from kitaru.providers import api_key_env_var, resolve_model, split_model
     from kitaru.store import current_state
 
     state = current_state()

@@ -12,7 +12,7 @@ from kitaru.runtime._context import checkpoint_metadata, current_checkpoint, cur
 def _call(messages: list[dict[str, str]], model: str | None, temperature: float | None,
           max_tokens: int | None) -> tuple[str, dict[str, Any]]:
     from kitaru.config import resolve_model_selection
-    from kitaru.llm import complete
+    from kitaru.providers import complete
 
     selection = resolve_model_selection(model)
     mock = os.environ.get("KITARU_LLM_MOCK_RESPONSE")
@@ -38,7 +38,7 @@ def llm(
 ) -> str:
     """Call a model. In a flow body this is its own checkpoint (type `llm_call`); inside a
     checkpoint it is recorded on that checkpoint; outside a flow it is a plain call."""
-    from kitaru.llm import build_messages
+    from kitaru.providers import build_messages
 
     messages = build_messages(prompt, system)
 

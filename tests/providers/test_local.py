@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from kitaru.errors import KitaruUsageError
-from kitaru.llm import _local, build_messages, complete, resolve_model
+from kitaru.providers import _local, build_messages, complete, resolve_model
 
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,

@@ -5,6 +5,8 @@ llama_cpp is imported only on the first local call; the model is loaded once per
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +66,7 @@ def _load() -> Any:
     if not local_available():
         raise KitaruUsageError(_INSTALL_HINT)
     path = model_path()
-    from llama_cpp import Llama  # heavy: only here
+    from llama_cpp import Llama  # type: ignore[import-untyped, unused-ignore]  # heavy: only here
 
     try:
         _model = Llama(
@@ -72,7 +74,17 @@ def _load() -> Any:
         )
     except Exception as exc:  # llama.cpp reports load failures as ValueError/RuntimeError
         raise KitaruBackendError(f"Could not load the local model {path}: {exc}") from exc
+    atexit.register(_close)
     return _model
+
+
+def _close() -> None:
+    """Free the model at exit, before interpreter teardown breaks llama_cpp's own __del__."""
+    global _model
+    model, _model = _model, None
+    if model is not None:
+        with contextlib.suppress(Exception):
+            model.close()
 
 
 def complete_local(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kitaru.errors import KitaruUsageError
-from kitaru.llm._local import local_available
-from kitaru.llm._types import split_model
+from kitaru.providers._local import local_available
+from kitaru.providers._types import split_model
 
 __all__ = ["resolve_model"]
 

@@ -40,7 +40,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shrink exponential backoff so retry tests take milliseconds (Retry-After cap kept at 2 s)."""
-    from kitaru.llm import _http
+    from kitaru.providers import _http
 
     monkeypatch.setattr(_http, "_BACKOFF_BASE", 0.01)
     monkeypatch.setattr(_http, "_BACKOFF_MAX", 0.05)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 from kitaru.errors import KitaruUsageError
-from kitaru.llm._pricing import cost_usd
-from kitaru.llm._resolve import resolve_model
-from kitaru.llm._types import PROVIDERS, LLMResponse, api_key_env_var, build_messages, split_model
+from kitaru.providers._pricing import cost_usd
+from kitaru.providers._resolve import resolve_model
+from kitaru.providers._types import PROVIDERS, LLMResponse, api_key_env_var, build_messages, split_model
 
 __all__ = [
     "PROVIDERS",
@@ -51,13 +51,13 @@ def complete(
     _check_options(timeout, max_retries, max_tokens)
     start = time.perf_counter()
     if provider == "local":
-        from kitaru.llm._local import complete_local
+        from kitaru.providers._local import complete_local
 
         text, tokens_in, tokens_out = complete_local(
             name, messages, temperature=temperature, max_tokens=max_tokens
         )
     else:
-        from kitaru.llm._http import complete_http
+        from kitaru.providers._http import complete_http
 
         text, tokens_in, tokens_out = complete_http(
             provider,
