@@ -15,7 +15,7 @@ from kitaru.runtime._dispatch import spawn_runner
 from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, run_body
 from kitaru.runtime._source import describe_source, load_flow
-from kitaru.stacks import artifact_store_for_stack, store_from_root
+from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
 from kitaru.store import StateService, new_exec_id, open_state
 
 
@@ -27,7 +27,7 @@ def _environment(config: Any) -> tuple[Path, StateService, Any]:
 
 def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]) -> tuple[str, StateService]:
     """Create an execution for `flow` and run it here until it ends or waits."""
-    config = resolve_config(flow.options, run_options)
+    config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
     inputs = bind_inputs(flow.fn, args, kwargs)
     return _create_and_run(flow, config, inputs)
 

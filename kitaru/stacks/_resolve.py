@@ -1,28 +1,166 @@
-"""Turn a stack name or a stored blob's store root into a live artifact store."""
+"""Turn a stack name into live components, and a blob's recorded store root back into a store."""
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
-from kitaru.artifacts import ArtifactStore, LocalArtifactStore
 from kitaru.errors import KitaruUsageError
 
-DEFAULT_STACK = "default"
+if TYPE_CHECKING:
+    from kitaru.artifacts import ArtifactStore
+    from kitaru.store import StateService
+
+_SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
+_lock = threading.RLock()
+_stacks: dict[tuple[str, str], tuple[str, ResolvedStack]] = {}
+_by_root: dict[str, Any] = {}
+
+
+class ResolvedStack:
+    """A stack whose components are built on first access (secrets resolved, configs validated)."""
+
+    def __init__(self, name: str, spec: dict[str, Any], home: Path, state: StateService) -> None:
+        self.name, self.spec, self.home, self._state = name, spec, home, state
+        self._built: dict[str, Any] = {}
+
+    def component(self, kind: str) -> Any | None:
+        """The live component of `kind`, or None if the stack has none."""
+        with _lock:
+            if kind not in self._built:
+                raw = self.spec.get(kind)
+                self._built[kind] = None if raw is None else build_component(kind, raw, self.name, self.home, self._state)
+            return self._built[kind]
+
+    @property
+    def orchestrator(self) -> Any:
+        """The stack's orchestrator."""
+        return self.component("orchestrator")
+
+    @property
+    def artifact_store(self) -> ArtifactStore:
+        """The stack's artifact store (also remembered by its root for `store_from_root`)."""
+        store = self.component("artifact_store")
+        _by_root.setdefault(store.root, store)
+        return store  # type: ignore[no-any-return]
+
+    @property
+    def container_registry(self) -> Any | None:
+        """The stack's container registry, if it has one."""
+        return self.component("container_registry")
+
+
+def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateService) -> Any:
+    """Validate one component's config (secret references resolved) and build it with its flavor's factory."""
+    from pydantic import ValidationError
+
+    from kitaru.plugins import ComponentContext, get_plugin_manager
+    from kitaru.stacks._secrets import resolve_refs
+
+    flavor = get_plugin_manager().flavor(kind, raw["flavor"])  # type: ignore[arg-type]
+    values = resolve_refs({k: v for k, v in raw.items() if k != "flavor"}, state.get_secret, f"stack {stack!r} {kind}")
+    try:
+        config = flavor.config.model_validate(values)
+    except ValidationError as exc:
+        raise KitaruUsageError(f"stack {stack!r} {kind} ({flavor.name}) is invalid: {exc}") from None
+    return flavor.factory(config, ComponentContext(home=home, stack=stack))
+
+
+def resolve_stack(name: str | None = None, *, home: Path | None = None, state: StateService | None = None) -> ResolvedStack:
+    """The live stack `name` (None: the selected one); KitaruUsageError says why it cannot run."""
+    from kitaru.config._paths import resolve_home
+    from kitaru.stacks._service import selected_stack_name, stored_spec
+    from kitaru.stacks._validate import stack_problems
+    from kitaru.store import open_state
+
+    home = home or resolve_home()
+    state = state or open_state(home)
+    name = name or selected_stack_name(state)
+    spec = stored_spec(name, state)
+    if spec is None:
+        raise KitaruUsageError(f"stack {name!r} is not registered; see `kitaru stack list` or register it with"
+                               " `kitaru stack register -f stack.yaml`")
+    key, fingerprint = (str(home), name), json.dumps(spec, sort_keys=True)
+    with _lock:
+        cached = _stacks.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        problems = stack_problems(spec)
+        if problems:
+            raise KitaruUsageError(f"stack {name!r} cannot run: " + "; ".join(problems))
+        resolved = ResolvedStack(name, spec, home, state)
+        _stacks[key] = (fingerprint, resolved)
+        return resolved
+
+
+def forget_cached(name: str) -> None:
+    """Drop cached live components of a stack that was re-registered or deleted."""
+    with _lock:
+        for key in [k for k in _stacks if k[1] == name]:
+            del _stacks[key]
 
 
 def artifact_store_for_stack(stack: str | None, home: Path) -> ArtifactStore:
-    """The artifact store of `stack` (the built-in default: `<home>/artifacts`)."""
-    if stack in (None, DEFAULT_STACK):
-        return LocalArtifactStore(home / "artifacts")
-    raise KitaruUsageError(f"stack {stack!r} is not registered; list stacks with `kitaru stack list`")
+    """The artifact store of `stack` (None: the selected stack; `default`: `<home>/artifacts`)."""
+    return resolve_stack(stack, home=home).artifact_store
 
 
 def store_from_root(root: str) -> ArtifactStore:
-    """The artifact store a blob ref points at, from its recorded root URI."""
-    parsed = urlparse(root)
-    if parsed.scheme == "file":
-        return LocalArtifactStore(unquote(parsed.path))
-    raise KitaruUsageError(
-        f"no installed artifact store can read {root!r}; install the plugin for {parsed.scheme!r} (`kitaru plugins list`)"
-    )
+    """The artifact store a blob ref points at, from its recorded root URI (any installed flavor)."""
+    with _lock:
+        if root in _by_root:
+            return _by_root[root]  # type: ignore[no-any-return]
+        store = _from_stacks(root) or _from_flavor(root)
+        _by_root[root] = store
+        return store  # type: ignore[no-any-return]
+
+
+def _from_stacks(root: str) -> Any | None:
+    """A registered stack's store with this root (it carries endpoint, region and secrets)."""
+    from kitaru.plugins import get_plugin_manager
+    from kitaru.stacks._service import list_stacks
+
+    flavor = get_plugin_manager().store_flavor_for_scheme(urlparse(root).scheme)
+    if flavor is None or "file" in flavor.schemes:
+        return None
+    for info in list_stacks():
+        if info.ready and info.flavor("artifact_store") == flavor.name:
+            try:
+                store = resolve_stack(info.name).artifact_store
+            except Exception:  # noqa: BLE001 - e.g. a missing secret: try the next stack
+                continue
+            if store.root == root:
+                return store
+    return None
+
+
+def _from_flavor(root: str) -> Any:
+    from kitaru.plugins import get_plugin_manager, install_hint
+
+    scheme = urlparse(root).scheme
+    pm = get_plugin_manager()
+    flavor = pm.store_flavor_for_scheme(scheme)
+    if flavor is not None and flavor.from_root is not None:
+        return flavor.from_root(root)
+    known = _SCHEME_FLAVORS.get(scheme)
+    hint = (pm.missing_flavor_message("artifact_store", known) if known else None) or install_hint(scheme or "")
+    raise KitaruUsageError(f"no installed artifact store can read {root!r}; "
+                           + (hint or f"install the plugin for {scheme!r} URIs (see `kitaru plugins list`)"))
+
+
+def stack_layer(*layers: dict[str, Any] | None) -> dict[str, Any]:
+    """The configuration layer of the stacks: the active stack's name + the selected stack's `settings`."""
+    from kitaru.config._resolve import resolve_config
+    from kitaru.stacks._service import active_stack_name, stored_spec
+    from kitaru.store import current_state
+
+    state = current_state()
+    active = active_stack_name(state)
+    explicit = next((layer["stack"] for layer in reversed(layers) if layer and layer.get("stack")), None)
+    selected = explicit or resolve_config(stack_layer={"stack": active}).stack or active
+    spec = stored_spec(selected, state) or {}
+    settings = {k: v for k, v in (spec.get("settings") or {}).items() if k != "stack"}
+    return {**settings, "stack": active}

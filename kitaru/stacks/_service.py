@@ -1,0 +1,184 @@
+"""Stack registration and selection over the state store (the SDK helpers and the CLI use these)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kitaru.errors import KitaruUsageError
+from kitaru.stacks._validate import DEFAULT_STACK, stack_problems, validate_spec
+from kitaru.stacks._yaml import dump_yaml, load_yaml
+
+if TYPE_CHECKING:
+    from kitaru.store import StateService
+
+ACTIVE_KEY = "active_stack"
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A registered stack: its spec, whether it is active/built-in, and why it cannot run (if so)."""
+
+    name: str
+    spec: dict[str, Any]
+    active: bool = False
+    builtin: bool = False
+    problems: list[str] = field(default_factory=list)
+    created_at: float | None = None
+    updated_at: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether every component's flavor is installed and its config valid."""
+        return not self.problems
+
+    def flavor(self, kind: str) -> str | None:
+        """The flavor of one component (`orchestrator`, `artifact_store`, `container_registry`)."""
+        component = self.spec.get(kind)
+        return component.get("flavor") if isinstance(component, dict) else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (secret references stay references)."""
+        return {"name": self.name, "active": self.active, "builtin": self.builtin, "ready": self.ready,
+                "problems": self.problems, "spec": self.spec, "created_at": self.created_at,
+                "updated_at": self.updated_at}
+
+
+def default_spec() -> dict[str, Any]:
+    """The built-in `default` stack: local orchestrator + local artifact store at `<home>/artifacts`."""
+    return {"name": DEFAULT_STACK, "description": "local orchestrator + local artifact store (<home>/artifacts)",
+            "orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}}
+
+
+def _state(state: StateService | None) -> StateService:
+    if state is not None:
+        return state
+    from kitaru.store import current_state
+
+    return current_state()
+
+
+def stored_spec(name: str, state: StateService | None = None) -> dict[str, Any] | None:
+    """The spec of a stack (the built-in default included), or None."""
+    if name == DEFAULT_STACK:
+        return default_spec()
+    row = _state(state).get_stack(name)
+    return dict(row["spec"]) if row else None
+
+
+def active_stack_name(state: StateService | None = None) -> str:
+    """The stack chosen with `kitaru stack set` (default if none or if it was deleted)."""
+    st = _state(state)
+    name = st.get_setting(ACTIVE_KEY)
+    return name if isinstance(name, str) and (name == DEFAULT_STACK or st.get_stack(name)) else DEFAULT_STACK
+
+
+def _info(name: str, spec: dict[str, Any], active: str, row: dict[str, Any] | None = None) -> StackInfo:
+    return StackInfo(name, spec, name == active, name == DEFAULT_STACK, stack_problems(spec),
+                     row.get("created_at") if row else None, row.get("updated_at") if row else None)
+
+
+def list_stacks(state: StateService | None = None) -> list[StackInfo]:
+    """Every stack, `default` first; stacks whose plugin is missing are listed with their problems."""
+    st = _state(state)
+    active = active_stack_name(st)
+    rows = [r for r in st.list_stacks() if r["name"] != DEFAULT_STACK]
+    return [_info(DEFAULT_STACK, default_spec(), active)] + [_info(r["name"], dict(r["spec"]), active, r) for r in rows]
+
+
+def get_stack(name: str, state: StateService | None = None) -> StackInfo:
+    """One stack by name; KitaruUsageError if it is not registered."""
+    st = _state(state)
+    if name == DEFAULT_STACK:
+        return _info(name, default_spec(), active_stack_name(st))
+    row = st.get_stack(name)
+    if row is None:
+        raise KitaruUsageError(f"stack {name!r} is not registered; see `kitaru stack list` or register it with"
+                               " `kitaru stack register -f stack.yaml`")
+    return _info(name, dict(row["spec"]), active_stack_name(st), row)
+
+
+def selected_stack_name(state: StateService | None = None) -> str:
+    """The stack a run uses without an explicit `stack=`: configure/env/pyproject, else the active one."""
+    from kitaru.config._resolve import resolve_config
+
+    active = active_stack_name(state)
+    return resolve_config(stack_layer={"stack": active}).stack or active
+
+
+def current_stack(state: StateService | None = None) -> StackInfo:
+    """The stack runs use by default (KITARU_STACK / configure / pyproject win over `stack set`)."""
+    return get_stack(selected_stack_name(state), state)
+
+
+def use_stack(name: str, state: StateService | None = None) -> StackInfo:
+    """Make `name` the active stack (`kitaru stack set NAME`)."""
+    st = _state(state)
+    info = get_stack(name, st)
+    st.put_setting(ACTIVE_KEY, name)
+    return StackInfo(**{**info.__dict__, "active": True})
+
+
+def register_stack(source: str | os.PathLike[str], *, activate: bool = False, text: str | None = None,
+                   state: StateService | None = None) -> StackInfo:
+    """Validate a stack YAML file (or `text`, named `source`) and store it; nothing is stored on error."""
+    if text is None:
+        path = Path(source)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise KitaruUsageError(f"cannot read stack file {path}: {exc.strerror or exc}") from None
+    data, lines = load_yaml(text, str(source))
+    return _store(validate_spec(data, source=str(source), lines=lines), activate, state)
+
+
+def create_stack(
+    name: str, *, orchestrator: dict[str, Any] | None = None, artifact_store: dict[str, Any] | None = None,
+    container_registry: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+    description: str | None = None, activate: bool = False, state: StateService | None = None,
+) -> StackInfo:
+    """Register a stack from Python; components default to the local flavors."""
+    data: dict[str, Any] = {"name": name, "orchestrator": orchestrator or {"flavor": "local"},
+                            "artifact_store": artifact_store or {"flavor": "local"}}
+    if description:
+        data["description"] = description
+    if container_registry:
+        data["container_registry"] = container_registry
+    if settings:
+        data["settings"] = settings
+    return _store(validate_spec(data, source=f"create_stack({name!r})"), activate, state)
+
+
+def _store(spec: dict[str, Any], activate: bool, state: StateService | None) -> StackInfo:
+    st = _state(state)
+    st.put_stack(spec["name"], spec)
+    if activate:
+        st.put_setting(ACTIVE_KEY, spec["name"])
+    from kitaru.stacks._resolve import forget_cached
+
+    forget_cached(spec["name"])
+    return get_stack(spec["name"], st)
+
+
+def delete_stack(name: str, *, force: bool = False, state: StateService | None = None) -> None:
+    """Delete a stack; the active one only with `force` (the default stack becomes active)."""
+    st = _state(state)
+    if name == DEFAULT_STACK:
+        raise KitaruUsageError("the 'default' stack is built in and cannot be deleted")
+    get_stack(name, st)
+    if active_stack_name(st) == name:
+        if not force:
+            raise KitaruUsageError(f"stack {name!r} is active; switch with `kitaru stack set default` first,"
+                                   " or delete it with --force (the default stack becomes active)")
+        st.put_setting(ACTIVE_KEY, DEFAULT_STACK)
+    st.delete_stack(name)
+    from kitaru.stacks._resolve import forget_cached
+
+    forget_cached(name)
+
+
+def export_stack(name: str, state: StateService | None = None) -> str:
+    """The stack as YAML that `kitaru stack register -f` accepts (secret references stay references)."""
+    return dump_yaml(get_stack(name, state).spec)

@@ -1,0 +1,118 @@
+"""Validate a stack spec against each component flavor's pydantic config model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from kitaru.plugins import KINDS, get_plugin_manager
+from kitaru.stacks._secrets import is_secret_field, is_secret_ref, placeholder
+from kitaru.stacks._yaml import Path_, StackSpecError, line_of
+
+DEFAULT_STACK = "default"
+REQUIRED = ("orchestrator", "artifact_store")
+TOP_LEVEL = ("name", "description", *KINDS, "settings")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class _Problems:
+    """Collects `file:line: field: message` entries."""
+
+    def __init__(self, source: str, lines: dict[Path_, int]) -> None:
+        self.source, self.lines, self.items = source, lines, []  # type: list[str]
+
+    def add(self, path: Path_, message: str) -> None:
+        line = line_of(self.lines, path)
+        where = f"{self.source}:{line}" if line else self.source
+        field = ".".join(str(p) for p in path) or "(top level)"
+        self.items.append(f"{where}: {field}: {message}")
+
+
+def validate_spec(data: Any, *, source: str = "<stack>", lines: dict[Path_, int] | None = None,
+                  allow_default: bool = False) -> dict[str, Any]:
+    """Check a whole spec; return it normalized or raise StackSpecError listing every problem."""
+    p = _Problems(source, lines or {})
+    if not isinstance(data, dict):
+        p.add((), "a stack spec must be a mapping with name, orchestrator and artifact_store")
+        raise StackSpecError(p.items)
+    for key in data:
+        if key not in TOP_LEVEL:
+            p.add((key,), f"unknown key; valid keys: {', '.join(TOP_LEVEL)}")
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        p.add(("name",), "required: letters, digits, '_', '.', '-' (at most 63 characters)")
+    elif name == DEFAULT_STACK and not allow_default:
+        p.add(("name",), "'default' is the built-in local stack and cannot be replaced; choose another name")
+    out: dict[str, Any] = {"name": name}
+    if "description" in data:
+        out["description"] = str(data["description"])
+    for kind in KINDS:
+        if kind not in data or data[kind] is None:
+            if kind in REQUIRED:
+                p.add((kind,), "required: a mapping with at least `flavor`")
+            continue
+        component = _component(kind, data[kind], p)
+        if component is not None:
+            out[kind] = component
+    if data.get("settings") is not None:
+        out["settings"] = _settings(data["settings"], p)
+    if p.items:
+        raise StackSpecError(p.items)
+    return out
+
+
+def _component(kind: str, raw: Any, p: _Problems) -> dict[str, Any] | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("flavor"), str):
+        p.add((kind,) if not isinstance(raw, dict) else (kind, "flavor"), "required: the flavor name (e.g. `flavor: local`)")
+        return None
+    pm = get_plugin_manager()
+    flavor = pm.find_flavor(kind, raw["flavor"])  # type: ignore[arg-type]
+    if flavor is None:
+        p.add((kind, "flavor"), pm.missing_flavor_message(kind, raw["flavor"]))  # type: ignore[arg-type]
+        return None
+    config = {k: v for k, v in raw.items() if k != "flavor"}
+    probe: dict[str, Any] = {}
+    before = len(p.items)
+    for field, value in config.items():
+        if is_secret_ref(value):
+            probe[field] = placeholder(value)
+        elif isinstance(value, dict) and "secret" in value:
+            p.add((kind, field), "a secret reference is `{secret: NAME}` or `{secret: NAME, key: KEY}`")
+        elif is_secret_field(field, flavor.config) and value not in (None, ""):
+            p.add((kind, field), "plaintext secrets are not allowed in stacks; store it with"
+                                 f" `kitaru secrets set NAME --{field}=...` and write `{field}: {{secret: NAME}}`")
+        else:
+            probe[field] = value
+    try:
+        flavor.config.model_validate(probe)
+    except ValidationError as exc:
+        for err in exc.errors():
+            p.add((kind, *err["loc"]), f"{err['msg']} (flavor {flavor.name!r} from {flavor.distribution or flavor.plugin})")
+    return {"flavor": flavor.name, **config} if len(p.items) == before else None
+
+
+def _settings(raw: Any, p: _Problems) -> dict[str, Any]:
+    from kitaru.config._models import KitaruConfig
+
+    if not isinstance(raw, dict):
+        p.add(("settings",), "must be a mapping of Kitaru configuration options")
+        return {}
+    if "stack" in raw:
+        p.add(("settings", "stack"), "a stack cannot select another stack")
+    try:
+        KitaruConfig.model_validate({k: v for k, v in raw.items() if k != "stack"})
+    except ValidationError as exc:
+        for err in exc.errors():
+            p.add(("settings", *err["loc"]), err["msg"])
+    return dict(raw)
+
+
+def stack_problems(spec: dict[str, Any]) -> list[str]:
+    """Why a stored stack cannot run now (e.g. its plugin was uninstalled); empty if it can."""
+    try:
+        validate_spec(spec, source=f"stack {spec.get('name')!r}", allow_default=True)
+    except StackSpecError as exc:
+        return [s.split(": ", 1)[1] if s.startswith("stack ") else s for s in exc.problems]
+    return []
