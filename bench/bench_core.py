@@ -88,11 +88,17 @@ PER_CHECKPOINT = textwrap.dedent('''
         return n
 
     many.run(0).wait()  # warm: store created, modules imported
-    res = []
-    for n in (0, 10, 1000):
-        t = time.perf_counter(); many.run(n).wait(); res.append(time.perf_counter() - t)
-    base = res[0]
-    print(json.dumps([(res[1] - base) / 10 * 1000, (res[2] - base) / 1000 * 1000]))
+
+    def timed(n, reps):
+        out = []
+        for _ in range(reps):
+            t = time.perf_counter(); many.run(n).wait(); out.append(time.perf_counter() - t)
+        return sorted(out)[len(out) // 2]
+
+    base = timed(0, 40)
+    n10 = (timed(10, 40) - base) / 10
+    n1000 = (timed(1000, 3) - base) / 1000
+    print(json.dumps([n10 * 1000, n1000 * 1000]))
 ''')
 
 

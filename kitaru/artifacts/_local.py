@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,19 +24,25 @@ class LocalArtifactStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser().resolve()
         self.root = self.path.as_uri()
+        self._base = str(self.path)
+        self._dirs: set[str] = set()
+        self._counter = itertools.count()
 
-    def _file(self, key: str) -> Path:
+    def _file(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):
             raise KitaruUsageError(f"invalid artifact key {key!r}: use a relative path without '..'")
-        return self.path / key
+        return os.path.join(self._base, key)
 
     def write(self, key: str, data: bytes | memoryview | Iterable[bytes]) -> None:
         """Write atomically: readers see the old object, or the whole new one."""
         target = self._file(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        parent = os.path.dirname(target)
+        if parent not in self._dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._dirs.add(parent)
+        tmp = os.path.join(parent, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(self._counter)}")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "xb") as f:
                 if isinstance(data, (bytes, bytearray, memoryview)):
                     f.write(data)
                 else:
@@ -52,13 +59,13 @@ class LocalArtifactStore:
     def open(self, key: str) -> BinaryIO:
         """Open an object for streaming reads."""
         try:
-            return self._file(key).open("rb")
+            return open(self._file(key), "rb")
         except FileNotFoundError:
             raise KitaruBackendError(f"artifact {key!r} is missing from {self.root}") from None
 
     def exists(self, key: str) -> bool:
         """Whether an object exists under `key`."""
-        return self._file(key).is_file()
+        return os.path.isfile(self._file(key))
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with `prefix`, in sorted order (temp files excluded)."""
@@ -75,7 +82,7 @@ class LocalArtifactStore:
     def delete(self, key: str) -> None:
         """Delete an object; deleting a missing object is not an error."""
         try:
-            self._file(key).unlink()
+            os.unlink(self._file(key))
         except FileNotFoundError:
             pass
 

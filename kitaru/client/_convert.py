@@ -36,14 +36,18 @@ def wait(row: dict[str, Any]) -> PendingWait:
 def call(row: dict[str, Any], attempts: list[dict[str, Any]]) -> CheckpointCall:
     """A checkpoint_calls row (+ its attempts) → CheckpointCall."""
     started, ended = row["started_at"], row["ended_at"]
+    recorded = [CheckpointAttempt(attempt=a["attempt"], status=a["status"], started_at=ts(a["started_at"]),
+                                  ended_at=ts(a["ended_at"]), error=a["error"]) for a in attempts]
+    if row["attempts"] > len(recorded):  # the attempt in flight (or the one a crash interrupted)
+        recorded.append(CheckpointAttempt(attempt=row["attempts"], status=row["status"], started_at=ts(started),
+                                          ended_at=None))
     return CheckpointCall(
         exec_id=row["exec_id"], invocation_id=row["invocation_id"], call_id=f"{row['exec_id']}:{row['invocation_id']}",
         seq=row["seq"], name=row["name"], type=row["type"], status=row["status"], started_at=ts(started),
         ended_at=ts(ended), duration_s=(row["metadata"] or {}).get("duration_s", (ended - started) if ended else None),
         input_preview=row["input_preview"], input_hash=row["input_hash"], output=row["output"],
         reused_from=row["reused_from"], error=row["error"], metadata=row["metadata"] or {},
-        attempts=[CheckpointAttempt(attempt=a["attempt"], status=a["status"], started_at=ts(a["started_at"]),
-                                    ended_at=ts(a["ended_at"]), error=a["error"]) for a in attempts],
+        attempts=recorded,
     )
 
 

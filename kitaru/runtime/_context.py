@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +53,49 @@ class ExecutionContext:
     stop_reason: str | None = None
     sink: Any = None
     executor: Any = None
+    inflight: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
+    marked: set[str] = field(default_factory=set)
+    mark_lock: threading.Lock = field(default_factory=threading.Lock)
     _by_seq: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_seq = {rec["seq"]: rec for rec in self.journal}
+
+    def boundary(self) -> None:
+        """A checkpoint boundary: stop here if the heartbeat saw a cancel request or lost the lease."""
+        if self.stop_reason is not None:
+            raise Stop(self.stop_reason)
+
+    def track(self, inv: str, call: dict[str, Any], attempt: int) -> None:
+        """Note a call in flight, for the heartbeat to mark running if it takes a while."""
+        with self.lock:
+            self.inflight[inv] = (call, attempt)
+
+    @contextlib.contextmanager
+    def untracking(self, inv: str) -> Iterator[None]:
+        """Stop tracking a call while its outcome is written (so the heartbeat cannot race it)."""
+        with self.mark_lock:
+            with self.lock:
+                self.inflight.pop(inv, None)
+            yield
+
+    def mark_slow_calls(self, older_than: float) -> None:
+        """Heartbeat: write a 'running' journal row for calls in flight longer than `older_than` s."""
+        import time
+
+        now = time.time()
+        with self.mark_lock:
+            with self.lock:
+                due = [(inv, c, a) for inv, (c, a) in self.inflight.items()
+                       if now - c["started_at"] >= older_than and inv not in self.marked]
+            for inv, call, attempt in due:
+                from kitaru.store import CancelRequested
+
+                try:
+                    self.state.start_call(call, owner=self.owner, attempt=attempt)
+                except CancelRequested:
+                    return  # the next checkpoint boundary stops the body
+                self.marked.add(inv)
 
     def assign(self, name: str, explicit_id: str | None, kind: str) -> tuple[str, int, dict[str, Any] | None]:
         """Give the next call its invocation id and position; return its journal record, if any.

@@ -14,7 +14,7 @@ from kitaru.artifacts import ArtifactStore, get_value, put_value
 from kitaru.errors import KitaruDivergenceError
 from kitaru.runtime._capture import LogSink, install_capture
 from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current
-from kitaru.store import LeaseLost, StateService
+from kitaru.store import CancelRequested, LeaseLost, StateService
 
 _LOG_FLUSH_INTERVAL = 0.25
 
@@ -41,6 +41,13 @@ class Heartbeat(threading.Thread):
                     if not ctx.state.renew_lease(ctx.exec_id, owner=ctx.owner, lease_ttl=self.lease_ttl):
                         ctx.stop_reason = "lease_lost"
                         return
+                ctx.mark_slow_calls(older_than=_LOG_FLUSH_INTERVAL)
+                ctx.state.check_boundary(ctx.exec_id, owner=ctx.owner)
+            except LeaseLost:
+                ctx.stop_reason = "lease_lost"
+                return
+            except CancelRequested:
+                ctx.stop_reason = "cancelled"  # keep the lease alive until the body stops at its boundary
             except Exception as exc:  # a busy store must not kill the heartbeat
                 sys.__stderr__.write(f"kitaru: heartbeat for {ctx.exec_id} failed: {exc}\n")
 

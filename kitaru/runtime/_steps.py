@@ -78,8 +78,12 @@ def run_step(
                     {**call, "output": hit["output"], "reused_from": hit["exec_id"], "metadata": {"cache": "hit"}},
                     owner=ctx.owner))
                 return value
+    attempt = int(rec["attempts"]) if rec is not None else 0
     while True:
-        attempt = _guard(lambda: ctx.state.start_call(call, owner=ctx.owner))
+        ctx.boundary()
+        attempt += 1
+        call["started_at"] = time.time()
+        ctx.track(inv, call, attempt)  # the heartbeat marks it running if it outlives one beat
         metadata: dict[str, Any] = {}
         token_cp, token_md = _checkpoint.set(inv), _checkpoint_metadata.set(metadata)
         started = time.perf_counter()
@@ -89,9 +93,10 @@ def run_step(
             raise
         except BaseException as exc:
             metadata["duration_s"] = time.perf_counter() - started
-            final = attempt > spec.retries
-            _guard(lambda: ctx.state.fail_call(ctx.exec_id, inv, attempt, error=error_info(exc), final=final,
-                                               metadata=metadata))
+            final = attempt > spec.retries + int(rec["attempts"] if rec else 0)
+            with ctx.untracking(inv):
+                _guard(lambda: ctx.state.fail_call(call, attempt, error=error_info(exc), final=final,
+                                                   metadata=metadata))
             if final:
                 try:
                     exc.__kitaru_checkpoint__ = inv  # type: ignore[attr-defined]
@@ -105,8 +110,8 @@ def run_step(
             _checkpoint_metadata.reset(token_md)
         metadata["duration_s"] = time.perf_counter() - started
         ref = put_value(ctx.store, value)
-        _guard(lambda: ctx.state.complete_call(ctx.exec_id, inv, attempt, owner=ctx.owner, output=ref,
-                                               metadata=metadata))
+        with ctx.untracking(inv):
+            _guard(lambda: ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata))
         return value
 
 

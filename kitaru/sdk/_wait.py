@@ -91,14 +91,15 @@ def wait(
     call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": wait_name, "type": "wait",
             "input_hash": None, "input_preview": question, "cache_key": None}
     attempt = _guard(lambda: state.start_call(call, owner=ctx.owner))
+    call["started_at"] = time.time()
     limit = timeout if timeout is not None else (getattr(ctx.config, "wait_timeout", None) or 0.0)
     deadline = time.monotonic() + limit
     while True:
         if stored["status"] == "answered":
             answer = stored["answer"]
             value = coerce_answer(schema, answer)
-            _guard(lambda: state.complete_call(ctx.exec_id, inv, attempt, owner=ctx.owner,
-                                               output=put_value(ctx.store, answer), metadata={"wait": wait_name}))
+            _guard(lambda: state.complete_call(call, attempt, owner=ctx.owner, output=put_value(ctx.store, answer),
+                                               metadata={"wait": wait_name}))
             return value
         if stored["status"] == "aborted":
             raise Stop(f"wait {inv!r} was aborted")

@@ -33,3 +33,19 @@ def to_dict(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def now() -> float:
     """Current wall-clock time as epoch seconds (the store's timestamp format)."""
     return time.time()
+
+
+class Buffered:
+    """A finished statement's rows and rowcount, readable after its transaction committed."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        """The first row, or None."""
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        """All rows."""
+        return self._rows

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from kitaru.errors import KitaruBackendError
+from kitaru.store._rows import Buffered
 
 
 class _Row(dict):  # type: ignore[type-arg]
@@ -89,6 +90,13 @@ class SQLAlchemyDatabase:
                 yield _Tx(conn)
         except OperationalError as exc:
             raise KitaruBackendError(f"state store unreachable ({exc.orig}); check the database URL") from exc
+
+    def execute_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Buffered:
+        """Run one write statement in its own transaction (rows are fetched before commit)."""
+        with self.transaction() as tx:
+            result = tx.execute(sql, params)
+            rows = result.fetchall()
+        return Buffered(rows, result.rowcount)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[_Row]:
         """Run a read query and return all rows."""

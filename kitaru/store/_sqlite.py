@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kitaru.errors import KitaruBackendError
+from kitaru.store._rows import Buffered
 from kitaru.store.migrations import HEAD_REVISION
 
 _DDL_PATH = Path(__file__).with_name("_ddl_sqlite.sql")
@@ -66,6 +67,12 @@ class SQLiteDatabase:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def execute_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Buffered:
+        """Run one write statement as its own (implicit) transaction: the cheapest durable write."""
+        with self._lock:
+            cur = self._connection().execute(sql, params or {})
+            return Buffered(cur.fetchall(), cur.rowcount)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[sqlite3.Row]:
         """Run a read query outside any explicit transaction and return all rows."""

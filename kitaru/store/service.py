@@ -27,6 +27,8 @@ class Database(Protocol):
 
     def transaction(self) -> Any: ...
 
+    def execute_one(self, sql: str, params: Any = None) -> Any: ...
+
     def query(self, sql: str, params: Any = None) -> list[Any]: ...
 
 
@@ -233,89 +235,89 @@ class StateService:
         )
         return [to_dict(r) for r in rows]  # type: ignore[misc]
 
-    def start_call(self, call: dict[str, Any], *, owner: str) -> int:
-        """Record that a checkpoint attempt starts; returns the attempt number.
+    def check_boundary(self, exec_id: str, *, owner: str) -> None:
+        """A checkpoint boundary: raise LeaseLost if `owner` lost the lease, CancelRequested if asked to stop."""
+        rows = self.db.query("SELECT lease_owner, cancel_requested FROM executions WHERE id = :id", {"id": exec_id})
+        if not rows or rows[0]["lease_owner"] != owner:
+            raise LeaseLost(exec_id)
+        if rows[0]["cancel_requested"]:
+            raise CancelRequested(exec_id)
 
-        Raises LeaseLost if this runner no longer owns the execution, and KitaruStateError
-        with status "cancelled" when a cancel was requested (the checkpoint boundary).
+    def start_call(self, call: dict[str, Any], *, owner: str, attempt: int | None = None) -> int:
+        """Mark a call running (attempt `attempt`, or the next one); returns the attempt number.
+
+        One statement, written only while `owner` holds the lease and no cancel was requested
+        (else LeaseLost / CancelRequested). A completed call is never set back to running.
         """
-        t = now()
-        params = {**call, "t": t, "owner": owner}
-        with self.db.transaction() as tx:
-            ex = tx.execute(
-                "SELECT lease_owner, cancel_requested FROM executions WHERE id = :exec_id", params
-            ).fetchone()
-            if ex is None or ex["lease_owner"] != owner:
-                raise LeaseLost(call["exec_id"])
-            if ex["cancel_requested"]:
-                raise CancelRequested(call["exec_id"])
-            row = tx.execute(
-                "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts,"
-                " input_hash, input_preview, cache_key, started_at)"
-                " VALUES (:exec_id, :invocation_id, :seq, :name, :type, 'running', 1, :input_hash, :input_preview,"
-                " :cache_key, :t)"
-                " ON CONFLICT (exec_id, invocation_id) DO UPDATE SET status = 'running',"
-                " attempts = checkpoint_calls.attempts + 1, error = NULL, ended_at = NULL"
-                " RETURNING attempts",
-                params,
-            ).fetchone()
-            attempt = int(row[0])
-            tx.execute(
-                "INSERT INTO checkpoint_attempts (exec_id, invocation_id, attempt, status, started_at)"
-                " VALUES (:exec_id, :invocation_id, :attempt, 'running', :t)",
-                {**params, "attempt": attempt},
-            )
-        return attempt
+        params = {**call, "t": call.get("started_at") or now(), "owner": owner, "attempt": attempt or 1}
+        bump = "checkpoint_calls.attempts + 1" if attempt is None else "excluded.attempts"
+        row = self.db.execute_one(
+            "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts,"
+            " input_hash, input_preview, cache_key, started_at)"
+            " SELECT id, :invocation_id, CAST(:seq AS INTEGER), :name, :type, 'running', CAST(:attempt AS INTEGER),"
+            " :input_hash, :input_preview, :cache_key, CAST(:t AS FLOAT) FROM executions"
+            " WHERE id = :exec_id AND lease_owner = :owner AND cancel_requested = 0"
+            f" ON CONFLICT (exec_id, invocation_id) DO UPDATE SET status = 'running', attempts = {bump},"
+            " error = NULL, ended_at = NULL, started_at = excluded.started_at"
+            " WHERE checkpoint_calls.status <> 'completed'"
+            " RETURNING attempts",
+            params,
+        ).fetchone()
+        if row is None:
+            self.check_boundary(call["exec_id"], owner=owner)
+            return attempt or 0  # already completed meanwhile
+        return int(row[0])
+
+    def _end_attempt(self, tx: Any, p: dict[str, Any], status: str) -> None:
+        tx.execute(
+            "INSERT INTO checkpoint_attempts (exec_id, invocation_id, attempt, status, error, started_at, ended_at)"
+            " VALUES (:exec_id, :invocation_id, :attempt, :status, :error, :started, :t)"
+            " ON CONFLICT (exec_id, invocation_id, attempt) DO UPDATE SET status = excluded.status,"
+            " error = excluded.error, ended_at = excluded.ended_at",
+            {**p, "status": status},
+        )
+
+    def _upsert_call(self, tx: Any, p: dict[str, Any], status: str, *, fenced: bool) -> int:
+        fence = " AND lease_owner = :owner" if fenced else ""
+        return int(tx.execute(
+            "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts, input_hash,"
+            " input_preview, cache_key, output, error, metadata, started_at, ended_at)"
+            " SELECT id, :invocation_id, CAST(:seq AS INTEGER), :name, :type, :status, CAST(:attempt AS INTEGER),"
+            " :input_hash, :input_preview, :cache_key, :output, :error, :metadata, CAST(:started AS FLOAT),"
+            f" CAST(:ended AS FLOAT) FROM executions WHERE id = :exec_id{fence}"
+            " ON CONFLICT (exec_id, invocation_id) DO UPDATE SET status = excluded.status,"
+            " attempts = excluded.attempts, output = excluded.output, error = excluded.error,"
+            " metadata = excluded.metadata, started_at = excluded.started_at, ended_at = excluded.ended_at",
+            {**p, "status": status},
+        ).rowcount)
 
     def complete_call(
-        self,
-        exec_id: str,
-        invocation_id: str,
-        attempt: int,
-        *,
-        owner: str,
-        output: dict[str, Any],
+        self, call: dict[str, Any], attempt: int, *, owner: str, output: dict[str, Any],
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Commit a completed checkpoint: its output ref (bytes are already stored)."""
+        """Commit a completed call and its attempt in one transaction (the output bytes are already stored).
+
+        Fenced by the lease: a runner that lost its lease gets LeaseLost and records nothing.
+        """
         t = now()
-        p = {"exec_id": exec_id, "inv": invocation_id, "attempt": attempt, "owner": owner, "t": t,
-             "output": dumps(output), "metadata": dumps(metadata or {})}
+        p = {**call, "attempt": attempt, "owner": owner, "t": t, "ended": t, "started": call.get("started_at") or t,
+             "output": dumps(output), "metadata": dumps(metadata or {}), "error": None}
         with self.db.transaction() as tx:
-            cur = tx.execute(
-                "UPDATE checkpoint_calls SET status = 'completed', output = :output, metadata = :metadata, ended_at = :t"
-                " WHERE exec_id = :exec_id AND invocation_id = :inv AND EXISTS (SELECT 1 FROM executions"
-                "  WHERE id = :exec_id AND lease_owner = :owner)",
-                p,
-            )
-            if cur.rowcount != 1:
-                raise LeaseLost(exec_id)
-            tx.execute(
-                "UPDATE checkpoint_attempts SET status = 'completed', ended_at = :t"
-                " WHERE exec_id = :exec_id AND invocation_id = :inv AND attempt = :attempt",
-                p,
-            )
+            if self._upsert_call(tx, p, "completed", fenced=True) != 1:
+                raise LeaseLost(call["exec_id"])
+            self._end_attempt(tx, p, "completed")
 
     def fail_call(
-        self, exec_id: str, invocation_id: str, attempt: int, *, error: dict[str, Any], final: bool,
+        self, call: dict[str, Any], attempt: int, *, error: dict[str, Any], final: bool,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         """Record a failed attempt; `final` marks the call itself failed (no retries left)."""
         t = now()
-        p = {"exec_id": exec_id, "inv": invocation_id, "attempt": attempt, "t": t, "error": dumps(error),
-             "metadata": dumps(metadata or {})}
+        p = {**call, "attempt": attempt, "t": t, "ended": t if final else None, "started": call.get("started_at") or t,
+             "output": None, "metadata": dumps(metadata or {}), "error": dumps(error)}
         with self.db.transaction() as tx:
-            tx.execute(
-                "UPDATE checkpoint_attempts SET status = 'failed', error = :error, ended_at = :t"
-                " WHERE exec_id = :exec_id AND invocation_id = :inv AND attempt = :attempt",
-                p,
-            )
-            if final:
-                tx.execute(
-                    "UPDATE checkpoint_calls SET status = 'failed', error = :error, metadata = :metadata, ended_at = :t"
-                    " WHERE exec_id = :exec_id AND invocation_id = :inv",
-                    p,
-                )
+            self._upsert_call(tx, p, "failed" if final else "running", fenced=False)
+            self._end_attempt(tx, p, "failed")
 
     def record_reused_call(self, call: dict[str, Any], *, owner: str) -> None:
         """Record a completed call whose output came from the cross-execution cache."""

@@ -24,28 +24,42 @@ def _call(seq: int, inv: str) -> dict:
 
 def test_journal_records_attempts_and_completion(state: StateService) -> None:
     _new(state)
-    assert state.start_call(_call(0, "a"), owner="o1") == 1
-    state.fail_call("e1", "a", 1, error={"message": "x"}, final=False)
-    assert state.start_call(_call(0, "a"), owner="o1") == 2
-    state.complete_call("e1", "a", 2, owner="o1", output={"sha256": "1" * 64}, metadata={"k": 1})
+    call = _call(0, "a")
+    state.fail_call(call, 1, error={"message": "x"}, final=False)
+    assert state.load_journal("e1")[0]["status"] == "running"
+    assert state.start_call(call, owner="o1", attempt=2) == 2
+    state.complete_call(call, 2, owner="o1", output={"sha256": "1" * 64}, metadata={"k": 1})
     [rec] = state.load_journal("e1")
     assert (rec["status"], rec["attempts"], rec["output"], rec["metadata"]) == ("completed", 2, {"sha256": "1" * 64}, {"k": 1})
     assert [a["status"] for a in state.load_attempts("e1")] == ["failed", "completed"]
+    state.start_call(call, owner="o1", attempt=3)  # a late 'running' mark never reopens a completed call
+    assert state.load_journal("e1")[0]["status"] == "completed"
+
+
+def test_wait_style_start_increments_attempts(state: StateService) -> None:
+    _new(state)
+    assert state.start_call(_call(0, "w"), owner="o1") == 1
+    assert state.start_call(_call(0, "w"), owner="o1") == 2
 
 
 def test_writes_from_a_runner_that_lost_its_lease_are_rejected(state: StateService) -> None:
     _new(state)
-    state.start_call(_call(0, "a"), owner="o1")
     with pytest.raises(LeaseLost):
-        state.complete_call("e1", "a", 1, owner="intruder", output={})
+        state.complete_call(_call(0, "a"), 1, owner="intruder", output={})
+    assert state.load_journal("e1") == []
     with pytest.raises(LeaseLost):
         state.start_call(_call(1, "b"), owner="intruder")
+    with pytest.raises(LeaseLost):
+        state.check_boundary("e1", owner="intruder")
     assert not state.renew_lease("e1", owner="intruder", lease_ttl=5)
 
 
 def test_cancel_is_seen_at_the_next_checkpoint_boundary(state: StateService) -> None:
     _new(state)
+    state.check_boundary("e1", owner="o1")
     state.request_cancel("e1")
+    with pytest.raises(CancelRequested):
+        state.check_boundary("e1", owner="o1")
     with pytest.raises(CancelRequested):
         state.start_call(_call(0, "a"), owner="o1")
 
