@@ -103,6 +103,7 @@ def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     ex = KitaruClient().executions.latest()
+    _wait_for(lambda: KitaruClient().executions.get(ex.exec_id).status == "failed", timeout=10, interval=0.1)
     code = "import sys; from kitaru.runtime.__main__ import main; sys.exit(main([sys.argv[1]]))"
     runners = [subprocess.Popen([sys.executable, "-c", code, ex.exec_id], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
