@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, start the services it uses, run the whole suite.
+# CI runs this through .ci/run. Every wait is bounded; extra args go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+# shellcheck disable=SC1091
+. .venv/bin/activate
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+echo "== installing kitaru, plugins and test dependencies"
+pip_args=(-e ".[test,postgres,server,mcp,local-llm]")
+for plugin in plugins/*/; do
+  [ -f "$plugin/pyproject.toml" ] && pip_args+=(-e "$plugin")
+done
+[ -f requirements-test.txt ] && pip_args+=(-r requirements-test.txt)
+CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+  timeout 1800 python -m pip install -q "${pip_args[@]}"
+
+echo "== PostgreSQL on 127.0.0.1:5432"
+pg_up() { python - <<'PY'
+import socket, sys
+s = socket.socket(); s.settimeout(2)
+sys.exit(0 if s.connect_ex(("127.0.0.1", 5432)) == 0 else 1)
+PY
+}
+if ! pg_up; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    timeout 600 apt-get install -y -q postgresql >/dev/null
+  fi
+  timeout 60 pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  pg_up || { echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+fi
+
+echo "== running the test suite"
+exec timeout 3600 python -m pytest -q -p no:cacheprovider "$@"
