@@ -1,0 +1,15 @@
+"""The `kitaru` command line (typer). `main()` is the console-script entry point."""
+
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (0 ok, 1 failed, 2 usage/validation error)."""
+    from kitaru.cli._app import app
+
+    try:
+        app(args=argv, prog_name="kitaru")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0

@@ -1,0 +1,143 @@
+"""`kitaru init`, `kitaru status`, `kitaru info`: the project's state and where it lives."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kitaru.cli._base import OutputFormat, OutputOpt, Out
+
+
+def init_command(
+    path: Annotated[Path, typer.Argument(help="Project directory (default: the current directory).")] = Path("."),
+    output: OutputOpt = OutputFormat.text,
+) -> None:
+    """Create the project's .kitaru/ (state store, local artifact root); safe to run again."""
+    from kitaru.store import open_state
+
+    out = Out("init", output)
+    project = path.expanduser().resolve()
+    if project.exists() and not project.is_dir():
+        from kitaru.errors import KitaruUsageError
+
+        raise KitaruUsageError(f"{project} is a file; pass a directory to `kitaru init`")
+    home = project / ".kitaru"
+    existed = (home / "kitaru.db").is_file()
+    home.mkdir(parents=True, exist_ok=True)
+    open_state(home)
+    (home / "artifacts").mkdir(exist_ok=True)
+    ignore = home / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Kitaru's local state: executions, logs and artifacts; not for version control.\n*\n")
+    item = {"project": str(project), "home": str(home), "state_store": str(home / "kitaru.db"),
+            "artifact_root": str(home / "artifacts"), "created": not existed}
+
+    def human() -> None:
+        verb = "Already initialised" if existed else "Initialised"
+        typer.echo(f"{verb} Kitaru project in {project} (state in {home}).")
+        env_home = os.environ.get("KITARU_HOME")
+        if env_home and Path(env_home).expanduser().resolve() != home:
+            out.note(f"Note: KITARU_HOME={env_home} is set, so commands use that instead of {home}.")
+
+    out.item(item, human)
+
+
+def _connection() -> dict[str, Any]:
+    """Embedded store or server URL, as configured."""
+    from kitaru.config import resolve_config
+    from kitaru.config._paths import resolve_home
+
+    url = resolve_config().server_url
+    if url:
+        return {"mode": "server", "url": url}
+    home = resolve_home()
+    return {"mode": "embedded", "url": f"sqlite:///{home / 'kitaru.db'}"}
+
+
+def _active_stack() -> str:
+    """The stack new executions run on."""
+    try:
+        from kitaru import current_stack  # type: ignore[attr-defined]
+    except ImportError:
+        current_stack = None
+    if current_stack is not None:
+        stack = current_stack()
+        return str(getattr(stack, "name", stack))
+    from kitaru.config import resolve_config
+
+    return resolve_config().stack or "default"
+
+
+def _plugins() -> list[dict[str, Any]]:
+    """Installed plugin distributions (entry points in group `kitaru`), without importing them."""
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group="kitaru"):
+        dist = ep.dist
+        found.append({"name": ep.name, "module": ep.value, "distribution": dist.name if dist else None,
+                      "version": dist.version if dist else None})
+    return sorted(found, key=lambda p: p["name"])
+
+
+def _home_info() -> dict[str, Any]:
+    from kitaru.config._paths import find_project_root, resolve_home
+
+    home = resolve_home()
+    source = "KITARU_HOME" if os.environ.get("KITARU_HOME") else ("project" if find_project_root() and
+                                                                 home.name == ".kitaru" else "user")
+    return {"home": str(home), "home_source": source, "initialised": (home / "kitaru.db").is_file()}
+
+
+def status_command(output: OutputOpt = OutputFormat.text) -> None:
+    """Show where state lives, the connection, the active stack and what is waiting for input."""
+    from kitaru.client import KitaruClient
+
+    out = Out("status", output)
+    info = _home_info()
+    client = KitaruClient()
+    waits = client.executions.pending_waits()
+    latest = client.executions.list(limit=1)
+    item = {**info, "connection": _connection(), "stack": _active_stack(), "pending_waits": len(waits),
+            "latest_execution": latest[0].to_dict() if latest else None}
+
+    def human() -> None:
+        from kitaru.cli._render import fields, status
+
+        conn = item["connection"]
+        fields([("connection", f"{conn['mode']} ({conn['url']})"), ("home", f"{info['home']} ({info['home_source']})"),
+                ("stack", item["stack"]),
+                ("latest", (f"{latest[0].exec_id} {latest[0].flow_name} ", status(latest[0].status)) if latest
+                 else "no executions yet"),
+                ("waiting", f"{len(waits)} pending wait(s): `kitaru executions input -i`" if waits else None)])
+
+    out.item(item, human)
+
+
+def info_command(output: OutputOpt = OutputFormat.text) -> None:
+    """Show versions (core, Python, plugins), paths, the connection and the active stack."""
+    import platform
+
+    from kitaru import __version__
+
+    out = Out("info", output)
+    item = {"version": __version__, "python": platform.python_version(), "platform": platform.platform(),
+            "executable": sys.executable, **_home_info(), "connection": _connection(), "stack": _active_stack(),
+            "plugins": _plugins()}
+
+    def human() -> None:
+        from kitaru.cli._render import Table, fields
+
+        conn = item["connection"]
+        fields([("kitaru", item["version"]), ("python", f"{item['python']} ({item['executable']})"),
+                ("platform", item["platform"]), ("home", f"{item['home']} ({item['home_source']})"),
+                ("connection", f"{conn['mode']} ({conn['url']})"), ("stack", item["stack"])])
+        if item["plugins"]:
+            table = Table("PLUGIN", "DISTRIBUTION", "VERSION", "MODULE", title="Plugins")
+            for p in item["plugins"]:
+                table.add(p["name"], p["distribution"], p["version"], p["module"])
+            table.print()
+
+    out.item(item, human)
