@@ -8,7 +8,7 @@ from typing import Any
 
 from kitaru.client import _convert
 from kitaru.client._models import ArtifactRef, Execution, ExecutionStatus, LogEntry, PendingWait
-from kitaru.client._recovery import sweep
+from kitaru.runtime._recovery import sweep
 from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruWaitValidationError
 from kitaru.store import StateService
 

@@ -37,7 +37,7 @@ def _create_and_run(
     seed: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None, detach: bool = False,
 ) -> tuple[str, StateService]:
     home, state, store = _environment(config)
-    from kitaru.client._recovery import sweep
+    from kitaru.runtime._recovery import sweep
 
     sweep(state)
     exec_id, owner = new_exec_id(), new_owner()
@@ -118,7 +118,13 @@ def continue_here(exec_id: str, owner: str | None) -> str:
         state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl)
     elif not state.renew_lease(exec_id, owner=owner, lease_ttl=config.lease_ttl):
         raise KitaruStateError(f"execution {exec_id} was taken over by another runner before this one started")
-    flow = load_flow(row["flow_source"])
-    store = artifact_store_for_stack(config.stack, home)
+    try:
+        flow = load_flow(row["flow_source"])
+        store = artifact_store_for_stack(config.stack, home)
+    except Exception as exc:  # the runner cannot even start the body: fail the execution, say why
+        from kitaru.runtime._runner import failure_from
+
+        state.finish_execution(exec_id, owner=owner, status="failed", failure=failure_from(exc, "runtime"))
+        raise
     return run_body(exec_id=exec_id, fn=flow.fn, flow_name=row["flow_name"], inputs_ref=row["inputs"], state=state,
                     store=store, owner=owner, config=config, home=home)

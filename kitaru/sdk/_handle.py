@@ -25,7 +25,7 @@ class FlowHandle:
         self._state = state
 
     def _row(self) -> dict[str, Any]:
-        from kitaru.client._recovery import sweep
+        from kitaru.runtime._recovery import sweep
 
         sweep(self._state)
         row = self._state.get_execution(self.exec_id)

@@ -177,3 +177,46 @@ def test_cancel_waiting_execution_ends_it_now(flows: Any) -> None:
     KitaruClient().executions.cancel(handle.exec_id)
     assert handle.status == "cancelled"
     assert KitaruClient().executions.pending_waits(handle.exec_id) == []
+
+
+def test_script_that_runs_flows_at_import_time_gets_a_clear_error_not_a_recursive_run(flow_file, tmp_path: Path) -> None:
+    import subprocess
+
+    path = flow_file('''
+        import kitaru
+        from kitaru import flow
+
+        @flow
+        def unguarded() -> str:
+            return kitaru.wait(schema=str, question="name?")
+
+        handle = unguarded.run()          # no __main__ guard
+        print("STARTED", handle.exec_id, handle.status, flush=True)
+    ''', name="unguarded.py")
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(kitaru.__file__).parents[1])}
+    out = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    exec_id = out.split()[1]
+    KitaruClient().executions.input(exec_id, value="ana")
+    with pytest.raises(kitaru.KitaruExecutionError, match="put the call under `if __name__ == \"__main__\":`") as info:
+        KitaruClient().executions.wait(exec_id, timeout=30)
+    assert info.value.failure_origin == "runtime"
+    assert len(KitaruClient().executions.list(flow="unguarded")) == 1  # no recursive run was started
+
+
+@kitaru.flow(retries=1)
+def flaky_flow() -> int:
+    FLAKY.append(1)
+    if len(FLAKY) == 1:
+        raise RuntimeError("first try fails")
+    return len(FLAKY)
+
+
+FLAKY: list[int] = []
+
+
+def test_flow_retries_rerun_the_body_in_the_same_execution() -> None:
+    FLAKY.clear()
+    handle = flaky_flow.run()
+    assert handle.wait() == 2
+    assert KitaruClient().executions.get(handle.exec_id).runs == 2
