@@ -1,3 +1,15 @@
+CREATE TABLE api_keys (
+	id VARCHAR(32) NOT NULL, 
+	principal_id VARCHAR(64) NOT NULL, 
+	name VARCHAR(255) NOT NULL, 
+	key_hash VARCHAR(64) NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	last_used_at FLOAT, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_api_keys_principal ON api_keys (principal_id);
+
 CREATE TABLE artifacts (
 	exec_id VARCHAR(64) NOT NULL, 
 	name VARCHAR(255) NOT NULL, 
@@ -94,11 +106,36 @@ CREATE TABLE model_aliases (
 	PRIMARY KEY (alias)
 );
 
+CREATE TABLE principals (
+	id VARCHAR(64) NOT NULL, 
+	name VARCHAR(255) NOT NULL, 
+	kind VARCHAR(16) NOT NULL, 
+	role VARCHAR(16) NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (name)
+);
+
+CREATE TABLE request_keys (
+	"key" VARCHAR(128) NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY ("key")
+);
+
+CREATE INDEX ix_request_keys_created ON request_keys (created_at);
+
 CREATE TABLE secrets (
 	name VARCHAR(255) NOT NULL, 
 	data TEXT NOT NULL, 
 	created_at FLOAT NOT NULL, 
 	updated_at FLOAT NOT NULL, 
+	PRIMARY KEY (name)
+);
+
+CREATE TABLE server_keys (
+	name VARCHAR(64) NOT NULL, 
+	value TEXT NOT NULL, 
+	created_at FLOAT NOT NULL, 
 	PRIMARY KEY (name)
 );
 

@@ -164,3 +164,42 @@ settings = Table(
     Column("key", String(255), primary_key=True),
     Column("value", Text, nullable=False),  # JSON
 )
+
+# ------------------------------------------------------------------ server (revision 0002)
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # user | service_account
+    Column("role", String(16), nullable=False),  # admin | member
+    Column("created_at", Float, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),  # public part of the key (`kit_<id>_<secret>`)
+    Column("principal_id", _ID, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("key_hash", String(64), nullable=False),  # sha256 of the whole key; the key itself is never stored
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+    Index("ix_api_keys_principal", "principal_id"),
+)
+
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),  # e.g. the token signing key shared by every replica
+    Column("created_at", Float, nullable=False),
+)
+
+request_keys = Table(
+    "request_keys",
+    metadata,
+    Column("key", String(128), primary_key=True),  # Idempotency-Key of an applied write (log batches)
+    Column("created_at", Float, nullable=False),
+    Index("ix_request_keys_created", "created_at"),
+)
