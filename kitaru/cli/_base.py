@@ -129,6 +129,7 @@ class KitaruGroup(TyperGroup):
 
             install(self)
             self._fast_installed = True
+        _state.update(json=False, command=None)
         return super().main(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:

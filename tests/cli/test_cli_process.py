@@ -7,7 +7,23 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from kitaru.cli._app import app
 from tests.cli.helpers import KITARU, cli_env, client, kitaru, kitaru_json, run_flow, wait_until
+
+
+def inproc(*args: str) -> tuple[int, str, str]:
+    """The same CLI in-process (typer's CliRunner): for the variants that need no fresh process."""
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def inproc_json(*args: str) -> dict:
+    code, out, err = inproc(*args, "-o", "json")
+    assert code == 0, (out, err)
+    return json.loads(out)
 
 
 def test_help_lists_every_command(project: Path) -> None:
@@ -46,16 +62,18 @@ def test_run_list_get_logs_on_a_real_execution(project: Path) -> None:
     assert text.returncode == 0, text.stderr
     assert "completed" in text.stdout
     assert not (project / "main_ran.flag").exists(), "kitaru run must not execute the file's __main__ block"
-    item = run_flow(project, "research")
+    by_module = kitaru("run", "flows:research", "-o", "json", cwd=project)  # MODULE:FLOW works too
+    assert by_module.returncode == 0, by_module.stderr
+    item = json.loads(by_module.stdout)["item"]
     assert item["status"] == "completed" and item["flow_name"] == "research"
     assert item["created_at"].endswith("Z")
 
     listed = kitaru_json("executions", "list", cwd=project)
     assert listed["command"] == "executions list" and listed["count"] == 2 == len(listed["items"])
     assert listed["items"][0]["exec_id"] == item["exec_id"]  # newest first
-    assert kitaru_json("executions", "list", "--limit", "1", cwd=project)["count"] == 1
-    assert kitaru_json("executions", "list", "--size", "1", "--page", "2", cwd=project)["count"] == 1
-    assert kitaru_json("executions", "list", "--status", "failed", cwd=project)["count"] == 0
+    assert inproc_json("executions", "list", "--limit", "1")["count"] == 1
+    assert inproc_json("executions", "list", "--size", "1", "--page", "2")["count"] == 1
+    assert inproc_json("executions", "list", "--status", "failed")["count"] == 0
     table = kitaru("executions", "list", "--flow", "research", cwd=project)
     assert table.returncode == 0 and "research" in table.stdout and "\x1b[" not in table.stdout
 
@@ -68,9 +86,9 @@ def test_run_list_get_logs_on_a_real_execution(project: Path) -> None:
     logs = kitaru_json("executions", "logs", item["exec_id"], cwd=project)
     assert logs["command"] == "executions logs"
     assert [e["message"] for e in logs["items"]] == ["fetching ai", "summarizing"]
-    only = kitaru_json("executions", "logs", item["exec_id"], "--checkpoint", "summarize", cwd=project)
+    only = inproc_json("executions", "logs", item["exec_id"], "--checkpoint", "summarize")
     assert [e["message"] for e in only["items"]] == ["summarizing"]
-    last = kitaru_json("executions", "logs", item["exec_id"], "--limit", "1", cwd=project)
+    last = inproc_json("executions", "logs", item["exec_id"], "--limit", "1")
     assert [e["message"] for e in last["items"]] == ["summarizing"]
     plain = kitaru("executions", "logs", item["exec_id"], cwd=project)
     assert "[fetch] fetching ai" in plain.stdout
@@ -81,23 +99,19 @@ def test_failed_run_exits_1_then_retry_and_resume(project: Path) -> None:
     failed = kitaru("run", "flows.py:fragile", cwd=project)
     assert failed.returncode == 1
     assert "failed" in failed.stdout and "retry" in failed.stderr and "Traceback" not in failed.stderr
-    item = run_flow(project, "fragile", code=1)
-    assert item["status"] == "failed" and item["failure"]["checkpoint"] == "flaky"
-    assert kitaru("executions", "retry", "nonexistent-id", cwd=project).returncode == 2
+    item = client().executions.latest().to_dict()
+    second = run_flow(project, "fragile", code=1)
+    assert second["status"] == "failed" and second["failure"]["checkpoint"] == "flaky"
+    assert inproc("executions", "retry", "nonexistent-id")[0] == 2
     (project / "fail.flag").unlink()
 
     retried = kitaru_json("executions", "retry", item["exec_id"], cwd=project)
     assert retried["command"] == "executions retry"
     assert client().executions.wait(item["exec_id"], timeout=30) == "notes on ai!"
-    again = kitaru("executions", "retry", item["exec_id"], cwd=project)  # completed: nothing to retry
-    assert again.returncode == 1 and "only failed executions" in again.stderr
+    code, _, err = inproc("executions", "retry", item["exec_id"])  # completed: nothing to retry
+    assert code == 1 and "only failed executions" in err
 
-    other = kitaru("run", "flows.py:fragile", cwd=project)  # resume also continues a failed execution
-    assert other.returncode == 0
-    (project / "fail.flag").write_text("1")
-    second = run_flow(project, "fragile", code=1)
-    (project / "fail.flag").unlink()
-    resumed = kitaru_json("executions", "resume", second["exec_id"], cwd=project)
+    resumed = kitaru_json("executions", "resume", second["exec_id"], cwd=project)  # resume continues failed ones
     assert resumed["item"]["exec_id"] == second["exec_id"]
     assert client().executions.wait(second["exec_id"], timeout=30) == "notes on ai!"
 
@@ -109,21 +123,20 @@ def test_input_answers_the_single_pending_wait(project: Path) -> None:
 
     bad = kitaru("executions", "input", "--value", '"sure"', cwd=project)
     assert bad.returncode == 2 and "boolean" in bad.stderr and "still pending" in bad.stderr
-    not_json = kitaru("executions", "input", item["exec_id"], "--value", "yes please", cwd=project)
-    assert not_json.returncode == 2 and "not valid JSON" in not_json.stderr
-    no_value = kitaru("executions", "input", item["exec_id"], cwd=project)  # stdin is not a terminal
-    assert no_value.returncode == 2 and "--value" in no_value.stderr
-    both = kitaru("executions", "input", "--value", "true", "--abort", cwd=project)
-    assert both.returncode == 2
-    resume_early = kitaru("executions", "resume", item["exec_id"], cwd=project)
-    assert resume_early.returncode == 1 and "executions input" in resume_early.stderr
+    code, _, err = inproc("executions", "input", item["exec_id"], "--value", "yes please")
+    assert code == 2 and "not valid JSON" in err
+    code, _, err = inproc("executions", "input", item["exec_id"])  # stdin is not a terminal
+    assert code == 2 and "--value" in err
+    assert inproc("executions", "input", "--value", "true", "--abort")[0] == 2
+    code, _, err = inproc("executions", "resume", item["exec_id"])
+    assert code == 1 and "executions input" in err
     assert client().executions.get(item["exec_id"]).pending_waits, "rejected answers change nothing"
 
     answered = kitaru_json("executions", "input", "--value", "true", cwd=project)  # auto-selects the only wait
     assert answered["command"] == "executions input" and answered["item"]["exec_id"] == item["exec_id"]
     assert client().executions.wait(item["exec_id"], timeout=30) == {"notes": "notes on ai", "approved": True}
-    nothing = kitaru("executions", "input", "--value", "true", cwd=project)
-    assert nothing.returncode == 1 and "no pending wait" in nothing.stderr
+    code, _, err = inproc("executions", "input", "--value", "true")
+    assert code == 1 and "no pending wait" in err
 
 
 def test_input_with_several_waiting_needs_an_id_and_abort_cancels(project: Path) -> None:
@@ -152,14 +165,14 @@ def test_replay_from_a_checkpoint_with_overrides(project: Path) -> None:
                              '{"checkpoint.fetch": "patched"}', cwd=project)["item"]
     assert client().executions.wait(overridden["exec_id"], timeout=30) == "PATCHED"
 
-    before = kitaru_json("executions", "list", cwd=project)["count"]
+    before = inproc_json("executions", "list")["count"]
     unknown = kitaru("executions", "replay", item["exec_id"], "--from", "nope", cwd=project)
     assert unknown.returncode == 2 and "nope" in unknown.stderr
-    bad_args = kitaru("executions", "replay", item["exec_id"], "--from", "fetch", "--args", "[1]", cwd=project)
-    assert bad_args.returncode == 2 and "JSON object" in bad_args.stderr
-    bad_json = kitaru("executions", "replay", item["exec_id"], "--from", "fetch", "--overrides", "{x", cwd=project)
-    assert bad_json.returncode == 2 and "--overrides is not valid JSON" in bad_json.stderr
-    assert kitaru_json("executions", "list", cwd=project)["count"] == before, "bad input creates nothing"
+    code, _, err = inproc("executions", "replay", item["exec_id"], "--from", "fetch", "--args", "[1]")
+    assert code == 2 and "JSON object" in err
+    code, _, err = inproc("executions", "replay", item["exec_id"], "--from", "fetch", "--overrides", "{x")
+    assert code == 2 and "--overrides is not valid JSON" in err
+    assert inproc_json("executions", "list")["count"] == before, "bad input creates nothing"
 
 
 def test_logs_follow_streams_json_lines_until_the_end(project: Path) -> None:
@@ -193,29 +206,23 @@ def test_errors_are_one_sentence_without_traceback(project: Path) -> None:
     assert kitaru("nonsense", cwd=project).returncode == 2
 
 
-def test_run_rejects_bad_targets(project: Path) -> None:
+def test_run_rejects_bad_targets(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cases = {
-        "flows.py": "FILE.py:FLOW",
-        "missing.py:research": "does not exist",
         "flows.py:not_a_flow": "not a @flow",
         "flows.py:absent": "no longer defined",
-        "no_such_module_xyz:flow": "cannot import module",
     }
     for target, message in cases.items():
         result = kitaru("run", target, cwd=project)
         assert result.returncode == 2, (target, result.stderr)
         assert message in result.stderr, (target, result.stderr)
         assert "Traceback" not in result.stderr
-    bad_args = kitaru("run", "flows.py:research", "--args", "{not json", cwd=project)
-    assert bad_args.returncode == 2 and "--args is not valid JSON" in bad_args.stderr
+    monkeypatch.chdir(project)  # in-process: targets resolve against the current directory
+    for target, message in {"flows.py": "FILE.py:FLOW", "missing.py:research": "does not exist",
+                            "no_such_module_xyz:flow": "cannot import module"}.items():
+        code, _, err = inproc("run", target)
+        assert code == 2 and message in err, (target, err)
+    code, _, err = inproc("run", "flows.py:research", "--args", "{not json")
+    assert code == 2 and "--args is not valid JSON" in err
     wrong_input = kitaru("run", "flows.py:research", "--args", '{"nope": 1}', cwd=project)
     assert wrong_input.returncode == 2 and "invalid arguments" in wrong_input.stderr
     assert kitaru_json("executions", "list", cwd=project)["count"] == 0
-
-
-def test_run_by_module_name(project: Path) -> None:
-    item = run_flow(project, "research")
-    assert item["status"] == "completed"
-    result = kitaru("run", "flows:research", "-o", "json", cwd=project)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["item"]["status"] == "completed"
