@@ -16,8 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def fresh_env(tmp: Path) -> dict[str, str]:
     """An environment with an empty HOME/XDG dir and no KITARU_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
-    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "xdg"), PYTHONPATH=str(ROOT),
-               KITARU_INTERACTIVE="0")
+    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "xdg"), PYTHONPATH=str(ROOT))
     return env
 
 

@@ -60,15 +60,10 @@ def env_layer() -> dict[str, Any]:
 
 def resolve_config(*layers: dict[str, Any] | None, stack_layer: dict[str, Any] | None = None) -> Any:
     """Merge every layer by precedence into a frozen KitaruConfig; later layers win."""
-    from pydantic import ValidationError
-
     from kitaru.config._models import KitaruConfig
 
     merged: dict[str, Any] = {}
     for layer in (stack_layer, pyproject_layer(), env_layer(), _configured, *layers):
         if layer:
             merged.update({k: v for k, v in layer.items() if v is not None})
-    try:
-        return KitaruConfig(**merged)
-    except ValidationError as exc:
-        raise KitaruUsageError(f"invalid Kitaru configuration: {exc}") from exc
+    return KitaruConfig.model_validate(merged)

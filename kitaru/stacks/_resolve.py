@@ -55,6 +55,10 @@ class ResolvedStack:
 
 def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateService) -> Any:
     """Validate one component's config (secret references resolved) and build it with its flavor's factory."""
+    if kind == "artifact_store" and raw == {"flavor": "local"}:
+        from kitaru.artifacts import LocalArtifactStore
+
+        return LocalArtifactStore(home / "artifacts")  # the built-in default: no plugin discovery on the hot path
     from pydantic import ValidationError
 
     from kitaru.plugins import ComponentContext, get_plugin_manager
@@ -72,8 +76,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
 def resolve_stack(name: str | None = None, *, home: Path | None = None, state: StateService | None = None) -> ResolvedStack:
     """The live stack `name` (None: the selected one); KitaruUsageError says why it cannot run."""
     from kitaru.config._paths import resolve_home
-    from kitaru.stacks._service import selected_stack_name, stored_spec
-    from kitaru.stacks._validate import stack_problems
+    from kitaru.stacks._service import DEFAULT_STACK, selected_stack_name, stored_spec
     from kitaru.store import open_state
 
     home = home or resolve_home()
@@ -88,9 +91,12 @@ def resolve_stack(name: str | None = None, *, home: Path | None = None, state: S
         cached = _stacks.get(key)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-        problems = stack_problems(spec)
-        if problems:
-            raise KitaruUsageError(f"stack {name!r} cannot run: " + "; ".join(problems))
+        if name != DEFAULT_STACK:  # the built-in default is always valid; skip loading every plugin
+            from kitaru.stacks._validate import stack_problems
+
+            problems = stack_problems(spec)
+            if problems:
+                raise KitaruUsageError(f"stack {name!r} cannot run: " + "; ".join(problems))
         resolved = ResolvedStack(name, spec, home, state)
         _stacks[key] = (fingerprint, resolved)
         return resolved
@@ -113,7 +119,14 @@ def store_from_root(root: str) -> ArtifactStore:
     with _lock:
         if root in _by_root:
             return _by_root[root]  # type: ignore[no-any-return]
-        store = _from_stacks(root) or _from_flavor(root)
+        if root.startswith("file://"):  # the built-in local store needs no plugin discovery
+            from urllib.parse import unquote
+
+            from kitaru.artifacts import LocalArtifactStore
+
+            store = LocalArtifactStore(unquote(urlparse(root).path))
+        else:
+            store = _from_stacks(root) or _from_flavor(root)
         _by_root[root] = store
         return store  # type: ignore[no-any-return]
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruUsageError
-from kitaru.stacks._validate import DEFAULT_STACK, stack_problems, validate_spec
-from kitaru.stacks._yaml import dump_yaml, load_yaml
+
 
 if TYPE_CHECKING:
     from kitaru.store import StateService
 
 ACTIVE_KEY = "active_stack"
+DEFAULT_STACK = "default"  # kept in sync with kitaru.stacks._validate (imported lazily: it loads plugins)
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def active_stack_name(state: StateService | None = None) -> str:
 
 
 def _info(name: str, spec: dict[str, Any], active: str, row: dict[str, Any] | None = None) -> StackInfo:
+    from kitaru.stacks._validate import stack_problems
+
     return StackInfo(name, spec, name == active, name == DEFAULT_STACK, stack_problems(spec),
                      row.get("created_at") if row else None, row.get("updated_at") if row else None)
 
@@ -130,6 +132,9 @@ def register_stack(source: str | os.PathLike[str], *, activate: bool = False, te
             text = path.read_text()
         except OSError as exc:
             raise KitaruUsageError(f"cannot read stack file {path}: {exc.strerror or exc}") from None
+    from kitaru.stacks._validate import validate_spec
+    from kitaru.stacks._yaml import load_yaml
+
     data, lines = load_yaml(text, str(source))
     return _store(validate_spec(data, source=str(source), lines=lines), activate, state)
 
@@ -148,6 +153,8 @@ def create_stack(
         data["container_registry"] = container_registry
     if settings:
         data["settings"] = settings
+    from kitaru.stacks._validate import validate_spec
+
     return _store(validate_spec(data, source=f"create_stack({name!r})"), activate, state)
 
 
@@ -181,4 +188,6 @@ def delete_stack(name: str, *, force: bool = False, state: StateService | None =
 
 def export_stack(name: str, state: StateService | None = None) -> str:
     """The stack as YAML that `kitaru stack register -f` accepts (secret references stay references)."""
+    from kitaru.stacks._yaml import dump_yaml
+
     return dump_yaml(get_stack(name, state).spec)

@@ -101,11 +101,13 @@ def _settings(raw: Any, p: _Problems) -> dict[str, Any]:
         return {}
     if "stack" in raw:
         p.add(("settings", "stack"), "a stack cannot select another stack")
+    from kitaru.config._models import ConfigValidationError
+
     try:
         KitaruConfig.model_validate({k: v for k, v in raw.items() if k != "stack"})
-    except ValidationError as exc:
-        for err in exc.errors():
-            p.add(("settings", *err["loc"]), err["msg"])
+    except ConfigValidationError as exc:
+        for loc, msg in exc.problems:
+            p.add(("settings", *loc), msg)
     return dict(raw)
 
 
