@@ -87,10 +87,11 @@ def main() -> None:
     for _ in range(20):
         subprocess.run([KITARU, "run", f"{flow}:one"], cwd=project, env=env, check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
-    for name, cmd, use_pty in [("kitaru executions list (20 executions)", [KITARU, "executions", "list"], False),
-                               ("kitaru executions list (20 executions, in a pty)", [KITARU, "executions", "list"],
-                                True),
-                               ("kitaru run bench_flow.py:one (one checkpoint)", [KITARU, "run", f"{flow}:one"], False)]:
+    listing = [KITARU, "executions", "list"]
+    for name, cmd, use_pty in [("kitaru executions list (20 executions)", listing, False),
+                               ("kitaru executions list (20 executions, in a pty)", listing, True),
+                               ("kitaru run bench_flow.py:one (one checkpoint)", [KITARU, "run", f"{flow}:one"],
+                                False)]:
         value = measure(cmd, use_pty)
         rows.append(report(name, value, "s", "(info)", True))
     if not all(r["ok"] == "yes" for r in rows):

@@ -136,7 +136,7 @@ class KitaruGroup(TyperGroup):
         """Run the command; map KitaruError → exit 1/2, unexpected errors → exit 1 without traceback."""
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException):
+        except (typer.Exit, typer.Abort, typer.TyperException, BrokenPipeError):
             raise
         except Exception as exc:
             from kitaru.errors import KitaruError

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import EXIT_USAGE, OutputFormat, OutputOpt, Out, fail
+from kitaru.cli._base import EXIT_USAGE, Out, OutputFormat, OutputOpt, fail
 
 
 class Scope(str, enum.Enum):
@@ -77,7 +77,7 @@ def clean_command(
     if not dry_run:
         import shutil
 
-        for item, path in zip(items, paths):
+        for item, path in zip(items, paths, strict=True):
             shutil.rmtree(path)
             item["deleted"] = True
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import OutputFormat, OutputOpt, Out, emit_json, parse_json
+from kitaru.cli._base import Out, OutputFormat, OutputOpt, emit_json, parse_json
 from kitaru.cli._input import input_command
 
 app = typer.Typer(help="Observe and act on executions: list, get, logs, input, replay, resume, retry, cancel.",

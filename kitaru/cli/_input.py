@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import EXIT_USAGE, OutputFormat, OutputOpt, Out, fail, parse_json
+from kitaru.cli._base import EXIT_USAGE, Out, OutputFormat, OutputOpt, fail, parse_json
 
 _SKIP, _ABORT, _QUIT = object(), object(), object()
 _HELP_LINE = "JSON or plain text; empty line skips, :abort aborts the wait, :quit stops"

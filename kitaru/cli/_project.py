@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import OutputFormat, OutputOpt, Out
+from kitaru.cli._base import Out, OutputFormat, OutputOpt
 
 
 def init_command(
@@ -57,17 +57,14 @@ def _connection() -> dict[str, Any]:
 
 
 def _active_stack() -> str:
-    """The stack new executions run on."""
-    try:
-        from kitaru import current_stack  # type: ignore[attr-defined]
-    except ImportError:
-        current_stack = None
-    if current_stack is not None:
-        stack = current_stack()
-        return str(getattr(stack, "name", stack))
-    from kitaru.config import resolve_config
+    """The stack new executions run on (a broken selection is shown, not fatal)."""
+    from kitaru.errors import KitaruError
+    from kitaru.stacks import current_stack
 
-    return resolve_config().stack or "default"
+    try:
+        return str(current_stack().name)
+    except KitaruError as exc:
+        return f"unavailable ({exc})"
 
 
 def _plugins() -> list[dict[str, Any]]:

@@ -127,7 +127,7 @@ class Table:
             sys.stdout.write(self.title + "\n")
         widths = [max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)]
         for row in (self.columns, *self.rows):
-            sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+            sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def fields(pairs: list[tuple[str, Any]]) -> None:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import EXIT_FAILED, OutputFormat, OutputOpt, Out, parse_json
+from kitaru.cli._base import EXIT_FAILED, Out, OutputFormat, OutputOpt, parse_json
 
 
 def split_target(target: str) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import OutputFormat, OutputOpt, Out
+from kitaru.cli._base import Out, OutputFormat, OutputOpt
 
 secrets_app = typer.Typer(help="Store API keys and other credentials: set, show, list, delete.",
                           no_args_is_help=True, add_completion=False)
