@@ -29,7 +29,7 @@ class LocalArtifactStoreConfig(BaseModel):
     path: str | None = None
 
 
-def _store(config: LocalArtifactStoreConfig, ctx: ComponentContext) -> LocalArtifactStore:
+def _make_local_store(config: LocalArtifactStoreConfig, ctx: ComponentContext) -> LocalArtifactStore:
     return LocalArtifactStore(Path(config.path).expanduser() if config.path else ctx.home / "artifacts")
 
 
@@ -43,7 +43,7 @@ def kitaru_register_components(registry: ComponentRegistry) -> None:
     registry.add_orchestrator("local", config=LocalOrchestratorConfig,
                               factory=lambda c, ctx: LocalOrchestrator(ctx.home / "jobs"),
                               description="runs flows in this process; jobs as local processes")
-    registry.add_artifact_store("local", config=LocalArtifactStoreConfig, factory=_store, schemes=("file",),
+    registry.add_artifact_store("local", config=LocalArtifactStoreConfig, factory=_make_local_store, schemes=("file",),
                                 from_root=_store_from_root, description="a directory on the local filesystem")
     registry.add_container_registry("oci", config=OCIRegistryConfig, factory=lambda c, ctx: OCIRegistry(c),
                                     description="any OCI registry by URI (optional basic auth)")
