@@ -37,6 +37,7 @@ def init_command(
     def human() -> None:
         verb = "Already initialised" if existed else "Initialised"
         typer.echo(f"{verb} Kitaru project in {project} (state in {home}).")
+        out.note("Next: start a flow with `kitaru run path/to/file.py:flow_name`.")
         env_home = os.environ.get("KITARU_HOME")
         if env_home and Path(env_home).expanduser().resolve() != home:
             out.note(f"Note: KITARU_HOME={env_home} is set, so commands use that instead of {home}.")

@@ -208,11 +208,12 @@ def test_errors_are_one_sentence_without_traceback(project: Path) -> None:
 
 def test_run_rejects_bad_targets(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cases = {
-        "flows.py:not_a_flow": "not a @flow",
-        "flows.py:absent": "no longer defined",
+        ("flows.py:not_a_flow",): "not a @flow",
+        ("flows.py:absent",): "no longer defined",
+        ("flows.py:research", "--stack", "nope"): "stack 'nope' is not registered",
     }
     for target, message in cases.items():
-        result = kitaru("run", target, cwd=project)
+        result = kitaru("run", *target, cwd=project)
         assert result.returncode == 2, (target, result.stderr)
         assert message in result.stderr, (target, result.stderr)
         assert "Traceback" not in result.stderr
