@@ -50,3 +50,7 @@ app.add_typer(_secrets.model_app, name="model")
 #     app.add_typer(_stack.app, name="stack")
 #     app.add_typer(_plugins.app, name="plugins")
 # ---------------------------------------------------------------------------------------------
+from kitaru.cli import _plugins, _stack  # noqa: E402
+
+app.add_typer(_stack.app, name="stack")
+app.add_typer(_plugins.app, name="plugins")
