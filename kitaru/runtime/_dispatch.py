@@ -15,6 +15,7 @@ def spawn_runner(exec_id: str, *, owner: str, home: Path, cwd: str | None = None
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "KITARU_HOME": str(home), "KITARU_RUNNER_OWNER": owner}
     env.pop("KITARU_INTERACTIVE", None)
+    env.update(_server_env(exec_id))
     with open(logs / f"{exec_id}.log", "ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "kitaru.runtime", exec_id],
@@ -25,3 +26,13 @@ def spawn_runner(exec_id: str, *, owner: str, home: Path, cwd: str | None = None
             stderr=out,
             start_new_session=True,
         )
+
+
+def _server_env(exec_id: str) -> dict[str, str]:
+    """When connected to a server: its URL and a token scoped to this execution (never the caller's API key)."""
+    from kitaru.store import current_state
+
+    state = current_state()
+    if not hasattr(state, "execution_token"):
+        return {}
+    return {"KITARU_SERVER_URL": state.url, "KITARU_AUTH_TOKEN": state.execution_token(exec_id), "KITARU_API_KEY": ""}

@@ -1,20 +1,49 @@
-"""The state store: schema, migrations and the service layer over SQLite or PostgreSQL."""
+"""The state store: schema, migrations and the service layer over SQLite or PostgreSQL (or a server)."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from kitaru.store.service import CancelRequested, LeaseLost, StateService, new_exec_id
 
-__all__ = ["CancelRequested", "LeaseLost", "StateService", "current_state", "new_exec_id", "open_state"]
+__all__ = ["CancelRequested", "LeaseLost", "StateService", "connect", "current_state", "disconnect", "new_exec_id", "open_state"]
 
 _lock = threading.Lock()
 _open: dict[Path, StateService] = {}
+_remotes: dict[tuple[str, str | None, str | None], Any] = {}
+_embedded_only = False  # set in the server process: it *is* the store
+_override: Any = None  # set by connect()
+
+
+def _connected() -> Any | None:
+    """The remote state service when a server connection is configured (env or `kitaru login`), else None."""
+    if _embedded_only:
+        return None
+    if _override is not None:
+        return _override
+    from kitaru.store._connection import active_connection
+
+    conn = active_connection()
+    if conn is None:
+        return None
+    key = (conn["url"], conn["token"], conn["api_key"])
+    with _lock:
+        state = _remotes.get(key)
+        if state is None:
+            from kitaru.store._remote import RemoteStateService
+
+            state = RemoteStateService(conn["url"], token=conn["token"], api_key=conn["api_key"])
+            _remotes[key] = state
+        return state
 
 
 def open_state(home: Path) -> StateService:
-    """The embedded state service for a Kitaru home directory (created on first use)."""
+    """The state service for a Kitaru home: the connected server if any, else the embedded store (created on first use)."""
+    remote = _connected()
+    if remote is not None:
+        return remote  # type: ignore[no-any-return]
     with _lock:
         state = _open.get(home)
         if state is None:
@@ -26,7 +55,32 @@ def open_state(home: Path) -> StateService:
 
 
 def current_state() -> StateService:
-    """The state service this process talks to (the embedded store of the resolved home)."""
+    """The state service this process talks to (a connected server, else the embedded store of the resolved home)."""
     from kitaru.config._paths import resolve_home
 
     return open_state(resolve_home())
+
+
+def connect(url: str, *, api_key: str | None = None, token: str | None = None, save: bool = False) -> Any:
+    """Point this process (and the runners it starts) at a Kitaru server; `save=True` also persists it like `kitaru login`."""
+    global _override
+    from kitaru.store._remote import RemoteStateService
+
+    if not api_key and not token:
+        from kitaru.errors import KitaruUsageError
+
+        raise KitaruUsageError("connect needs api_key= (or token=); create a key with `kitaru auth api-keys create`")
+    state = RemoteStateService(url, token=token, api_key=api_key)
+    state.http.token()  # fail now if the server or the key is wrong
+    if save and api_key:
+        from kitaru.store._connection import save_connection
+
+        save_connection(state.url, api_key)
+    _override = state
+    return state
+
+
+def disconnect() -> None:
+    """Forget a `connect()` of this process (env and saved logins still apply)."""
+    global _override
+    _override = None

@@ -1,0 +1,73 @@
+"""`kitaru server up|migrate`: run the Kitaru server (FastAPI under uvicorn) and migrate its database."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from kitaru.cli._base import Out, OutputFormat, OutputOpt, new_app
+
+app = new_app("Run the Kitaru server: `up` serves the REST API, `migrate` applies database migrations.")
+
+DbUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db"
+                                           " (default: KITARU_DATABASE_URL, else SQLite in the Kitaru home).",
+                                           show_default=False)]
+
+
+def _url(database_url: str | None) -> str:
+    if database_url:
+        os.environ["KITARU_DATABASE_URL"] = database_url
+    from kitaru.server._asgi import database_url_from_env
+
+    return database_url_from_env()
+
+
+def _redact(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
+
+
+@app.command("migrate")
+def migrate_command(database_url: DbUrl = None, output: OutputOpt = OutputFormat.text) -> None:
+    """Apply Alembic migrations to the server database (safe to run concurrently and repeatedly)."""
+    from kitaru.server._app import open_database
+    from kitaru.store.migrations import HEAD_REVISION
+
+    out = Out("server migrate", output)
+    url = _url(database_url)
+    open_database(url).close()
+    out.item({"database_url": _redact(url), "revision": HEAD_REVISION},
+             lambda: typer.echo(f"Database {_redact(url)} is at revision {HEAD_REVISION}."))
+
+
+@app.command("up")
+def up_command(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    database_url: DbUrl = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes (the server is stateless).")] = 1,
+) -> None:
+    """Start the server: migrate, create a bootstrap admin API key if none exists, serve /api/v1."""
+    import uvicorn
+
+    import kitaru.store
+    from kitaru.server._app import open_database
+    from kitaru.server._identity import IdentityService
+
+    kitaru.store._embedded_only = True
+    url = _url(database_url)
+    db = open_database(url)
+    key = IdentityService(db).ensure_bootstrap_admin(os.environ.get("KITARU_BOOTSTRAP_API_KEY") or None)
+    db.close()
+    if key is not None and not os.environ.get("KITARU_BOOTSTRAP_API_KEY"):
+        typer.echo(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
+                   f"Log in with: kitaru login http://{host}:{port} --api-key {key}", err=True)
+    typer.echo(f"Kitaru server on http://{host}:{port} (database {_redact(url)})", err=True)
+    uvicorn.run("kitaru.server._asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False)

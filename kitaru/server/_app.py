@@ -1,0 +1,49 @@
+"""`create_app(database_url)`: the FastAPI application over one state store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+API_PREFIX = "/api/v1"
+
+
+def open_database(database_url: str, *, migrate: bool = True) -> Any:
+    """The database for a URL: the embedded sqlite3 layer for `sqlite:///PATH`, SQLAlchemy otherwise."""
+    if database_url.startswith("sqlite:///"):
+        from kitaru.store._sqlite import SQLiteDatabase
+
+        return SQLiteDatabase(Path(database_url.removeprefix("sqlite:///")))  # bootstraps or migrates on open
+    from kitaru.store._sqlalchemy import SQLAlchemyDatabase
+
+    return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=int(os.environ.get("KITARU_DB_POOL", "20")))
+
+
+def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
+    """The Kitaru server: REST API under /api/v1 over the state store at `database_url`."""
+    from kitaru import __version__
+    from kitaru.server._deps import ServerContext
+    from kitaru.server._errors import install_error_handlers
+    from kitaru.server._identity import IdentityService
+    from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, stacks, waits
+    from kitaru.store import StateService
+
+    import kitaru.store
+
+    kitaru.store._embedded_only = True  # this process is the store: never talk to a server itself
+    db = open_database(database_url)
+    identity = IdentityService(db)
+    app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+                  description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
+    server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
+    app.state.kitaru = ServerContext(state=StateService(db), identity=identity, signing_key=identity.signing_key(),
+                                     home=server_home.expanduser().resolve())
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in (auth, executions, journal, waits, logs, artifacts, stacks, config):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,74 @@
+"""Request dependencies: the server context, the authenticated principal, and authorization checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kitaru.server._errors import ApiError, forbidden
+from kitaru.server._identity import IdentityService
+from kitaru.server._tokens import Principal, verify
+from kitaru.store import StateService
+
+
+@dataclass
+class ServerContext:
+    """What every request needs: the state service, identities, the signing key, the server's home."""
+
+    state: StateService
+    identity: IdentityService
+    signing_key: bytes
+    home: Path
+
+
+async def context(request: Request) -> ServerContext:
+    """The server context of this app."""
+    return request.app.state.kitaru  # type: ignore[no-any-return]
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
+
+
+async def principal(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The caller, from a valid bearer token; 401 otherwise."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise ApiError(401, "Unauthorized", "missing bearer token; exchange an API key at POST /api/v1/auth/token")
+    found = verify(creds.credentials, request.app.state.kitaru.signing_key)
+    if found is None:
+        raise ApiError(401, "Unauthorized", "invalid or expired token; exchange your API key for a new one")
+    return found
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+Who = Annotated[Principal, Depends(principal)]
+
+
+def require_admin(who: Principal) -> None:
+    """Only admins."""
+    if not who.is_admin:
+        raise forbidden("this needs the admin role")
+
+
+def require_user(who: Principal) -> None:
+    """Users and service accounts (admin or member), not runtime tokens."""
+    if who.is_runtime:
+        raise forbidden("an execution-scoped token cannot do this")
+
+
+def require_execution(who: Principal, exec_id: str) -> None:
+    """Users, or the runtime token of exactly this execution."""
+    if who.is_runtime and who.exec != exec_id:
+        raise forbidden(f"this token is scoped to execution {who.exec}, not {exec_id}")
+
+
+def require_row(row: Any, what: str) -> Any:
+    """404 if a lookup found nothing."""
+    if row is None:
+        raise ApiError(404, "NotFound", f"{what} does not exist")
+    return row

@@ -1,0 +1,104 @@
+"""Every error leaves the server as `{"error": {"type", "message"}}` with a fitting 4xx/5xx status."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from kitaru.errors import KitaruBackendError, KitaruError, KitaruStateError, KitaruUsageError, KitaruWaitValidationError
+from kitaru.store import CancelRequested, LeaseLost
+
+log = logging.getLogger("kitaru.server")
+
+
+class ApiError(Exception):
+    """An error with an explicit status and type."""
+
+    def __init__(self, status: int, type_: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.type, self.message = status, type_, message
+
+
+def not_found(what: str) -> ApiError:
+    """404 for a missing resource."""
+    return ApiError(404, "NotFound", f"{what} does not exist")
+
+
+def forbidden(message: str) -> ApiError:
+    """403: authenticated, but not allowed."""
+    return ApiError(403, "Forbidden", message)
+
+
+def error_response(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The JSON error body."""
+    return JSONResponse({"error": {"type": type_, "message": message}}, status_code=status, headers=headers)
+
+
+_MAPPED: list[tuple[type[BaseException], int, str]] = [
+    (LeaseLost, 409, "LeaseLost"),
+    (CancelRequested, 409, "CancelRequested"),
+    (KitaruWaitValidationError, 422, "KitaruWaitValidationError"),
+    (KitaruStateError, 409, "KitaruStateError"),
+    (KitaruUsageError, 422, "KitaruUsageError"),
+    (KitaruBackendError, 503, "KitaruBackendError"),
+    (sqlite3.IntegrityError, 409, "Duplicate"),
+]
+
+
+def _classify(exc: BaseException) -> tuple[int, str, str]:
+    if isinstance(exc, ApiError):
+        return exc.status, exc.type, exc.message
+    for kind, status, name in _MAPPED:
+        if isinstance(exc, kind):
+            return status, name, str(exc) or name
+    module = type(exc).__module__
+    if module.startswith("sqlalchemy"):
+        name = type(exc).__name__
+        if name == "IntegrityError":
+            return 409, "Duplicate", "a record with this key already exists"
+        if name in ("DataError", "ProgrammingError"):
+            return 422, "InvalidValue", "a value is out of range or malformed for the database"
+        if name in ("OperationalError", "InterfaceError", "TimeoutError"):
+            return 503, "KitaruBackendError", "the database is unavailable; retry later"
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return 422, "InvalidValue", str(exc) or type(exc).__name__
+    return 500, "InternalError", "internal server error"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain, validation and database errors to JSON error bodies."""
+
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        status, type_, message = _classify(exc)
+        if status >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+        return error_response(status, type_, message)
+
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        names = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed"}
+        headers: dict[str, Any] | None = getattr(exc, "headers", None)
+        return error_response(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail), headers)
+
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()[:5])
+        return error_response(422, "ValidationError", problems or "invalid request")
+
+    app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, on_http)  # type: ignore[arg-type]
+    handled: list[type[BaseException]] = [ApiError, KitaruError, LeaseLost, CancelRequested, sqlite3.Error, ValueError,
+                                          TypeError, KeyError]
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        handled.append(SQLAlchemyError)
+    except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
+        pass
+    for kind in handled:
+        app.add_exception_handler(kind, on_error)
+    app.add_exception_handler(Exception, on_error)  # last resort: 500 with a JSON body

@@ -1,0 +1,92 @@
+"""Signed bearer tokens (HMAC-SHA256, stdlib only) and API key hashing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+TOKEN_PREFIX = "kt1"
+DEFAULT_TTL = 900
+RUNTIME_TTL = 3600
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user or service account (admin/member), or a runtime scoped to one execution."""
+
+    sub: str
+    name: str
+    role: str  # admin | member | runtime
+    exp: float
+    exec: str | None = None
+    stack: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this principal may manage users, keys, secrets and stacks."""
+        return self.role == "admin"
+
+    @property
+    def is_runtime(self) -> bool:
+        """Whether this is an execution-scoped runtime token."""
+        return self.exec is not None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(principal: Principal, key: bytes) -> str:
+    """Encode and sign a principal as a bearer token."""
+    body = _b64(json.dumps(asdict(principal), separators=(",", ":")).encode())
+    mac = hmac.new(key, f"{TOKEN_PREFIX}.{body}".encode(), hashlib.sha256).digest()
+    return f"{TOKEN_PREFIX}.{body}.{_b64(mac)}"
+
+
+def verify(token: str, key: bytes, *, at: float | None = None) -> Principal | None:
+    """The principal of a valid, unexpired token; None otherwise."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        return None
+    try:
+        expected = hmac.new(key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        if not hmac.compare_digest(expected, _unb64(parts[2])):
+            return None
+        principal = Principal(**json.loads(_unb64(parts[1])))
+    except (ValueError, TypeError):
+        return None
+    return principal if principal.exp > (at or time.time()) else None
+
+
+def peek_expiry(token: str) -> float | None:
+    """The expiry of a token without verifying it (clients use it to refresh early)."""
+    try:
+        payload: dict[str, Any] = json.loads(_unb64(token.split(".")[1]))
+        return float(payload["exp"])
+    except (ValueError, IndexError, KeyError, TypeError):
+        return None
+
+
+def new_api_key() -> str:
+    """A fresh API key (shown once; only its hash is stored)."""
+    return f"kit_{secrets.token_urlsafe(32)}"
+
+
+def key_id(api_key: str) -> str:
+    """The public id of an API key: a prefix of its hash (safe to list and log)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:24]
+
+
+def key_hash(api_key: str) -> str:
+    """The stored hash of an API key."""
+    return hashlib.sha256(b"kitaru-api-key:" + api_key.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""One router per resource group, mounted under /api/v1."""

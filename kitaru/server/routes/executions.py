@@ -1,0 +1,121 @@
+"""Executions: create, list, get, claim, lease, finish, cancel, metadata, execution-scoped tokens."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from kitaru.server._deps import Ctx, Who, require_execution, require_row, require_user
+from kitaru.server._models import Claim, CreateExecution, Finish, Lease, Metadata
+from kitaru.server._tokens import RUNTIME_TTL, Principal, sign
+
+router = APIRouter(tags=["executions"])
+ExecId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.post("/executions", status_code=201)
+def create_execution(body: CreateExecution, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Create a running execution whose lease `owner` holds (retrying with the same id is a 409 Duplicate)."""
+    require_user(who)
+    ctx.state.create_execution(body.record.model_dump(), owner=body.owner, lease_ttl=body.lease_ttl)
+    return require_row(ctx.state.get_execution(body.record.id), "execution")  # type: ignore[no-any-return]
+
+
+@router.get("/executions")
+def list_executions(
+    ctx: Ctx, who: Who,
+    flow: Annotated[str | None, Query(max_length=255)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    before_created_at: float | None = None,
+    before_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Newest first; page by offset or by the keyset cursor `before_created_at` + `before_id`."""
+    require_user(who)
+    before = (before_created_at, before_id) if before_created_at is not None and before_id is not None else None
+    rows = ctx.state.list_executions(flow=flow, status=status, limit=limit, offset=offset, before=before)
+    cursor = {"before_created_at": rows[-1]["created_at"], "before_id": rows[-1]["id"]} if len(rows) == limit else None
+    return {"items": rows, "next": cursor}
+
+
+@router.get("/execution-ids")
+def find_executions(
+    ctx: Ctx, who: Who, prefix: Annotated[str, Query(min_length=1, max_length=64)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> list[str]:
+    """Execution ids starting with `prefix`."""
+    require_user(who)
+    return ctx.state.find_executions(prefix, limit=limit)
+
+
+@router.post("/executions/expire-lost")
+def expire_lost_runners(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """Mark running executions whose lease expired as failed; return them."""
+    require_user(who)
+    return ctx.state.expire_lost_runners()
+
+
+@router.get("/executions/{exec_id}")
+def get_execution(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """One execution."""
+    require_execution(who, exec_id)
+    return require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")  # type: ignore[no-any-return]
+
+
+@router.post("/executions/{exec_id}/claim")
+def claim_execution(exec_id: ExecId, body: Claim, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Take the lease of a waiting/failed (or abandoned running) execution."""
+    require_execution(who, exec_id)
+    return ctx.state.claim_execution(exec_id, owner=body.owner, lease_ttl=body.lease_ttl, statuses=body.statuses)
+
+
+@router.put("/executions/{exec_id}/lease")
+def renew_lease(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> dict[str, bool]:
+    """Extend the lease; `renewed` is false if it was lost."""
+    require_execution(who, exec_id)
+    return {"renewed": ctx.state.renew_lease(exec_id, owner=body.owner, lease_ttl=body.lease_ttl)}
+
+
+@router.post("/executions/{exec_id}/boundary", status_code=204)
+def check_boundary(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> Response:
+    """204 if `owner` holds the lease and no cancel was requested; 409 LeaseLost / CancelRequested otherwise."""
+    require_execution(who, exec_id)
+    ctx.state.check_boundary(exec_id, owner=body.owner)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{exec_id}/finish", status_code=204)
+def finish_execution(exec_id: ExecId, body: Finish, ctx: Ctx, who: Who) -> Response:
+    """End this runner's turn (terminal, or waiting)."""
+    require_execution(who, exec_id)
+    ctx.state.finish_execution(exec_id, owner=body.owner, status=body.status, result=body.result, failure=body.failure)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{exec_id}/cancel")
+def request_cancel(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Cancel now (waiting/failed) or at the next checkpoint boundary (running)."""
+    require_execution(who, exec_id)
+    return ctx.state.request_cancel(exec_id)
+
+
+@router.patch("/executions/{exec_id}/metadata", status_code=204)
+def set_metadata(exec_id: ExecId, body: Metadata, ctx: Ctx, who: Who) -> Response:
+    """Merge metadata into the execution."""
+    require_execution(who, exec_id)
+    require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    ctx.state.set_execution_metadata(exec_id, body.metadata)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{exec_id}/token")
+def execution_token(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """A token for a runtime that can act only on this execution (and its stack's credentials)."""
+    require_user(who)
+    row = require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    scoped = Principal(sub=who.sub, name=f"runtime:{exec_id}", role="runtime", exp=time.time() + RUNTIME_TTL,
+                       exec=exec_id, stack=row["stack"])
+    return {"access_token": sign(scoped, ctx.signing_key), "token_type": "bearer", "expires_in": RUNTIME_TTL}

@@ -1,0 +1,80 @@
+"""The checkpoint journal: calls and attempts (idempotent, lease-fenced writes) and the output cache."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from kitaru.server._deps import Ctx, Who, require_execution, require_row
+from kitaru.server._models import CompleteCall, FailCall, ReuseCall, Seed, StartCall
+
+router = APIRouter(tags=["journal"])
+ExecId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _call(exec_id: str, call: Any) -> dict[str, Any]:
+    return {**call.model_dump(by_alias=True), "exec_id": exec_id}
+
+
+@router.get("/executions/{exec_id}/calls")
+def load_journal(exec_id: ExecId, ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """Every checkpoint call of an execution, in call order."""
+    require_execution(who, exec_id)
+    return ctx.state.load_journal(exec_id)
+
+
+@router.get("/executions/{exec_id}/attempts")
+def load_attempts(exec_id: ExecId, ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """Every attempt of every call of an execution."""
+    require_execution(who, exec_id)
+    return ctx.state.load_attempts(exec_id)
+
+
+@router.post("/executions/{exec_id}/calls/start")
+def start_call(exec_id: ExecId, body: StartCall, ctx: Ctx, who: Who) -> dict[str, int]:
+    """Mark a call running (fenced by the lease); returns the attempt number."""
+    require_execution(who, exec_id)
+    return {"attempt": ctx.state.start_call(_call(exec_id, body.call), owner=body.owner, attempt=body.attempt)}
+
+
+@router.post("/executions/{exec_id}/calls/complete", status_code=204)
+def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who) -> Response:
+    """Commit a completed call and its attempt (an upsert: retrying it never duplicates a record)."""
+    require_execution(who, exec_id)
+    ctx.state.complete_call(_call(exec_id, body.call), body.attempt, owner=body.owner, output=body.output,
+                            metadata=body.metadata)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{exec_id}/calls/fail", status_code=204)
+def fail_call(exec_id: ExecId, body: FailCall, ctx: Ctx, who: Who) -> Response:
+    """Record a failed attempt (final: the call failed)."""
+    require_execution(who, exec_id)
+    ctx.state.fail_call(_call(exec_id, body.call), body.attempt, error=body.error, final=body.final,
+                        metadata=body.metadata)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{exec_id}/calls/reuse", status_code=204)
+def record_reused_call(exec_id: ExecId, body: ReuseCall, ctx: Ctx, who: Who) -> Response:
+    """Record a call whose output came from the cross-execution cache."""
+    require_execution(who, exec_id)
+    ctx.state.record_reused_call(_call(exec_id, body.call), owner=body.owner)
+    return Response(status_code=204)
+
+
+@router.post("/executions/{exec_id}/calls/seed", status_code=204)
+def seed_journal(exec_id: ExecId, body: Seed, ctx: Ctx, who: Who) -> Response:
+    """Copy completed calls and answered waits into a replay's journal (one transaction)."""
+    require_execution(who, exec_id)
+    require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    ctx.state.seed_journal(exec_id, [c.model_dump(by_alias=True) for c in body.calls],
+                           [w.model_dump(by_alias=True) for w in body.waits])
+    return Response(status_code=204)
+
+
+@router.get("/cache/{cache_key}")
+def find_cached_output(cache_key: Annotated[str, Path(min_length=1, max_length=64)], ctx: Ctx, who: Who) -> dict[str, Any]:
+    """The newest completed output with this cache key (404 if none)."""
+    return require_row(ctx.state.find_cached_output(cache_key), "cache entry")  # type: ignore[no-any-return]

@@ -1,0 +1,77 @@
+"""Stacks (compositions of components) and credential brokering for their artifact stores."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from kitaru.server._deps import Ctx, Who, require_admin, require_row, require_user
+from kitaru.server._errors import ApiError, forbidden
+from kitaru.server._models import CredentialsRequest, StackSpec
+
+router = APIRouter(tags=["stacks"])
+Name = Annotated[str, Path(min_length=1, max_length=255)]
+MAX_TTL = 3600
+log = logging.getLogger("kitaru.server")
+
+
+@router.get("/stacks")
+def list_stacks(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """All registered stacks."""
+    return ctx.state.list_stacks()
+
+
+@router.get("/stacks/{name}")
+def get_stack(name: Name, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """One stack."""
+    return require_row(ctx.state.get_stack(name), f"stack {name!r}")  # type: ignore[no-any-return]
+
+
+@router.put("/stacks/{name}", status_code=204)
+def put_stack(name: Name, body: StackSpec, ctx: Ctx, who: Who) -> Response:
+    """Create or replace a stack (admin; the client validated it against the flavors)."""
+    require_admin(who)
+    ctx.state.put_stack(name, body.spec)
+    return Response(status_code=204)
+
+
+@router.delete("/stacks/{name}", status_code=204)
+def delete_stack(name: Name, ctx: Ctx, who: Who) -> Response:
+    """Delete a stack (admin)."""
+    require_admin(who)
+    require_row(True if ctx.state.delete_stack(name) else None, f"stack {name!r}")
+    return Response(status_code=204)
+
+
+def _check_scope(scope: str) -> str:
+    parts = [p for p in scope.split("/") if p]
+    if scope.startswith("/") or ".." in parts or "\\" in scope or any(c in scope for c in "\0\r\n"):
+        raise ApiError(422, "InvalidValue", "scope must be a relative prefix inside the store (no '..', no leading '/')")
+    return "/".join(parts)
+
+
+@router.post("/stacks/{name}/credentials")
+def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Short-lived credentials for the stack's artifact store, scoped to `scope` (TTL ≤ 1 h, default 15 min)."""
+    if who.is_runtime and who.stack != name:
+        raise forbidden(f"this token may only mint credentials for stack {who.stack!r}")
+    if not who.is_runtime:
+        require_user(who)
+    scope = _check_scope(body.scope)
+    from kitaru.stacks import resolve_stack
+    from kitaru.stacks._service import stored_spec
+
+    spec = require_row(stored_spec(name, ctx.state), f"stack {name!r}")
+    if body.component not in spec:
+        raise ApiError(404, "NotFound", f"stack {name!r} has no {body.component}")
+
+    store = resolve_stack(name, home=ctx.home, state=ctx.state).component(body.component)
+    creds = store.mint_credentials(scope, access=body.access, ttl=min(body.ttl, MAX_TTL))
+    log.info("minted %s credentials for stack %s (%s, scope %r) for %s", body.access, name, creds.flavor, scope,
+             who.name)  # never the values
+    return {"flavor": creds.flavor, "access": creds.access, "scope": creds.scope, "root": store.root,
+            "expires_at": creds.expires_at.isoformat(), "values": creds.values}
+
+

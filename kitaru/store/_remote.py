@@ -1,0 +1,272 @@
+"""`RemoteStateService`: the StateService API over HTTP to a Kitaru server (same names, shapes, errors).
+
+Writes are safe to retry: journal writes are upserts on the server; creates and replays use
+client-chosen unique keys (a retried request that already landed answers 409 Duplicate, taken as
+success); log batches carry an Idempotency-Key; claims and finishes are reconciled by reading back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from kitaru.errors import KitaruStateError
+from kitaru.store._http import Duplicate, NotFound, Transport
+from kitaru.store.service import RESUMABLE, LeaseLost
+
+
+def _q(part: str) -> str:
+    return quote(part, safe="")
+
+
+class RemoteStateService:
+    """Executions, journal, waits, logs, artifacts and settings on a Kitaru server."""
+
+    def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
+                 retry_seconds: float | None = None) -> None:
+        self.http = Transport(url, token=token, api_key=api_key, retry_seconds=retry_seconds)
+        self.url = self.http.url
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self.http.request("GET", path, params={k: v for k, v in params.items() if v is not None})[0]
+
+    def _maybe(self, path: str, **params: Any) -> Any:
+        try:
+            return self._get(path, **params)
+        except NotFound:
+            return None
+
+    def _send(self, method: str, path: str, body: Any = None, *, dedupe: bool = False, **kw: Any) -> Any:
+        try:
+            return self.http.request(method, path, json=body, **kw)[0]
+        except Duplicate as exc:
+            if dedupe and getattr(exc, "retried", False):
+                return None  # our earlier attempt landed before the connection broke
+            raise KitaruStateError(str(exc)) from None
+
+    # ---------------------------------------------------------------- executions
+    def create_execution(self, record: dict[str, Any], *, owner: str, lease_ttl: float) -> None:
+        """Insert a new running execution whose lease `owner` holds."""
+        self._send("POST", "/executions", {"record": record, "owner": owner, "lease_ttl": lease_ttl}, dedupe=True)
+
+    def get_execution(self, exec_id: str) -> dict[str, Any] | None:
+        """Return one execution row (as a dict), or None."""
+        return self._maybe(f"/executions/{_q(exec_id)}") if exec_id else None  # type: ignore[no-any-return]
+
+    def find_executions(self, prefix: str, limit: int = 10) -> list[str]:
+        """Execution ids starting with `prefix`."""
+        clean = "".join(c for c in prefix if c.isalnum())
+        return self._get("/execution-ids", prefix=clean, limit=limit) if clean else []  # type: ignore[no-any-return]
+
+    def list_executions(self, *, flow: str | None = None, status: str | None = None, limit: int = 50,
+                        offset: int = 0, before: tuple[float, str] | None = None) -> list[dict[str, Any]]:
+        """Newest first; filter by flow/status; page by offset or keyset (`before`)."""
+        bt, bid = before if before else (None, None)
+        return self._get("/executions", flow=flow, status=status, limit=limit, offset=offset,  # type: ignore[no-any-return]
+                         before_created_at=bt, before_id=bid)["items"]
+
+    def claim_execution(self, exec_id: str, *, owner: str, lease_ttl: float,
+                        statuses: Sequence[str] = RESUMABLE) -> dict[str, Any]:
+        """Take the lease of an execution in one of `statuses` and mark it running."""
+        try:
+            return self.http.request("POST", f"/executions/{_q(exec_id)}/claim",  # type: ignore[no-any-return]
+                                     json={"owner": owner, "lease_ttl": lease_ttl, "statuses": list(statuses)})[0]
+        except KitaruStateError:
+            row = self.get_execution(exec_id)
+            if row is not None and row["lease_owner"] == owner and row["status"] == "running":
+                return row  # a retried claim that had already landed
+            raise
+
+    def renew_lease(self, exec_id: str, *, owner: str, lease_ttl: float) -> bool:
+        """Extend this runner's lease; False if it was lost."""
+        return bool(self._send("PUT", f"/executions/{_q(exec_id)}/lease",
+                               {"owner": owner, "lease_ttl": lease_ttl})["renewed"])
+
+    def finish_execution(self, exec_id: str, *, owner: str, status: str, result: dict[str, Any] | None = None,
+                         failure: dict[str, Any] | None = None) -> None:
+        """End this runner's turn: completed/failed/cancelled (terminal) or waiting (released)."""
+        try:
+            self.http.request("POST", f"/executions/{_q(exec_id)}/finish",
+                              json={"owner": owner, "status": status, "result": result, "failure": failure})
+        except LeaseLost:
+            row = self.get_execution(exec_id)
+            if row is None or row["lease_owner"] is not None or row["status"] != status or row["result"] != result:
+                raise
+
+    def request_cancel(self, exec_id: str) -> dict[str, Any]:
+        """Cancel: a waiting/failed execution ends now; a running one stops at its next checkpoint."""
+        return self._send("POST", f"/executions/{_q(exec_id)}/cancel")  # type: ignore[no-any-return]
+
+    def expire_lost_runners(self) -> list[dict[str, Any]]:
+        """Mark running executions whose lease expired as failed; return them."""
+        return self._send("POST", "/executions/expire-lost")  # type: ignore[no-any-return]
+
+    def set_execution_metadata(self, exec_id: str, metadata: dict[str, Any]) -> None:
+        """Merge `metadata` into the execution's metadata."""
+        self._send("PATCH", f"/executions/{_q(exec_id)}/metadata", {"metadata": metadata})
+
+    def execution_token(self, exec_id: str) -> str:
+        """A bearer token a runtime can use for this execution only."""
+        return str(self._send("POST", f"/executions/{_q(exec_id)}/token")["access_token"])
+
+    # ------------------------------------------------------------------- journal
+    def load_journal(self, exec_id: str) -> list[dict[str, Any]]:
+        """Every checkpoint call of an execution, in call order."""
+        return self._get(f"/executions/{_q(exec_id)}/calls")  # type: ignore[no-any-return]
+
+    def load_attempts(self, exec_id: str) -> list[dict[str, Any]]:
+        """Every attempt of every checkpoint call of an execution."""
+        return self._get(f"/executions/{_q(exec_id)}/attempts")  # type: ignore[no-any-return]
+
+    def check_boundary(self, exec_id: str, *, owner: str) -> None:
+        """Raise LeaseLost / CancelRequested unless `owner` may continue."""
+        self._send("POST", f"/executions/{_q(exec_id)}/boundary", {"owner": owner})
+
+    def start_call(self, call: dict[str, Any], *, owner: str, attempt: int | None = None) -> int:
+        """Mark a call running; returns the attempt number."""
+        body = {"call": call, "owner": owner, "attempt": attempt}
+        return int(self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/start", body)["attempt"])
+
+    def complete_call(self, call: dict[str, Any], attempt: int, *, owner: str, output: dict[str, Any],
+                      metadata: dict[str, Any] | None = None) -> None:
+        """Commit a completed call and its attempt (fenced by the lease)."""
+        self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/complete",
+                   {"call": call, "attempt": attempt, "owner": owner, "output": output, "metadata": metadata})
+
+    def fail_call(self, call: dict[str, Any], attempt: int, *, error: dict[str, Any], final: bool,
+                  metadata: dict[str, Any] | None = None) -> None:
+        """Record a failed attempt; `final` marks the call itself failed."""
+        self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/fail",
+                   {"call": call, "attempt": attempt, "error": error, "final": final, "metadata": metadata})
+
+    def record_reused_call(self, call: dict[str, Any], *, owner: str) -> None:
+        """Record a completed call whose output came from the cross-execution cache."""
+        self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/reuse", {"call": call, "owner": owner},
+                   dedupe=True)
+
+    def find_cached_output(self, cache_key: str) -> dict[str, Any] | None:
+        """The newest completed call with this cache key, if any."""
+        return self._maybe(f"/cache/{_q(cache_key)}")  # type: ignore[no-any-return]
+
+    def seed_journal(self, exec_id: str, calls: Iterable[dict[str, Any]], waits: Iterable[dict[str, Any]] = ()) -> None:
+        """Copy completed calls (and answered waits) into a new execution's journal (replay)."""
+        self._send("POST", f"/executions/{_q(exec_id)}/calls/seed", {"calls": list(calls), "waits": list(waits)},
+                   dedupe=True)
+
+    # --------------------------------------------------------------------- waits
+    def open_wait(self, wait: dict[str, Any]) -> dict[str, Any]:
+        """Create the pending wait if it does not exist yet; return the stored wait."""
+        return self._send("POST", f"/executions/{_q(wait['exec_id'])}/waits", wait)  # type: ignore[no-any-return]
+
+    def get_wait(self, exec_id: str, invocation_id: str) -> dict[str, Any] | None:
+        """One wait of an execution, by its invocation id."""
+        return self._maybe(f"/executions/{_q(exec_id)}/waits/{quote(invocation_id)}")  # type: ignore[no-any-return]
+
+    def list_waits(self, exec_id: str | None = None, status: str | None = "pending") -> list[dict[str, Any]]:
+        """Waits of one execution (or of all), optionally only those with `status`."""
+        return self._get("/waits", exec_id=exec_id, status=status or "any")  # type: ignore[no-any-return]
+
+    def resolve_wait(self, exec_id: str, invocation_id: str, *, status: str, answer: Any = None) -> bool:
+        """Answer or abort a pending wait; False if it was not pending."""
+        body = {"invocation_id": invocation_id, "status": status, "answer": answer}
+        resolved, retried = self.http.request("POST", f"/executions/{_q(exec_id)}/waits/resolve", json=body)
+        if not resolved["resolved"] and retried:  # did our own earlier attempt land?
+            row = self.get_wait(exec_id, invocation_id)
+            return bool(row and row["status"] == status and row["answer"] == answer)
+        return bool(resolved["resolved"])
+
+    # ---------------------------------------------------------------------- logs
+    def append_logs(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Append a batch of log entries (one idempotent request per execution)."""
+        by_exec: dict[str, list[dict[str, Any]]] = {}
+        for e in entries:
+            by_exec.setdefault(e["exec_id"], []).append({k: v for k, v in e.items() if k != "exec_id"})
+        for exec_id, batch in by_exec.items():
+            self._send("POST", f"/executions/{_q(exec_id)}/logs", {"entries": batch},
+                       headers={"Idempotency-Key": uuid.uuid4().hex})
+
+    def query_logs(self, exec_id: str, *, invocation_id: str | None = None, after_id: int = 0,
+                   limit: int = 1000) -> list[dict[str, Any]]:
+        """Log entries of an execution after `after_id`, oldest first."""
+        return self._get(f"/executions/{_q(exec_id)}/logs", invocation_id=invocation_id,  # type: ignore[no-any-return]
+                         after_id=after_id, limit=limit)
+
+    # ----------------------------------------------------------------- artifacts
+    def save_artifact(self, record: dict[str, Any]) -> None:
+        """Record (or replace) a named artifact of an execution."""
+        body = {k: v for k, v in record.items() if k != "exec_id"}
+        self._send("PUT", f"/executions/{_q(record['exec_id'])}/artifacts", body)
+
+    def list_artifacts(self, exec_id: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+        """Artifacts, optionally of one execution and/or with one name, newest first."""
+        return self._get("/artifacts", exec_id=exec_id, name=name)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------ settings & key/value
+    def get_setting(self, key: str) -> Any:
+        """A JSON setting, or None."""
+        return self._get(f"/settings/{_q(key)}")["value"]
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a JSON setting."""
+        self._send("PUT", f"/settings/{_q(key)}", {"value": value})
+
+    def put_secret(self, name: str, data: dict[str, str]) -> None:
+        """Create or replace a secret (values are write-only on the server)."""
+        self._send("PUT", f"/secrets/{_q(name)}", {"data": data})
+
+    def get_secret(self, name: str) -> dict[str, str] | None:
+        """A secret's values (only runtime tokens may read them), or None."""
+        return self._maybe(f"/secrets/{_q(name)}/value")  # type: ignore[no-any-return]
+
+    def list_secrets(self) -> list[dict[str, Any]]:
+        """Secret names and their keys (never values)."""
+        return self._get("/secrets")  # type: ignore[no-any-return]
+
+    def delete_secret(self, name: str) -> bool:
+        """Delete a secret; False if it did not exist."""
+        try:
+            self._send("DELETE", f"/secrets/{_q(name)}")
+        except NotFound:
+            return False
+        return True
+
+    def put_model_alias(self, alias: str, model: str, secret: str | None) -> None:
+        """Create or replace a model alias."""
+        self._send("PUT", f"/models/{_q(alias)}", {"model": model, "secret": secret})
+
+    def list_model_aliases(self) -> list[dict[str, Any]]:
+        """All model aliases, sorted by alias."""
+        return self._get("/models")  # type: ignore[no-any-return]
+
+    # -------------------------------------------------------------------- stacks
+    def put_stack(self, name: str, spec: dict[str, Any]) -> None:
+        """Create or replace a stack composition."""
+        self._send("PUT", f"/stacks/{_q(name)}", {"spec": spec})
+
+    def get_stack(self, name: str) -> dict[str, Any] | None:
+        """One stack row, or None."""
+        return self._maybe(f"/stacks/{_q(name)}")  # type: ignore[no-any-return]
+
+    def list_stacks(self) -> list[dict[str, Any]]:
+        """All stacks, sorted by name."""
+        return self._get("/stacks")  # type: ignore[no-any-return]
+
+    def delete_stack(self, name: str) -> bool:
+        """Delete a stack; False if it did not exist."""
+        try:
+            self._send("DELETE", f"/stacks/{_q(name)}")
+        except NotFound:
+            return False
+        return True
+
+    def mint_credentials(self, stack: str, *, component: str = "artifact_store", access: str = "read",
+                         scope: str = "", ttl: int = 900) -> dict[str, Any]:
+        """Short-lived credentials for a stack component, brokered by the server."""
+        return self._send("POST", f"/stacks/{_q(stack)}/credentials",  # type: ignore[no-any-return]
+                          {"component": component, "access": access, "scope": scope, "ttl": ttl})
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
