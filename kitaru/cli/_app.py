@@ -54,3 +54,9 @@ from kitaru.cli import _plugins, _stack  # noqa: E402
 
 app.add_typer(_stack.app, name="stack")
 app.add_typer(_plugins.app, name="plugins")
+from kitaru.cli import _auth, _server  # noqa: E402 - server/auth sub-apps (kitaru/cli/_server.py, _auth.py)
+
+app.add_typer(_server.app, name="server")
+app.add_typer(_auth.app, name="auth")
+app.command("login")(_auth.login_command)
+app.command("logout")(_auth.logout_command)
