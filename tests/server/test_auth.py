@@ -1,0 +1,171 @@
+"""Authorization matrix: no token, expired or forged token, another execution's token, member vs admin — per route group."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from kitaru.server._tokens import Principal, sign
+from tests.server.conftest import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProcess, admin_token
+
+API = "/api/v1"
+A, B = uuid.uuid4().hex, uuid.uuid4().hex
+WHO = ("admin", "member", "own_exec", "other_exec")
+
+
+def _h(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@pytest.fixture(scope="module")
+def tokens(sqlite_server: ServerProcess) -> dict[str, str]:
+    """One token per kind of caller; executions A (stack default) and B (stack other) exist."""
+    url, admin = sqlite_server.url, admin_token(sqlite_server)
+    for exec_id, stack in ((A, "default"), (B, "other")):
+        record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": stack, "inputs": {}}
+        r = httpx.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60},
+                       headers=_h(admin))
+        assert r.status_code == 201, r.text
+    r = httpx.post(f"{url}{API}/users", json={"name": "mia", "role": "member"}, headers=_h(admin))
+    assert r.status_code == 201, r.text
+    key = httpx.post(f"{url}{API}/api-keys", json={"principal": "mia"}, headers=_h(admin)).json()["api_key"]
+    member = httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).json()["access_token"]
+    own = httpx.post(f"{url}{API}/executions/{A}/token", headers=_h(member)).json()["access_token"]
+    httpx.put(f"{url}{API}/secrets/llm", json={"data": {"OPENAI_API_KEY": "sk-very-secret"}}, headers=_h(admin))
+    return {"admin": admin, "member": member, "own_exec": own,
+            "other_exec": httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(admin)).json()["access_token"],
+            "member_key": key}
+
+
+# (group, method, path, body, expected status for admin / member / A's runtime token / B's runtime token)
+MATRIX: list[tuple[str, str, str, Any, tuple[int, int, int, int]]] = [
+    ("executions", "GET", "/executions", None, (200, 200, 403, 403)),
+    ("executions", "GET", f"/executions/{A}", None, (200, 200, 200, 403)),
+    ("executions", "PUT", f"/executions/{A}/lease", {"owner": "x"}, (200, 200, 200, 403)),
+    ("executions", "POST", f"/executions/{A}/token", None, (200, 200, 403, 403)),
+    ("executions", "POST", "/executions/expire-lost", None, (200, 200, 403, 403)),
+    ("journal", "GET", f"/executions/{A}/calls", None, (200, 200, 200, 403)),
+    ("journal", "POST", f"/executions/{A}/calls/complete",
+     {"call": {"invocation_id": "s", "seq": 0, "name": "s"}, "attempt": 1, "owner": "x", "output": {}},
+     (409, 409, 409, 403)),
+    ("attempts", "GET", f"/executions/{A}/attempts", None, (200, 200, 200, 403)),
+    ("waits", "GET", f"/executions/{A}/waits", None, (200, 200, 200, 403)),
+    ("waits", "GET", "/waits", None, (200, 200, 403, 403)),
+    ("logs", "POST", f"/executions/{A}/logs", {"entries": []}, (204, 204, 204, 403)),
+    ("logs", "GET", f"/executions/{A}/logs", None, (200, 200, 200, 403)),
+    ("artifacts", "GET", f"/artifacts?exec_id={A}", None, (200, 200, 200, 403)),
+    ("artifacts", "GET", "/artifacts", None, (200, 200, 403, 403)),
+    ("stacks", "GET", "/stacks", None, (200, 200, 200, 200)),
+    ("stacks", "PUT", "/stacks/extra", {"spec": {"orchestrator": {"flavor": "local"}}}, (204, 403, 403, 403)),
+    ("credentials", "POST", "/stacks/default/credentials", {"access": "write", "scope": "blobs"},
+     (200, 200, 200, 403)),
+    ("secrets", "GET", "/secrets", None, (200, 200, 403, 403)),
+    ("secrets", "PUT", "/secrets/other", {"data": {"K": "v"}}, (204, 403, 403, 403)),
+    ("secrets", "GET", "/secrets/llm/value", None, (403, 403, 200, 200)),
+    ("models", "GET", "/models", None, (200, 200, 200, 200)),
+    ("models", "PUT", "/models/fast", {"model": "openai/gpt-4o-mini"}, (204, 204, 403, 403)),
+    ("settings", "GET", "/settings/active_stack", None, (200, 200, 200, 200)),
+    ("settings", "PUT", "/settings/some_key", {"value": 1}, (204, 204, 403, 403)),
+    ("users", "GET", "/users", None, (200, 403, 403, 403)),
+    ("service-accounts", "POST", "/service-accounts", {"name": "ci-bot"}, (201, 403, 403, 403)),
+    ("api-keys", "GET", "/api-keys", None, (200, 200, 403, 403)),
+    ("auth", "GET", "/auth/me", None, (200, 200, 200, 200)),
+]
+
+
+@pytest.mark.parametrize(("group", "method", "path", "body", "expected"), MATRIX,
+                         ids=[f"{m[0]}:{m[1]} {m[2].replace(A, 'A')}" for m in MATRIX])
+def test_authorization_matrix(sqlite_server: ServerProcess, tokens: dict[str, str], group: str, method: str,
+                              path: str, body: Any, expected: tuple[int, ...]) -> None:
+    url = f"{sqlite_server.url}{API}{path}"
+    expired = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() - 1), SECRET_KEY.encode())
+    forged = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() + 600), b"not-the-key")
+    for bad in (None, expired, forged, "garbage"):
+        r = httpx.request(method, url, json=body, headers=_h(bad))
+        assert r.status_code == 401, (bad, r.text)
+        assert r.json()["error"]["type"] == "Unauthorized"
+    for who, status in zip(WHO, expected):
+        if group == "service-accounts" and who == "admin":
+            body = {"name": f"ci-{uuid.uuid4().hex[:6]}"}
+        r = httpx.request(method, url, json=body, headers=_h(tokens[who]))
+        assert r.status_code == status, (who, r.text)
+        if status >= 400:
+            assert set(r.json()["error"]) == {"type", "message"}
+
+
+def test_open_routes_and_token_exchange(sqlite_server: ServerProcess) -> None:
+    assert httpx.get(f"{sqlite_server.url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{sqlite_server.url}/ready").status_code == 200
+    assert httpx.get(f"{sqlite_server.url}{API}/openapi.json").json()["info"]["title"] == "Kitaru server"
+    bad = httpx.post(f"{sqlite_server.url}{API}/auth/token", json={"api_key": "kit_wrong-key-123"})
+    assert bad.status_code == 401 and bad.json()["error"]["type"] == "Unauthorized"
+
+
+def test_secret_values_are_never_returned_to_users(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
+    for who in ("admin", "member"):
+        listed = httpx.get(f"{sqlite_server.url}{API}/secrets", headers=_h(tokens[who]))
+        assert "sk-very-secret" not in listed.text and listed.json()[0]["keys"] == ["OPENAI_API_KEY"]
+
+
+def test_credentials_ttl_is_capped_and_scope_checked(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
+    url = f"{sqlite_server.url}{API}/stacks/default/credentials"
+    r = httpx.post(url, json={"access": "read", "scope": "blobs", "ttl": 7200}, headers=_h(tokens["member"]))
+    assert r.status_code == 200 and r.json()["access"] == "read"
+    from datetime import datetime
+
+    remaining = datetime.fromisoformat(r.json()["expires_at"]).timestamp() - time.time()
+    assert 3500 < remaining <= 3600
+    default = httpx.post(url, json={"scope": "x"}, headers=_h(tokens["member"])).json()
+    assert 800 < datetime.fromisoformat(default["expires_at"]).timestamp() - time.time() <= 900
+    assert httpx.post(url, json={"scope": "../etc"}, headers=_h(tokens["admin"])).status_code == 422
+    assert httpx.post(f"{sqlite_server.url}{API}/stacks/nope/credentials", json={},
+                      headers=_h(tokens["admin"])).status_code == 404
+
+
+def test_api_keys_are_hashed_rotated_and_revoked(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
+    url, admin = sqlite_server.url, tokens["admin"]
+    created = httpx.post(f"{url}{API}/api-keys", json={"name": "ci"}, headers=_h(admin)).json()
+    key = created["api_key"]
+    db = sqlite3.connect(sqlite_server.database_url.removeprefix("sqlite:///"))
+    stored = json.dumps(db.execute("SELECT * FROM api_keys").fetchall())
+    db.close()
+    assert key not in stored and ADMIN_KEY not in stored
+    rotated = httpx.post(f"{url}{API}/api-keys/{created['id']}/rotate", headers=_h(admin)).json()
+    assert httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).status_code == 401
+    assert httpx.post(f"{url}{API}/auth/token", json={"api_key": rotated["api_key"]}).status_code == 200
+    assert httpx.delete(f"{url}{API}/api-keys/{rotated['id']}", headers=_h(admin)).status_code == 204
+    assert httpx.post(f"{url}{API}/auth/token", json={"api_key": rotated["api_key"]}).status_code == 401
+    # a member cannot touch someone else's key
+    admin_keys = [k for k in httpx.get(f"{url}{API}/api-keys", headers=_h(admin)).json() if k["principal"] == "admin"]
+    r = httpx.delete(f"{url}{API}/api-keys/{admin_keys[0]['id']}", headers=_h(tokens["member"]))
+    assert r.status_code == 404
+
+
+def test_login_logout_and_auth_cli(sqlite_server: ServerProcess, tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("KITARU_SERVER_URL", "KITARU_API_KEY", "KITARU_AUTH_TOKEN")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+
+    def kitaru(*args: str) -> Any:
+        done = subprocess.run([KITARU_BIN, *args, "-o", "json"], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    login = kitaru("login", sqlite_server.url, "--api-key", ADMIN_KEY)
+    assert login["item"]["role"] == "admin"
+    path = tmp_path / "xdg" / "kitaru" / "connection.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    kitaru("auth", "service-accounts", "create", "deployer")
+    key = kitaru("auth", "api-keys", "create", "--for", "deployer", "--name", "deploy")["item"]
+    assert key["api_key"].startswith("kit_")
+    assert "deploy" in [k["name"] for k in kitaru("auth", "api-keys", "list")["items"]]
+    assert kitaru("auth", "api-keys", "delete", key["id"])["item"]["deleted"] is True
+    assert kitaru("logout")["item"]["logged_out"] is True and not path.exists()
