@@ -6,9 +6,10 @@ from __future__ import annotations
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 failed, 2 usage/validation error)."""
     from kitaru.cli._app import app
+    from kitaru.cli._lazy import build_root
 
     try:
-        app(args=argv, prog_name="kitaru")
+        build_root(app).main(args=argv, prog_name="kitaru")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)

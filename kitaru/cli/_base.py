@@ -132,6 +132,17 @@ class KitaruGroup(TyperGroup):
         _state.update(json=False, command=None)
         return super().main(*args, **kwargs)
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Sub-command names in registration order (without building lazy sub-apps)."""
+        return list(self.commands)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """List sub-commands; sub-apps not built yet are listed from their help text."""
+        from kitaru.cli._lazy import format_commands
+
+        if not format_commands(self, ctx, formatter):
+            super().format_commands(ctx, formatter)
+
     def invoke(self, ctx: Any) -> Any:
         """Run the command; map KitaruError → exit 1/2, unexpected errors → exit 1 without traceback."""
         try:

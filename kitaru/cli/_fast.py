@@ -96,7 +96,8 @@ def install(command: Any) -> int:
     count, stack = 0, [command]
     while stack:
         cmd = stack.pop()
-        stack.extend(getattr(cmd, "commands", {}).values())
+        commands = getattr(cmd, "commands", {})
+        stack.extend(commands.built_values() if hasattr(commands, "built_values") else commands.values())
         count += sum(_give(cls, param) for param in cmd.params)
         _wrap_help_option(cls, cmd)
     return count

@@ -183,3 +183,35 @@ def test_simple_values_parse_without_pydantic() -> None:
             " 'FAILED', '-o', 'json']); assert rc == 0, rc; assert 'pydantic' not in sys.modules, 'pydantic loaded'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def _help(command: Any, args: list[str]) -> str:
+    """Run a click command in-process and return its stdout."""
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.suppress(SystemExit):
+        command.main(args, prog_name="kitaru")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["executions", "--help"], ["secrets", "set", "--help"]])
+def test_lazy_root_behaves_like_typers_eager_build(args: list[str]) -> None:
+    import typer.main
+
+    from kitaru.cli._lazy import build_root
+
+    assert _help(build_root(app), args) == _help(typer.main.get_command(app), args)
+
+
+def test_lazy_root_builds_only_the_sub_app_in_use() -> None:
+    from kitaru.cli._lazy import build_root
+
+    root = build_root(app)
+    assert root.commands.pending_help("executions")
+    assert root.commands.pending_help("secrets")
+    assert list(root.commands)[:4] == ["init", "status", "info", "run"]
+    _help(root, ["executions", "list", "-o", "json"])
+    assert root.commands.pending_help("executions") is None  # built on use
+    assert root.commands.pending_help("secrets")  # untouched
