@@ -3,13 +3,16 @@ each <= 0.3 s wall. Run: `python bench/bench_cli.py [--runs 7]`; results feed be
 
 Measured twice: with Python's bytecode cache (what an installed `kitaru` sees; the cache goes to a
 temporary PYTHONPYCACHEPREFIX, not into the checkout) and without it (PYTHONDONTWRITEBYTECODE=1, as
-set in this sandbox, so every run compiles the editable-installed `kitaru` sources again)."""
+set in this sandbox, so every run compiles the editable-installed `kitaru` sources again).
+Cases run interleaved (one of each per round) so load from other processes hits them alike; the
+child's CPU time (user+sys) is shown too, as it is far less sensitive to a busy machine than wall."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import pty
+import resource
 import select
 import shutil
 import subprocess
@@ -19,6 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import PY, fresh_env, median, report, tempdir, time_command  # noqa: E402
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 KITARU = str(Path(PY).with_name("kitaru"))
 BUDGET = 0.3
@@ -56,9 +64,11 @@ def measure_interleaved(cases: list[Case], runs: int, cwd: Path) -> dict[str, li
     times: dict[str, list[float]] = {name: [] for name, *_ in cases}
     for round_ in range(runs + 1):
         for name, cmd, use_pty, env, _ in cases:
+            cpu = _child_cpu()
             elapsed = (time_in_pty if use_pty else time_command)(cmd, cwd=cwd, env=env)
             if round_:
                 times[name].append(elapsed)
+                times.setdefault(name + " cpu", []).append(_child_cpu() - cpu)
     return times
 
 
@@ -108,12 +118,13 @@ def _bench(tmp: Path, runs: int) -> bool:
         ("kitaru run bench_flow.py:one (one checkpoint)", [KITARU, "run", f"{flow}:one"], False, env, info),
     ]
     times.update(measure_interleaved(full, runs, project))
-    print(f"kitaru CLI start-up: wall seconds per subprocess, median of {runs} interleaved runs (min in brackets)\n")
+    print(f"kitaru CLI start-up: wall seconds per subprocess, median of {runs} interleaved runs"
+          f" (min wall, median child CPU in brackets); load average {os.getloadavg()[0]:.2f}\n")
     rows = []
     for name, *_, target in empty + full:
         value = median(times[name])
         rows.append(report(name, value, "s", target, target == info or value <= BUDGET,
-                           f"[min {min(times[name]):.3f}]"))
+                           f"[min {min(times[name]):.3f}, cpu {median(times[name + ' cpu']):.3f}]"))
     return all(r["ok"] == "yes" for r in rows)
 
 

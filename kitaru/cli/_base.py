@@ -52,23 +52,30 @@ class Out:
         self.json = fmt == OutputFormat.json
         _state["json"], _state["command"] = self.json, command
 
-    def item(self, data: dict[str, Any], human: Callable[[], None]) -> None:
-        """Print one object: `{"command", "item"}` in JSON mode, else call `human()`."""
+    def item(self, data: Any, human: Callable[[], None]) -> None:
+        """Print one object (a dict or a model with `to_dict()`): `{"command", "item"}` in JSON mode,
+        else call `human()`."""
         if self.json:
-            emit_json({"command": self.command, "item": data})
+            emit_json({"command": self.command, "item": _plain(data)})
         else:
             human()
 
-    def items(self, data: list[dict[str, Any]], human: Callable[[], None]) -> None:
+    def items(self, data: list[Any], human: Callable[[], None]) -> None:
         """Print a list: `{"command", "items", "count"}` in JSON mode, else call `human()`."""
         if self.json:
-            emit_json({"command": self.command, "items": data, "count": len(data)})
+            emit_json({"command": self.command, "items": [_plain(d) for d in data], "count": len(data)})
         else:
             human()
 
     def note(self, text: str) -> None:
         """A human hint on stderr (never mixed into JSON on stdout)."""
         typer.echo(text, err=True)
+
+
+def _plain(data: Any) -> Any:
+    """Models → their JSON-ready dict (converted only when JSON is printed)."""
+    to_dict = getattr(data, "to_dict", None)
+    return to_dict() if callable(to_dict) else data
 
 
 def emit_json(doc: Any, *, indent: int | None = 2) -> None:

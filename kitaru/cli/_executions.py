@@ -48,7 +48,7 @@ def list_executions(
         items = items[:limit]
     from kitaru.cli._views import executions_table
 
-    out.items([e.to_dict() for e in items], lambda: executions_table(items))
+    out.items(items, lambda: executions_table(items))
 
 
 @app.command("get")
@@ -58,7 +58,7 @@ def get_execution(exec_id: ExecId, output: OutputOpt = OutputFormat.text) -> Non
     execution = _client().executions.get(exec_id)
     from kitaru.cli._views import execution_detail
 
-    out.item(execution.to_dict(), lambda: execution_detail(execution))
+    out.item(execution, lambda: execution_detail(execution))
 
 
 @app.command("logs")
@@ -87,7 +87,7 @@ def logs(
         for entry in entries:
             log_line(entry, show_checkpoint=checkpoint is None)
 
-    out.items([e.to_dict() for e in entries], human)
+    out.items(entries, human)
 
 
 def _tail(client: Any, exec_id: str, checkpoint: str | None, limit: int | None) -> list[Any]:
@@ -167,7 +167,7 @@ def _done(out: Out, verb: str, execution: Any) -> None:
         result_line(verb, execution)
         out.note(f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
 
-    out.item(execution.to_dict(), human)
+    out.item(execution, human)
 
 
 @app.command("resume")
@@ -191,4 +191,4 @@ def cancel(exec_id: ExecId, output: OutputOpt = OutputFormat.text) -> None:
     execution = _client().executions.cancel(exec_id)
     from kitaru.cli._views import result_line
 
-    out.item(execution.to_dict(), lambda: result_line("Cancel requested for", execution))
+    out.item(execution, lambda: result_line("Cancel requested for", execution))

@@ -82,7 +82,7 @@ def _report(out: Out, verb: str, w: Any, execution: Any) -> None:
         result_line(f"{verb} {w.wait_id!r} of", execution)
         out.note(f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
 
-    out.item(execution.to_dict(), human)
+    out.item(execution, human)
 
 
 def _ask(prompt: str, stream: Any) -> Any:
@@ -149,4 +149,4 @@ def _finish(out: Out, done: list[Any]) -> None:
         if done:
             executions_table(done)
 
-    out.items([e.to_dict() for e in done], human)
+    out.items(done, human)

@@ -82,6 +82,6 @@ def run_command(
         elif st == "running":
             out.note(f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
 
-    out.item(execution.to_dict(), human)
+    out.item(execution, human)
     if execution.status.value == "failed":
         raise typer.Exit(EXIT_FAILED)
