@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import typer
-
 from kitaru.cli._base import Out, OutputFormat, OutputOpt, new_app
 
 app = new_app("Plugins: what is installed, from which distribution, and which flavors it provides.")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,13 +54,6 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
     finally:
         watchdog.cancel()
     raise RuntimeError("moto server did not start")
-
-
-@pytest.fixture(scope="session")
-def aws_env(moto_url: str) -> dict[str, str]:
-    """Environment for processes that talk to moto with the root test identity."""
-    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": moto_url}
 
 
 @pytest.fixture(scope="session")
