@@ -70,4 +70,5 @@ def up_command(
                    f"Log in with: kitaru login http://{host}:{port} --api-key {key}", err=True)
     typer.echo(f"Kitaru server on http://{host}:{port} (database {_redact(url)})", err=True)
     uvicorn.run("kitaru.server._asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False)
+                log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False,
+                timeout_keep_alive=75)

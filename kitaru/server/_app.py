@@ -17,6 +17,10 @@ def open_database(database_url: str, *, migrate: bool = True) -> Any:
         from kitaru.store._sqlite import SQLiteDatabase
 
         return SQLiteDatabase(Path(database_url.removeprefix("sqlite:///")))  # bootstraps or migrates on open
+    if database_url.startswith(("postgresql+psycopg://", "postgresql://")) and not os.environ.get("KITARU_SERVER_SQLALCHEMY"):
+        from kitaru.server._pg import PsycopgDatabase
+
+        return PsycopgDatabase(database_url, migrate=migrate)
     from kitaru.store._sqlalchemy import SQLAlchemyDatabase
 
     return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=int(os.environ.get("KITARU_DB_POOL", "20")))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import http.client
+import json as jsonlib
 import os
+import socket
 import threading
 import time
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError, KitaruWaitValidationError
 from kitaru.store.service import CancelRequested, LeaseLost
@@ -31,20 +32,23 @@ class NotFound(KitaruStateError):
 
 
 class Transport:
-    """One pooled HTTP/1.1 connection set to a Kitaru server, safe to share between threads."""
+    """HTTP/1.1 keep-alive connections (one per thread, stdlib http.client) to a Kitaru server."""
 
     def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
                  retry_seconds: float | None = None, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
-        for noisy in ("httpx", "httpcore"):  # per-request INFO lines would flood captured flow logs
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KitaruUsageError(f"invalid server URL {url!r}; expected http(s)://host[:port]")
+        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
+        self._base = parts.path.rstrip("/")
+        self._local = threading.local()
+        self.timeout = timeout
         self.api_key = api_key
         self._token = token
         self._token_lock = threading.Lock()
         self.retry_seconds = retry_seconds if retry_seconds is not None else float(
             os.environ.get("KITARU_CLIENT_RETRY_SECONDS", "60"))
-        self.client = httpx.Client(base_url=self.url, timeout=timeout,
-                                   limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
 
     # ------------------------------------------------------------------ tokens
     def _exchange(self) -> str:
@@ -74,19 +78,52 @@ class Transport:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     # ---------------------------------------------------------------- requests
+    def _connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            conn = cls(self._host, self._port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+    def _send_once(self, method: str, path: str, kwargs: dict[str, Any]) -> Response:
+        params = {k: v for k, v in (kwargs.get("params") or {}).items() if v is not None}
+        target = self._base + path + (f"?{urlencode(params)}" if params else "")
+        headers = {"Accept": "application/json", **(kwargs.get("headers") or {})}
+        body = None
+        if "json" in kwargs:
+            body = jsonlib.dumps(kwargs["json"], separators=(",", ":"), default=str).encode()
+            headers["Content-Type"] = "application/json"
+        conn = self._connection()
+        try:
+            conn.request(method, target, body=body, headers=headers)
+            raw = conn.getresponse()
+            resp = Response(raw.status, raw.read())
+        except BaseException:
+            conn.close()
+            self._local.conn = None
+            raise
+        if raw.will_close:
+            conn.close()
+            self._local.conn = None
+        return resp
+
     def _send_retrying(self, method: str, path: str, kwargs: dict[str, Any], retried: list[bool] | None = None
-                       ) -> httpx.Response:
-        deadline, delay, last = time.monotonic() + self.retry_seconds, 0.05, None
+                       ) -> Response:
+        deadline, delay, last, failures = time.monotonic() + self.retry_seconds, 0.05, "", 0
         while True:
             try:
-                resp = self.client.request(method, path, **kwargs)
+                resp = self._send_once(method, path, kwargs)
                 if resp.status_code not in _RETRY_STATUS:
                     return resp
                 last = f"HTTP {resp.status_code}"
-            except httpx.TransportError as exc:
+            except (OSError, http.client.HTTPException, socket.timeout) as exc:
                 last = f"{type(exc).__name__}: {exc}"
+            failures += 1
             if retried is not None:
                 retried.append(True)
+            if failures == 1 and "Disconnected" in last:
+                continue  # a kept-alive connection the server had closed: reconnect at once
             if time.monotonic() + delay > deadline:
                 raise KitaruBackendError(f"the Kitaru server at {self.url} is unreachable ({last}); gave up after"
                                          f" {self.retry_seconds:.0f}s — check `kitaru status` or the server logs")
@@ -110,18 +147,32 @@ class Transport:
         raise _error(resp, retried)
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self.client.close()
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
 
-def _message(resp: httpx.Response) -> str:
+class Response:
+    """A finished HTTP response: status and body."""
+
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code, self.content = status_code, content
+
+    def json(self) -> Any:
+        """The decoded JSON body."""
+        return jsonlib.loads(self.content)
+
+
+def _message(resp: Response) -> str:
     try:
         return str(resp.json()["error"]["message"])
     except Exception:  # noqa: BLE001 - not our error body
         return f"HTTP {resp.status_code}"
 
 
-def _error(resp: httpx.Response, retried: bool) -> Exception:
+def _error(resp: Response, retried: bool) -> Exception:
     try:
         kind = str(resp.json()["error"]["type"])
     except Exception:  # noqa: BLE001

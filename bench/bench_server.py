@@ -1,0 +1,168 @@
+"""Server benchmarks (issue 5): per-checkpoint overhead against a loopback server on PostgreSQL,
+8 concurrent runtimes (aggregate checkpoints/s, p99), `executions list` first page over 100k rows.
+Run: `python bench/bench_server.py [--steps 500] [--runtimes 8] [--workers 1]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("KITARU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+KEY = "kit_bench-" + uuid.uuid4().hex
+FLOW = textwrap.dedent('''
+    import json, os, sys, time
+    from kitaru import checkpoint, flow
+
+    @checkpoint
+    def step(i: int) -> dict:
+        return {"i": i}
+
+    @flow
+    def bench(n: int) -> list:
+        lat = []
+        for i in range(n):
+            t = time.perf_counter()
+            step(i)
+            lat.append(time.perf_counter() - t)
+        return lat
+
+    if __name__ == "__main__":
+        n = int(sys.argv[1])
+        bench.run(n=5).wait()  # warm up imports and connections
+        t0 = time.time()
+        lat = bench.run(n=n).wait()
+        print(json.dumps({"start": t0, "end": time.time(), "lat": lat}))
+''')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def _start_server(db_url: str, home: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
+    env.update(PYTHONPATH=str(ROOT), KITARU_HOME=str(home), KITARU_BOOTSTRAP_API_KEY=KEY)
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("kitaru")), "server", "up", "--port", str(port),
+                             "--database-url", db_url, "--workers", str(workers)], env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("server did not start")
+
+
+def _run_flows(url: str, tmp: Path, steps: int, count: int) -> list[dict[str, object]]:
+    script = tmp / "bench_flow.py"
+    script.write_text(FLOW)
+    procs = []
+    for i in range(count):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "KITARU_SERVER_URL": url, "KITARU_API_KEY": KEY,
+               "KITARU_HOME": str(tmp / f"home{i}"), "KITARU_LOG_CAPTURE": "1"}
+        procs.append(subprocess.Popen([sys.executable, str(script), str(steps)], env=env, cwd=tmp,
+                                      stdout=subprocess.PIPE, text=True))
+    return [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
+
+
+def _list_bench(url: str, db_url: str, rows: int) -> dict[str, float]:
+    import httpx
+    import psycopg
+
+    with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        have = conn.execute("SELECT count(*) FROM executions").fetchone()[0]
+        conn.execute(
+            "INSERT INTO executions (id, flow_name, flow_source, status, stack, config, inputs, runs, created_at,"
+            " updated_at) SELECT md5(g::text || random()::text), 'flow_' || (g %% 20), '{}',"
+            " (ARRAY['completed','failed','waiting','cancelled'])[1 + g %% 4], 'default', '{}', '{}', 1,"
+            " 1700000000 + g, 1700000000 + g FROM generate_series(1, %s) g", (max(0, rows - have),))
+        conn.execute("ANALYZE executions")
+    client = httpx.Client(base_url=url)
+    token = client.post("/api/v1/auth/token", json={"api_key": KEY}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    out = {}
+    for label, params in (("first_page", {"limit": 50}), ("status_filter", {"limit": 50, "status": "failed"}),
+                          ("flow_filter", {"limit": 50, "flow": "flow_7"})):
+        client.get("/api/v1/executions", params=params, headers=headers)
+        times = []
+        for _ in range(30):
+            t = time.perf_counter()
+            page = client.get("/api/v1/executions", params=params, headers=headers)
+            times.append((time.perf_counter() - t) * 1000)
+            assert page.status_code == 200 and len(page.json()["items"]) == 50
+        out[f"{label}_median_ms"] = statistics.median(times)
+    nxt = page.json()["next"]
+    times = []
+    for _ in range(30):
+        t = time.perf_counter()
+        client.get("/api/v1/executions", params={"limit": 50, **nxt}, headers=headers)
+        times.append((time.perf_counter() - t) * 1000)
+    out["keyset_next_page_median_ms"] = statistics.median(times)
+    return out
+
+
+def main() -> None:
+    """Run every server benchmark and print a JSON report."""
+    import psycopg
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--concurrent-steps", type=int, default=300)
+    parser.add_argument("--runtimes", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    name = f"kitaru_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    db_url = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
+    report: dict[str, object] = {"workers": args.workers}
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        proc, url = _start_server(db_url, tmp / "server-home", args.workers)
+        try:
+            [single] = _run_flows(url, tmp, args.steps, 1)
+            lat = [x * 1000 for x in single["lat"]]  # type: ignore[union-attr]
+            report["per_checkpoint_ms"] = {"median": statistics.median(lat), "p99": _pct(lat, 0.99),
+                                           "n": len(lat)}
+            runs = _run_flows(url, tmp, args.concurrent_steps, args.runtimes)
+            all_lat = [x * 1000 for r in runs for x in r["lat"]]  # type: ignore[union-attr]
+            wall = max(r["end"] for r in runs) - min(r["start"] for r in runs)  # type: ignore[type-var,operator]
+            report["concurrent"] = {"runtimes": args.runtimes, "checkpoints": len(all_lat),
+                                    "checkpoints_per_s": len(all_lat) / wall, "median_ms": statistics.median(all_lat),
+                                    "p99_ms": _pct(all_lat, 0.99)}
+            print(json.dumps(report, indent=2), file=sys.stderr)
+            report["executions_list_100k"] = _list_bench(url, db_url, args.rows)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The server's PostgreSQL layer on plain psycopg 3: one connection per worker thread, no pre-ping.
+
+Same `Database` interface and SQL as the embedded store (`:name` parameters are rewritten once per
+statement). Reads run in autocommit (one round trip); writes in explicit transactions. A broken
+connection is dropped and surfaces as KitaruBackendError (HTTP 503), which clients retry.
+Schema migrations still go through Alembic (SQLAlchemy) once at start.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+from kitaru.errors import KitaruBackendError
+from kitaru.store._rows import Buffered
+from kitaru.store._sqlalchemy import _Row
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=512)
+def _sql(statement: str) -> str:
+    return _PARAM.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+def _rows(cursor: Any) -> Any:
+    names = [c.name for c in cursor.description] if cursor.description else []
+    return lambda values: _Row(dict(zip(names, values)))
+
+
+class _Tx:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._conn.execute(_sql(sql), dict(params or {}))
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> Any:
+        cur = self._conn.cursor()
+        cur.executemany(_sql(sql), [dict(r) for r in rows])
+        return cur
+
+
+class PsycopgDatabase:
+    """PostgreSQL through psycopg 3 with thread-local connections (the server's hot path)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._local = threading.local()
+        if migrate:
+            from kitaru.store._sqlalchemy import SQLAlchemyDatabase
+
+            SQLAlchemyDatabase(url, migrate=True, pool_size=1).close()  # Alembic under an advisory lock
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            try:
+                conn = psycopg.connect(self.dsn, autocommit=True, row_factory=_rows, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                raise KitaruBackendError(f"state store unreachable ({exc}); check the database URL") from exc
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._local.conn = None
+            raise KitaruBackendError(f"state store unreachable ({type(exc).__name__}); retry") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        """One transaction; commits on success, rolls back on error."""
+        conn = self._conn()
+        with self._guard(), conn.transaction():
+            yield _Tx(conn)
+
+    def execute_one(self, sql: str, params: Mapping[str, Any] | None = None) -> Buffered:
+        """Run one write statement as its own transaction (autocommit)."""
+        with self._guard():
+            cur = self._conn().execute(_sql(sql), dict(params or {}))
+            return Buffered(cur.fetchall() if cur.description else [], cur.rowcount)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run a read query (autocommit: one round trip) and return all rows."""
+        with self._guard():
+            return self._conn().execute(_sql(sql), dict(params or {})).fetchall()
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
