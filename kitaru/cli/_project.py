@@ -2,12 +2,16 @@
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import Out, OutputFormat, OutputOpt
+from kitaru.cli._base import EXIT_FAILED, Out, OutputFormat, OutputOpt
+
+_DIAGNOSTIC_RETRY = "3"
 
 
 def init_command(
@@ -46,15 +50,15 @@ def init_command(
 
 
 def _connection() -> dict[str, Any]:
-    """Embedded store or server URL, as configured."""
-    from kitaru.config import resolve_config
+    """The server this process talks to (KITARU_SERVER_URL or a saved `kitaru login`), else the embedded store."""
     from kitaru.config._paths import resolve_home
+    from kitaru.store._connection import active_connection
 
-    url = resolve_config().server_url
-    if url:
-        return {"mode": "server", "url": url}
-    home = resolve_home()
-    return {"mode": "embedded", "url": f"sqlite:///{home / 'kitaru.db'}"}
+    conn = active_connection()
+    if conn:
+        source = "KITARU_SERVER_URL" if os.environ.get("KITARU_SERVER_URL") else "kitaru login"
+        return {"mode": "server", "url": conn["url"], "source": source}
+    return {"mode": "embedded", "url": f"sqlite:///{resolve_home() / 'kitaru.db'}", "source": "local"}
 
 
 def _active_stack() -> str:
@@ -66,6 +70,11 @@ def _active_stack() -> str:
         return str(current_stack().name)
     except KitaruError as exc:
         return f"unavailable ({exc})"
+
+
+def _safe_stack() -> str:
+    with _fail_fast():
+        return _active_stack()
 
 
 def _plugins() -> list[dict[str, Any]]:
@@ -89,29 +98,54 @@ def _home_info() -> dict[str, Any]:
     return {"home": str(home), "home_source": source, "initialised": (home / "kitaru.db").is_file()}
 
 
+@contextmanager
+def _fail_fast() -> Iterator[None]:
+    """Diagnostics give up on an unreachable server after a few seconds, not the client's usual minute."""
+    key = "KITARU_CLIENT_RETRY_SECONDS"
+    previous = os.environ.get(key)
+    if previous is None:
+        os.environ[key] = _DIAGNOSTIC_RETRY
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(key, None)
+
+
 def status_command(output: OutputOpt = OutputFormat.text) -> None:
     """Show where state lives, the connection, the active stack and what is waiting for input."""
     from kitaru.client import KitaruClient
+    from kitaru.errors import KitaruBackendError
 
     out = Out("status", output)
     info = _home_info()
-    client = KitaruClient()
-    waits = client.executions.pending_waits()
-    latest = client.executions.list(limit=1)
-    item = {**info, "connection": _connection(), "stack": _active_stack(), "pending_waits": len(waits),
-            "latest_execution": latest[0].to_dict() if latest else None}
+    item: dict[str, Any] = {**info, "connection": _connection()}
+    waits: list[Any] = []
+    latest: list[Any] = []
+    try:
+        with _fail_fast():
+            client = KitaruClient()
+            waits = client.executions.pending_waits()
+            latest = client.executions.list(limit=1)
+            item.update(stack=_active_stack(), pending_waits=len(waits),
+                        latest_execution=latest[0].to_dict() if latest else None)
+    except KitaruBackendError as exc:
+        item["error"] = str(exc)
 
     def human() -> None:
-        from kitaru.cli._render import fields, status
+        from kitaru.cli._render import fields, status, styled
 
         conn = item["connection"]
         fields([("connection", f"{conn['mode']} ({conn['url']})"), ("home", f"{info['home']} ({info['home_source']})"),
-                ("stack", item["stack"]),
+                ("error", styled(item["error"], "red") if "error" in item else None),
+                ("stack", item.get("stack")),
                 ("latest", (f"{latest[0].exec_id} {latest[0].flow_name} ", status(latest[0].status)) if latest
-                 else "no executions yet"),
+                 else None if "error" in item else "no executions yet"),
                 ("waiting", f"{len(waits)} pending wait(s): `kitaru executions input -i`" if waits else None)])
 
     out.item(item, human)
+    if "error" in item:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def info_command(output: OutputOpt = OutputFormat.text) -> None:
@@ -122,7 +156,7 @@ def info_command(output: OutputOpt = OutputFormat.text) -> None:
 
     out = Out("info", output)
     item = {"version": __version__, "python": platform.python_version(), "platform": platform.platform(),
-            "executable": sys.executable, **_home_info(), "connection": _connection(), "stack": _active_stack(),
+            "executable": sys.executable, **_home_info(), "connection": _connection(), "stack": _safe_stack(),
             "plugins": _plugins()}
 
     def human() -> None:

@@ -215,3 +215,19 @@ def test_lazy_root_builds_only_the_sub_app_in_use() -> None:
     _help(root, ["executions", "list", "-o", "json"])
     assert root.commands.pending_help("executions") is None  # built on use
     assert root.commands.pending_help("secrets")  # untouched
+
+
+def test_status_reports_an_unreachable_server_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    monkeypatch.setenv("KITARU_SERVER_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.delenv("KITARU_CLIENT_RETRY_SECONDS", raising=False)
+    start = time.monotonic()
+    result = cli("status", "-o", "json")
+    assert time.monotonic() - start < 20
+    assert result.exit_code == 1
+    item = json.loads(result.stdout)["item"]
+    assert item["connection"] == {"mode": "server", "url": "http://127.0.0.1:9", "source": "KITARU_SERVER_URL"}
+    assert "unreachable" in item["error"]
+    assert "KITARU_CLIENT_RETRY_SECONDS" not in os.environ  # the short retry window does not leak
