@@ -64,7 +64,7 @@ def _start_server(db_url: str, home: Path, workers: int) -> tuple[subprocess.Pop
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
     env.update(PYTHONPATH=str(ROOT), KITARU_HOME=str(home), KITARU_BOOTSTRAP_API_KEY=KEY)
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("kitaru")), "server", "up", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "kitaru.server", "--port", str(port),
                              "--database-url", db_url, "--workers", str(workers)], env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

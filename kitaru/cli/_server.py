@@ -25,12 +25,9 @@ def _url(database_url: str | None) -> str:
 
 
 def _redact(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
+    from kitaru.server._serve import redact_url
 
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
+    return redact_url(url)
 
 
 @app.command("migrate")
@@ -54,21 +51,6 @@ def up_command(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes (the server is stateless).")] = 1,
 ) -> None:
     """Start the server: migrate, create a bootstrap admin API key if none exists, serve /api/v1."""
-    import uvicorn
+    from kitaru.server._serve import serve
 
-    import kitaru.store
-    from kitaru.server._app import open_database
-    from kitaru.server._identity import IdentityService
-
-    kitaru.store._embedded_only = True
-    url = _url(database_url)
-    db = open_database(url)
-    key = IdentityService(db).ensure_bootstrap_admin(os.environ.get("KITARU_BOOTSTRAP_API_KEY") or None)
-    db.close()
-    if key is not None and not os.environ.get("KITARU_BOOTSTRAP_API_KEY"):
-        typer.echo(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
-                   f"Log in with: kitaru login http://{host}:{port} --api-key {key}", err=True)
-    typer.echo(f"Kitaru server on http://{host}:{port} (database {_redact(url)})", err=True)
-    uvicorn.run("kitaru.server._asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False,
-                timeout_keep_alive=75)
+    serve(host=host, port=port, database_url=database_url, workers=workers)

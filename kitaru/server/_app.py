@@ -48,6 +48,6 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
                                      home=server_home.expanduser().resolve())
     install_error_handlers(app)
     app.include_router(health.router)
-    for module in (auth, executions, journal, waits, logs, artifacts, stacks, config):
+    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)
     return app

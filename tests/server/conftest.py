@@ -46,7 +46,7 @@ class ServerProcess:
         env.update(PYTHONPATH=str(ROOT), KITARU_HOME=str(self.home), KITARU_BOOTSTRAP_API_KEY=ADMIN_KEY,
                    KITARU_SERVER_SECRET_KEY=SECRET_KEY)
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([KITARU_BIN, "server", "up", "--port", str(self.port), "--database-url",
+            self.proc = subprocess.Popen([sys.executable, "-m", "kitaru.server", "--port", str(self.port), "--database-url",
                                           self.database_url], env=env, stdout=log, stderr=log,
                                          start_new_session=True)
         deadline = time.monotonic() + timeout

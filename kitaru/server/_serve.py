@@ -1,0 +1,41 @@
+"""Start the server: migrate, make sure an admin key exists, run uvicorn (the body of `kitaru server up`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+
+def redact_url(url: str) -> str:
+    """A database URL with its password masked."""
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None = None, workers: int = 1) -> None:
+    """Migrate, bootstrap the first admin API key if none exists (printed once), and serve until stopped."""
+    import uvicorn
+
+    import kitaru.store
+    from kitaru.server._app import open_database
+    from kitaru.server._asgi import database_url_from_env
+    from kitaru.server._identity import IdentityService
+
+    kitaru.store._embedded_only = True
+    if database_url:
+        os.environ["KITARU_DATABASE_URL"] = database_url
+    url = database_url_from_env()
+    db = open_database(url)
+    preset = os.environ.get("KITARU_BOOTSTRAP_API_KEY") or None
+    key = IdentityService(db).ensure_bootstrap_admin(preset)
+    db.close()
+    if key is not None and preset is None:
+        print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
+              f"Log in with: kitaru login http://{host}:{port} --api-key {key}", file=sys.stderr)
+    print(f"Kitaru server on http://{host}:{port} (database {redact_url(url)})", file=sys.stderr, flush=True)
+    uvicorn.run("kitaru.server._asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False,
+                timeout_keep_alive=75)
