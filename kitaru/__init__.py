@@ -44,6 +44,8 @@ from kitaru.sdk import (
 if TYPE_CHECKING:
     from kitaru.client import KitaruClient
     from kitaru.config import ImageSettings, KitaruConfig
+    from kitaru.stacks import create_stack, current_stack, delete_stack, list_stacks, use_stack
+    from kitaru.store import connect, disconnect
 
 __all__ = [
     "Checkpoint",
@@ -66,15 +68,22 @@ __all__ = [
     "__version__",
     "checkpoint",
     "configure",
+    "connect",
     "create_secret",
+    "create_stack",
+    "current_stack",
     "current_execution_id",
     "delete_secret",
+    "delete_stack",
+    "disconnect",
     "flow",
     "get_secret",
+    "list_stacks",
     "llm",
     "load",
     "log",
     "save",
+    "use_stack",
     "wait",
 ]
 
@@ -82,11 +91,18 @@ _LAZY = {
     "KitaruClient": "kitaru.client",
     "ImageSettings": "kitaru.config",
     "KitaruConfig": "kitaru.config",
+    "connect": "kitaru.store",
+    "disconnect": "kitaru.store",
+    "list_stacks": "kitaru.stacks",
+    "current_stack": "kitaru.stacks",
+    "use_stack": "kitaru.stacks",
+    "create_stack": "kitaru.stacks",
+    "delete_stack": "kitaru.stacks",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Import heavier parts (client models, pydantic config models) on first use."""
+    """Import heavier parts (client, stacks, server connection) on first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kitaru' has no attribute {name!r}")

@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 echo "== installing kitaru, plugins and test dependencies"
 pip_args=(-e ".[test,postgres,server,mcp,local-llm]")
 for plugin in plugins/*/; do
-  [ -f "$plugin/pyproject.toml" ] && pip_args+=(-e "$plugin")
+  [ -f "$plugin/pyproject.toml" ] && pip_args+=(-e "${plugin%/}[test]")
 done
 [ -f requirements-test.txt ] && pip_args+=(-r requirements-test.txt)
 CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \

@@ -13,10 +13,14 @@ from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime._context import new_owner
 from kitaru.runtime._dispatch import spawn_runner
 from kitaru.runtime._replay import plan_replay
-from kitaru.runtime._runner import bind_inputs, run_body
+from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
 from kitaru.runtime._source import describe_source, load_flow
 from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
 from kitaru.store import StateService, new_exec_id, open_state
+
+
+DISPATCH_GRACE = 15.0
+"""Seconds a dispatched runner process has to start and take over the lease heartbeat."""
 
 
 def _environment(config: Any) -> tuple[Path, StateService, Any]:
@@ -46,7 +50,7 @@ def _create_and_run(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
          "config": config.stored(), "inputs": put_value(store, inputs), "original_exec_id": original,
          "replay_from": replay_from},
-        owner=owner, lease_ttl=config.lease_ttl,
+        owner=owner, lease_ttl=max(config.lease_ttl, DISPATCH_GRACE) if detach else config.lease_ttl,
     )
     if seed is not None:
         state.seed_journal(exec_id, *seed)
@@ -97,7 +101,7 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
     if not row["flow_source"].get("importable"):
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
     owner = new_owner()
-    ttl = float(row["config"].get("lease_ttl", 5.0))
+    ttl = max(float(row["config"].get("lease_ttl", 5.0)), DISPATCH_GRACE)  # the new process needs time to start
     state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
     spawn_runner(exec_id, owner=owner, home=home, cwd=row["flow_source"].get("cwd"))
     return state
@@ -118,13 +122,13 @@ def continue_here(exec_id: str, owner: str | None) -> str:
         state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl)
     elif not state.renew_lease(exec_id, owner=owner, lease_ttl=config.lease_ttl):
         raise KitaruStateError(f"execution {exec_id} was taken over by another runner before this one started")
+    heartbeat = start_heartbeat(state, exec_id, owner, config.lease_ttl)  # before the slow imports below
     try:
         flow = load_flow(row["flow_source"])
         store = artifact_store_for_stack(config.stack, home)
     except Exception as exc:  # the runner cannot even start the body: fail the execution, say why
-        from kitaru.runtime._runner import failure_from
-
+        heartbeat.stop()
         state.finish_execution(exec_id, owner=owner, status="failed", failure=failure_from(exc, "runtime"))
         raise
     return run_body(exec_id=exec_id, fn=flow.fn, flow_name=row["flow_name"], inputs_ref=row["inputs"], state=state,
-                    store=store, owner=owner, config=config, home=home)
+                    store=store, owner=owner, config=config, home=home, heartbeat=heartbeat)

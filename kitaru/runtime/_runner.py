@@ -20,40 +20,55 @@ _LOG_FLUSH_INTERVAL = 0.25
 
 
 class Heartbeat(threading.Thread):
-    """Renews the execution's lease and ships buffered logs until stopped."""
+    """Renews a runner's lease from the moment it holds it; ships logs and watches for cancel
+    while a flow body is attached. Losing the lease flags the attached body to stop."""
 
-    def __init__(self, ctx: ExecutionContext, lease_ttl: float) -> None:
-        super().__init__(name=f"kitaru-heartbeat-{ctx.exec_id[:8]}", daemon=True)
-        self.ctx = ctx
-        self.lease_ttl = lease_ttl
+    def __init__(self, state: StateService, exec_id: str, owner: str, lease_ttl: float) -> None:
+        super().__init__(name=f"kitaru-heartbeat-{exec_id[:8]}", daemon=True)
+        self.state, self.exec_id, self.owner, self.lease_ttl = state, exec_id, owner, lease_ttl
         self.renew_every = max(0.05, lease_ttl / 4)
+        self.ctx: ExecutionContext | None = None
         self._stop_event = threading.Event()
 
+    def attach(self, ctx: ExecutionContext | None) -> None:
+        """Serve this flow body (None: only keep the lease)."""
+        self.ctx = ctx
+
     def run(self) -> None:
-        ctx, waited = self.ctx, 0.0
-        while not self._stop_event.wait(min(_LOG_FLUSH_INTERVAL, self.renew_every)):
-            waited += min(_LOG_FLUSH_INTERVAL, self.renew_every)
+        tick, waited = min(_LOG_FLUSH_INTERVAL, self.renew_every), 0.0
+        while not self._stop_event.wait(tick):
+            waited += tick
+            ctx = self.ctx
             try:
-                if ctx.sink is not None:
+                if ctx is not None and ctx.sink is not None:
                     ctx.sink.flush()
                 if waited >= self.renew_every:
                     waited = 0.0
-                    if not ctx.state.renew_lease(ctx.exec_id, owner=ctx.owner, lease_ttl=self.lease_ttl):
-                        ctx.stop_reason = "lease_lost"
-                        return
-                ctx.mark_slow_calls(older_than=_LOG_FLUSH_INTERVAL)
-                ctx.state.check_boundary(ctx.exec_id, owner=ctx.owner)
+                    if not self.state.renew_lease(self.exec_id, owner=self.owner, lease_ttl=self.lease_ttl):
+                        raise LeaseLost(self.exec_id)
+                if ctx is not None:
+                    ctx.mark_slow_calls(older_than=_LOG_FLUSH_INTERVAL)
+                    self.state.check_boundary(self.exec_id, owner=self.owner)
             except LeaseLost:
-                ctx.stop_reason = "lease_lost"
-                return
+                if ctx is not None:
+                    ctx.stop_reason = "lease_lost"
             except CancelRequested:
-                ctx.stop_reason = "cancelled"  # keep the lease alive until the body stops at its boundary
+                if ctx is not None:
+                    ctx.stop_reason = "cancelled"  # the lease stays alive until the body stops at its boundary
             except Exception as exc:  # a busy store must not kill the heartbeat
-                sys.__stderr__.write(f"kitaru: heartbeat for {ctx.exec_id} failed: {exc}\n")
+                sys.__stderr__.write(f"kitaru: heartbeat for {self.exec_id} failed: {exc}\n")
 
     def stop(self) -> None:
+        """Stop renewing (the caller has ended its turn or lost the lease)."""
         self._stop_event.set()
         self.join(timeout=5)
+
+
+def start_heartbeat(state: StateService, exec_id: str, owner: str, lease_ttl: float) -> Heartbeat:
+    """Start keeping `owner`'s lease alive right away (before slow imports and store setup)."""
+    heartbeat = Heartbeat(state, exec_id, owner, lease_ttl)
+    heartbeat.start()
+    return heartbeat
 
 
 def bind_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -91,14 +106,25 @@ def run_body(
     owner: str,
     config: Any,
     home: Path,
+    heartbeat: Heartbeat | None = None,
 ) -> str:
     """Run (or continue) an execution whose lease `owner` holds; return its status afterwards."""
-    inputs = get_value(store, inputs_ref)
+    heartbeat = heartbeat or start_heartbeat(state, exec_id, owner, config.lease_ttl)
+    try:
+        return _run_turns(exec_id, fn, flow_name, get_value(store, inputs_ref), state, store, owner, config,
+                          heartbeat)
+    finally:
+        heartbeat.stop()
+
+
+def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dict[str, Any], state: StateService,
+               store: ArtifactStore, owner: str, config: Any, heartbeat: Heartbeat) -> str:
+    """Run the body; again after a failure while flow retries remain, or after an answer raced the suspend."""
     retries_left = int(getattr(config, "retries", 0) or 0)
     while True:
         ctx = ExecutionContext(exec_id=exec_id, state=state, store=store, owner=owner, config=config,
                                flow_name=flow_name, journal=state.load_journal(exec_id))
-        status = _run_once(ctx, fn, inputs, config)
+        status = _run_once(ctx, fn, inputs, config, heartbeat)
         if status == "failed" and retries_left > 0:
             retries_left -= 1
             try:
@@ -120,13 +146,13 @@ def _answered_while_suspending(state: StateService, exec_id: str) -> bool:
     return any(w["invocation_id"] in journal_waits for w in state.list_waits(exec_id, status="answered"))
 
 
-def _run_once(ctx: ExecutionContext, fn: Callable[..., Any], inputs: dict[str, Any], config: Any) -> str:
-    state = ctx.state
-    ctx.sink = LogSink(ctx.exec_id, state) if config.log_capture else None
+def _run_once(
+    ctx: ExecutionContext, fn: Callable[..., Any], inputs: dict[str, Any], config: Any, heartbeat: Heartbeat
+) -> str:
+    ctx.sink = LogSink(ctx.exec_id, ctx.state) if config.log_capture else None
     if ctx.sink is not None:
         install_capture()
-    heartbeat = Heartbeat(ctx, config.lease_ttl)
-    heartbeat.start()
+    heartbeat.attach(ctx)
     token = _current.set(ctx)
     outcome: tuple[str, dict[str, Any] | None, dict[str, Any] | None]
     try:
@@ -157,7 +183,7 @@ def _run_once(ctx: ExecutionContext, fn: Callable[..., Any], inputs: dict[str, A
         if ctx.executor is not None:
             ctx.executor.shutdown(wait=True)  # every submitted checkpoint commits before the outcome
         _current.reset(token)
-        heartbeat.stop()
+        heartbeat.attach(None)
         if ctx.sink is not None:
             ctx.sink.close()
     return _finish(ctx, outcome)
