@@ -79,10 +79,10 @@ def show_secret(
 @secrets_app.command("list")
 def list_secrets(output: OutputOpt = OutputFormat.text) -> None:
     """List secrets with their keys (never values)."""
-    from kitaru.store import current_state
+    from kitaru.sdk._api import list_secrets as sdk_list_secrets
 
     out = Out("secrets list", output)
-    rows = current_state().list_secrets()
+    rows = sdk_list_secrets()
     items = [{"name": r["name"], "keys": r["keys"], "created_at": _iso(r["created_at"]),
               "updated_at": _iso(r["updated_at"])} for r in rows]
 

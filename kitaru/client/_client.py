@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import builtins
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,7 +40,7 @@ class ExecutionsAPI:
     def get(self, exec_id: str) -> Execution:
         """One execution with its checkpoint timeline and pending waits."""
         row = self._row(exec_id)
-        attempts: dict[str, list[dict[str, Any]]] = {}
+        attempts: dict[str, builtins.list[dict[str, Any]]] = {}
         for a in self._state.load_attempts(row["id"]):
             attempts.setdefault(a["invocation_id"], []).append(a)
         calls = [_convert.call(r, attempts.get(r["invocation_id"], [])) for r in self._state.load_journal(row["id"])]
@@ -48,7 +49,7 @@ class ExecutionsAPI:
 
     def list(
         self, *, flow: str | None = None, status: str | ExecutionStatus | None = None, limit: int = 50, page: int = 1
-    ) -> list[Execution]:
+    ) -> builtins.list[Execution]:
         """Executions, newest first; filter by flow name and status; `page` starts at 1."""
         if limit < 1 or page < 1:
             raise KitaruUsageError("limit and page must be >= 1")
@@ -66,7 +67,7 @@ class ExecutionsAPI:
 
     def logs(
         self, exec_id: str, *, checkpoint: str | None = None, after: int = 0, limit: int = 1000
-    ) -> list[LogEntry]:
+    ) -> builtins.list[LogEntry]:
         """Captured log lines of an execution (optionally one checkpoint), oldest first."""
         row = self._row(exec_id)
         return [_convert.log(r) for r in self._state.query_logs(row["id"], invocation_id=checkpoint, after_id=after,
@@ -92,7 +93,7 @@ class ExecutionsAPI:
                 return
             time.sleep(interval)
 
-    def pending_waits(self, exec_id: str | None = None) -> list[PendingWait]:
+    def pending_waits(self, exec_id: str | None = None) -> builtins.list[PendingWait]:
         """Waits that need an answer (of one execution, or all)."""
         resolved = self._resolve_id(exec_id) if exec_id else None
         return [_convert.wait(w) for w in self._state.list_waits(resolved, status="pending")]
@@ -193,7 +194,7 @@ class ArtifactsAPI:
     def __init__(self, state: StateService) -> None:
         self._state = state
 
-    def list(self, exec_id: str | None = None, *, name: str | None = None) -> list[ArtifactRef]:
+    def list(self, exec_id: str | None = None, *, name: str | None = None) -> builtins.list[ArtifactRef]:
         """Artifacts saved with `kitaru.save` (and, for one execution, its checkpoint outputs)."""
         out = [_convert.artifact(r["exec_id"], r["name"], r["type"], r["ref"], tags=r["tags"],
                                  checkpoint=r["invocation_id"], created_at=r["created_at"])

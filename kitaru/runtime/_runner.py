@@ -79,6 +79,7 @@ def bind_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str,
         bound = inspect.signature(fn).bind(*args, **kwargs)
     except TypeError as exc:
         raise KitaruUsageError(f"invalid arguments for flow {fn.__name__!r}: {exc}") from exc
+    bound.apply_defaults()  # recorded in full, so replay can override any input by name
     return dict(bound.arguments)
 
 

@@ -87,6 +87,13 @@ def create_secret(name: str, values: dict[str, str] | None = None, **kv: str) ->
     current_state().put_secret(name, {k: str(v) for k, v in data.items()})
 
 
+def list_secrets() -> list[dict[str, Any]]:
+    """Every secret's name and keys (never values)."""
+    from kitaru.store import current_state
+
+    return current_state().list_secrets()
+
+
 def delete_secret(name: str) -> None:
     """Delete a secret."""
     from kitaru.store import current_state

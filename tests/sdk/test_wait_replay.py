@@ -220,3 +220,9 @@ def test_flow_retries_rerun_the_body_in_the_same_execution() -> None:
     handle = flaky_flow.run()
     assert handle.wait() == 2
     assert KitaruClient().executions.get(handle.exec_id).runs == 2
+
+
+def test_replay_can_override_an_input_that_was_left_at_its_default(flows: Any) -> None:
+    first = flows.chain.run()  # n defaults to 5 and is recorded as an input
+    first.wait()
+    assert flows.chain.replay(first.exec_id, from_="step_2", n=2).wait() == ["out-s0", "out-s1"]
