@@ -1,0 +1,93 @@
+"""The catalog half of the state service: settings, secrets, model aliases and stacks.
+
+Named JSON documents shared by everyone using one store; `StateService` inherits these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kitaru.store._rows import dumps, now, to_dict
+
+
+class CatalogService:
+    """Settings, secrets, model aliases and stack specs over `self.db`."""
+
+    db: Any
+
+    def get_setting(self, key: str) -> Any:
+        """A JSON setting (e.g. the active stack), or None."""
+        rows = self.db.query("SELECT value FROM settings WHERE key = :k", {"k": key})
+        return to_dict(rows[0])["value"] if rows else None  # type: ignore[index]
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store a JSON setting."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                {"k": key, "v": dumps(value)},
+            )
+
+    def put_secret(self, name: str, data: dict[str, str]) -> None:
+        """Create or replace a secret."""
+        t = now()
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO secrets (name, data, created_at, updated_at) VALUES (:n, :d, :t, :t)"
+                " ON CONFLICT (name) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                {"n": name, "d": dumps(data), "t": t},
+            )
+
+    def get_secret(self, name: str) -> dict[str, str] | None:
+        """A secret's key/value data, or None."""
+        rows = self.db.query("SELECT data FROM secrets WHERE name = :n", {"n": name})
+        return to_dict(rows[0])["data"] if rows else None  # type: ignore[index]
+
+    def list_secrets(self) -> list[dict[str, Any]]:
+        """Secret names and their keys (never values)."""
+        rows = self.db.query("SELECT * FROM secrets ORDER BY name")
+        return [{"name": r["name"], "keys": sorted(to_dict(r)["data"]), "created_at": r["created_at"],  # type: ignore[index]
+                 "updated_at": r["updated_at"]} for r in rows]
+
+    def delete_secret(self, name: str) -> bool:
+        """Delete a secret; False if it did not exist."""
+        with self.db.transaction() as tx:
+            return tx.execute("DELETE FROM secrets WHERE name = :n", {"n": name}).rowcount == 1
+
+    def put_model_alias(self, alias: str, model: str, secret: str | None) -> None:
+        """Create or replace a model alias."""
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO model_aliases (alias, model, secret, created_at) VALUES (:a, :m, :s, :t)"
+                " ON CONFLICT (alias) DO UPDATE SET model = excluded.model, secret = excluded.secret",
+                {"a": alias, "m": model, "s": secret, "t": now()},
+            )
+
+    def list_model_aliases(self) -> list[dict[str, Any]]:
+        """All model aliases, sorted by alias."""
+        return [to_dict(r) for r in self.db.query("SELECT * FROM model_aliases ORDER BY alias")]  # type: ignore[misc]
+
+    # -------------------------------------------------------------------- stacks
+    def put_stack(self, name: str, spec: dict[str, Any]) -> None:
+        """Create or replace a stack composition."""
+        t = now()
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO stacks (name, spec, created_at, updated_at) VALUES (:n, :s, :t, :t)"
+                " ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+                {"n": name, "s": dumps(spec), "t": t},
+            )
+
+    def get_stack(self, name: str) -> dict[str, Any] | None:
+        """One stack row, or None."""
+        rows = self.db.query("SELECT * FROM stacks WHERE name = :n", {"n": name})
+        return to_dict(rows[0]) if rows else None
+
+    def list_stacks(self) -> list[dict[str, Any]]:
+        """All stacks, sorted by name."""
+        return [to_dict(r) for r in self.db.query("SELECT * FROM stacks ORDER BY name")]  # type: ignore[misc]
+
+    def delete_stack(self, name: str) -> bool:
+        """Delete a stack; False if it did not exist."""
+        with self.db.transaction() as tx:
+            return tx.execute("DELETE FROM stacks WHERE name = :n", {"n": name}).rowcount == 1
