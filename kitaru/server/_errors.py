@@ -58,6 +58,15 @@ def _classify(exc: BaseException) -> tuple[int, str, str]:
         if isinstance(exc, kind):
             return status, name, str(exc) or name
     module = type(exc).__module__
+    if module.startswith("psycopg"):
+        import psycopg
+
+        if isinstance(exc, psycopg.IntegrityError):
+            return 409, "Duplicate", "a record with this key already exists"
+        if isinstance(exc, (psycopg.DataError, psycopg.ProgrammingError)):
+            return 422, "InvalidValue", "a value is out of range or malformed for the database"
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return 503, "KitaruBackendError", "the database is unavailable; retry later"
     if module.startswith("sqlalchemy"):
         name = type(exc).__name__
         if name == "IntegrityError":
@@ -98,6 +107,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
         handled.append(SQLAlchemyError)
     except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
+        pass
+    try:
+        import psycopg
+
+        handled.append(psycopg.Error)
+    except ImportError:  # without kitaru[postgres]
         pass
     for kind in handled:
         app.add_exception_handler(kind, on_error)

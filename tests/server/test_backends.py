@@ -45,7 +45,18 @@ def step(name: str) -> str:
 def approval_flow(topic: str) -> str:
     draft = step(topic)
     decision = kitaru.wait(schema=Approval, name="review", question=f"Publish {draft}?")
-    return f"{step('publish' if decision.approved else 'reject')} by {decision.reviewer}"
+    return f"{step('publish' if decision.approved else 'reject')} by {decision.reviewer}" + _credentials()
+
+def _credentials():
+    """What a resumed runner holds: never the caller's API key; with a server, a runtime-scoped token."""
+    import json, base64
+    if os.environ.get("KITARU_API_KEY"):
+        return " (api key leaked to the runner!)"
+    token = os.environ.get("KITARU_AUTH_TOKEN")
+    if not os.environ.get("KITARU_SERVER_URL"):
+        return ""
+    body = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    return f" [{body['role']}:{body['exec'][:6]}]"
 
 @flow
 def chain(n: int = 5) -> list:
@@ -85,6 +96,11 @@ def flows(connected: Any, flow_file, tmp_path: Path, monkeypatch: pytest.MonkeyP
     sys.modules.pop("server_flows", None)
 
 
+def flows_connected(flows: Any) -> bool:
+    """Whether this test runs against a server."""
+    return bool(os.environ.get("KITARU_SERVER_URL"))
+
+
 def _wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -121,7 +137,8 @@ def test_wait_answered_from_another_process_resumes_in_a_runner(flows: Any) -> N
             "KitaruClient().executions.input(sys.argv[1], value={'approved': True, 'reviewer': 'bo'})")
     subprocess.run([sys.executable, "-c", code, handle.exec_id], check=True, timeout=60,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert handle.wait(timeout=30) == "out-publish by bo"
+    scope = f" [runtime:{handle.exec_id[:6]}]" if flows_connected(flows) else ""
+    assert handle.wait(timeout=30) == "out-publish by bo" + scope
     assert flows.marks() == ["t1", "publish"]
 
 
