@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 import builtins
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from kitaru.client import _convert
 from kitaru.client._models import ArtifactRef, Execution, ExecutionStatus, LogEntry, PendingWait
-from kitaru.runtime._recovery import sweep
 from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruWaitValidationError
+from kitaru.runtime._recovery import sweep
 from kitaru.store import StateService
 
 _MIN_PREFIX = 6

@@ -18,7 +18,6 @@ from kitaru.runtime._source import describe_source, load_flow
 from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
 from kitaru.store import StateService, new_exec_id, open_state
 
-
 DISPATCH_GRACE = 15.0
 """Seconds a dispatched runner process has to start and take over the lease heartbeat."""
 

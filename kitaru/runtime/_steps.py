@@ -6,10 +6,11 @@ journal record. A crash before the commit re-runs the step; never a record witho
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +75,10 @@ def run_step(
             except Exception:
                 value = _MISS
             if value is not _MISS:
-                _guard(lambda: ctx.state.record_reused_call(
-                    {**call, "output": hit["output"], "reused_from": hit["exec_id"], "metadata": {"cache": "hit"}},
-                    owner=ctx.owner))
+                with stops_on_lost_lease():
+                    ctx.state.record_reused_call(
+                        {**call, "output": hit["output"], "reused_from": hit["exec_id"], "metadata": {"cache": "hit"}},
+                        owner=ctx.owner)
                 return value
     attempt = int(rec["attempts"]) if rec is not None else 0
     while True:
@@ -94,9 +96,8 @@ def run_step(
         except BaseException as exc:
             metadata["duration_s"] = time.perf_counter() - started
             final = attempt > spec.retries + int(rec["attempts"] if rec else 0)
-            with ctx.untracking(inv):
-                _guard(lambda: ctx.state.fail_call(call, attempt, error=error_info(exc), final=final,
-                                                   metadata=metadata))
+            with ctx.untracking(inv), stops_on_lost_lease():
+                ctx.state.fail_call(call, attempt, error=error_info(exc), final=final, metadata=metadata)
             if final:
                 try:
                     exc.__kitaru_checkpoint__ = inv  # type: ignore[attr-defined]
@@ -110,18 +111,19 @@ def run_step(
             _checkpoint_metadata.reset(token_md)
         metadata["duration_s"] = time.perf_counter() - started
         ref = put_value(ctx.store, value)
-        with ctx.untracking(inv):
-            _guard(lambda: ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata))
+        with ctx.untracking(inv), stops_on_lost_lease():
+            ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata)
         return value
 
 
 _MISS = object()
 
 
-def _guard(fn: Callable[[], Any]) -> Any:
-    """Call the state service; turn 'cancelled' / 'lease lost' into a Stop of the body."""
+@contextlib.contextmanager
+def stops_on_lost_lease() -> Iterator[None]:
+    """Turn the state service's 'cancelled' / 'lease lost' signals into a Stop of the flow body."""
     try:
-        return fn()
+        yield
     except CancelRequested:
         raise Stop("cancelled") from None
     except LeaseLost:

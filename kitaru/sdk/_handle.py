@@ -11,6 +11,7 @@ from kitaru.errors import (
     KitaruStateError,
     KitaruUserCodeError,
 )
+
 if TYPE_CHECKING:
     from kitaru.store import StateService
 

@@ -78,7 +78,7 @@ def wait(
     execution becomes `waiting` and this process stops running it until someone answers.
     """
     from kitaru.artifacts import put_value
-    from kitaru.runtime._steps import _guard, load_output
+    from kitaru.runtime._steps import load_output, stops_on_lost_lease
 
     ctx = require_flow_body("kitaru.wait()")
     wait_name = name or "wait"
@@ -90,7 +90,8 @@ def wait(
                               "schema": json_schema_of(schema), "metadata": metadata or {}})
     call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": wait_name, "type": "wait",
             "input_hash": None, "input_preview": question, "cache_key": None}
-    attempt = _guard(lambda: state.start_call(call, owner=ctx.owner))
+    with stops_on_lost_lease():
+        attempt = state.start_call(call, owner=ctx.owner)
     call["started_at"] = time.time()
     limit = timeout if timeout is not None else (getattr(ctx.config, "wait_timeout", None) or 0.0)
     deadline = time.monotonic() + limit
@@ -98,8 +99,9 @@ def wait(
         if stored["status"] == "answered":
             answer = stored["answer"]
             value = coerce_answer(schema, answer)
-            _guard(lambda: state.complete_call(call, attempt, owner=ctx.owner, output=put_value(ctx.store, answer),
-                                               metadata={"wait": wait_name}))
+            with stops_on_lost_lease():
+                state.complete_call(call, attempt, owner=ctx.owner, output=put_value(ctx.store, answer),
+                                    metadata={"wait": wait_name})
             return value
         if stored["status"] == "aborted":
             raise Stop(f"wait {inv!r} was aborted")
