@@ -47,6 +47,7 @@ class Transport:
         self.api_key = api_key
         self._token = token
         self._token_lock = threading.Lock()
+        self._refreshable = True
         self.retry_seconds = retry_seconds if retry_seconds is not None else float(
             os.environ.get("KITARU_CLIENT_RETRY_SECONDS", "60"))
 
@@ -64,13 +65,15 @@ class Transport:
 
         with self._token_lock:
             exp = peek_expiry(self._token) if self._token else None
-            stale = renew or self._token is None or (exp is not None and exp - time.time() < 120)
-            if stale and self.api_key:
+            remaining = exp - time.time() if exp is not None else None
+            if self.api_key and (renew or remaining is None or remaining < 120):
                 self._token = self._exchange()
-            elif stale and self._token and exp is not None and exp - time.time() < 1200:
+            elif self._token and self._refreshable and remaining is not None and remaining < 900:
                 resp = self._send_retrying("POST", f"{API}/auth/refresh", {"headers": self._auth(self._token)})
                 if resp.status_code == 200:
                     self._token = str(resp.json()["access_token"])
+                else:
+                    self._refreshable = False  # not a runtime token (or its execution ended): use it until it expires
             return self._token
 
     @staticmethod

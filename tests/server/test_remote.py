@@ -1,0 +1,81 @@
+"""The HTTP transport: bounded retries, idempotent writes, token refresh, the same errors as the embedded store."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+from kitaru.errors import KitaruBackendError, KitaruStateError
+from kitaru.server._tokens import Principal, peek_expiry, sign
+from kitaru.store import CancelRequested, LeaseLost
+from kitaru.store._remote import RemoteStateService
+from tests.server.conftest import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token, free_port
+
+
+def _new(state: RemoteStateService, owner: str = "o") -> str:
+    exec_id = uuid.uuid4().hex
+    state.create_execution({"id": exec_id, "flow_name": "f", "flow_source": {}, "inputs": {}}, owner=owner,
+                           lease_ttl=60)
+    return exec_id
+
+
+def test_unreachable_server_fails_within_the_retry_budget() -> None:
+    state = RemoteStateService(f"http://127.0.0.1:{free_port()}", token="t", retry_seconds=0.6)
+    started = time.monotonic()
+    with pytest.raises(KitaruBackendError, match="unreachable"):
+        state.get_execution("x")
+    assert time.monotonic() - started < 3
+
+
+def test_errors_map_back_to_the_service_exceptions(sqlite_server: ServerProcess) -> None:
+    state = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
+    exec_id = _new(state)
+    with pytest.raises(LeaseLost):
+        state.check_boundary(exec_id, owner="someone-else")
+    state.request_cancel(exec_id)
+    with pytest.raises(CancelRequested):
+        state.check_boundary(exec_id, owner="o")
+    with pytest.raises(KitaruStateError, match="already running"):
+        state.claim_execution(exec_id, owner="p", lease_ttl=5)
+    assert state.get_execution("nope") is None and state.get_wait(exec_id, "w") is None
+    with pytest.raises(KitaruStateError):  # a duplicate create that was not a retry is an error
+        state.create_execution({"id": exec_id, "flow_name": "f", "flow_source": {}, "inputs": {}}, owner="o",
+                               lease_ttl=5)
+
+
+def test_log_batches_with_the_same_idempotency_key_are_stored_once(sqlite_server: ServerProcess) -> None:
+    state = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
+    exec_id = _new(state)
+    headers = {"Authorization": f"Bearer {admin_token(sqlite_server)}", "Idempotency-Key": "batch-1"}
+    body = {"entries": [{"ts": 1.0, "stream": "stdout", "level": "INFO", "message": "hello"}]}
+    for _ in range(3):
+        r = httpx.post(f"{sqlite_server.url}/api/v1/executions/{exec_id}/logs", json=body, headers=headers)
+        assert r.status_code == 204
+    assert [e["message"] for e in state.query_logs(exec_id)] == ["hello"]
+
+
+def test_runtime_tokens_refresh_before_they_expire(sqlite_server: ServerProcess) -> None:
+    admin = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
+    exec_id = _new(admin)
+    short = sign(Principal(sub="x", name="runtime", role="runtime", exp=time.time() + 300, exec=exec_id,
+                           stack="default"), SECRET_KEY.encode())
+    runtime = RemoteStateService(sqlite_server.url, token=short)
+    assert runtime.get_execution(exec_id)["id"] == exec_id
+    assert peek_expiry(runtime.http.token() or "") > time.time() + 3000  # type: ignore[operator]
+    with pytest.raises(KitaruBackendError, match="not allowed"):
+        runtime.list_executions()
+
+
+def test_execution_listing_pages_with_a_keyset_cursor(sqlite_server: ServerProcess) -> None:
+    state = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
+    ids = {_new(state) for _ in range(5)}
+    token = admin_token(sqlite_server)
+    first = httpx.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 3},
+                      headers={"Authorization": f"Bearer {token}"}).json()
+    rest = httpx.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 100, **first["next"]},
+                     headers={"Authorization": f"Bearer {token}"}).json()
+    seen = [r["id"] for r in first["items"] + rest["items"]]
+    assert len(seen) == len(set(seen)) and ids <= set(seen)
