@@ -35,9 +35,6 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, stacks, waits
     from kitaru.store import StateService
 
-    import kitaru.store
-
-    kitaru.store._embedded_only = True  # this process is the store: never talk to a server itself
     db = open_database(database_url)
     identity = IdentityService(db)
     app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",

@@ -20,6 +20,8 @@ def database_url_from_env() -> str:
 
 def app_from_env() -> Any:
     """The app over KITARU_DATABASE_URL (one per uvicorn worker)."""
+    import kitaru.store
     from kitaru.server._app import create_app
 
+    kitaru.store._embedded_only = True  # this process is the store: never talk to a server itself
     return create_app(database_url_from_env())
