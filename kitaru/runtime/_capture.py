@@ -23,6 +23,7 @@ class LogSink:
         self.state = state
         self._buf: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._partial: dict[tuple[str, str | None], str] = {}
 
     def emit(self, stream: str, level: str, message: str, invocation_id: str | None = None) -> None:
@@ -46,11 +47,22 @@ class LogSink:
             self.emit(stream, level, line, inv)
 
     def flush(self) -> None:
-        """Write queued entries to the state store (and any partial lines, at the end)."""
-        with self._lock:
-            batch, self._buf = self._buf, []
-        if batch:
-            self.state.append_logs(batch)
+        """Write queued entries to the state store, one batch at a time, in order.
+
+        A batch that fails to send goes back to the front of the queue (nothing lost, order kept);
+        the store de-duplicates a batch that did land before the failure was seen.
+        """
+        with self._flush_lock:
+            with self._lock:
+                batch, self._buf = self._buf, []
+            if not batch:
+                return
+            try:
+                self.state.append_logs(batch)
+            except BaseException:
+                with self._lock:
+                    self._buf[:0] = batch
+                raise
 
     def close(self) -> None:
         """Flush everything, including unterminated lines."""
