@@ -24,6 +24,7 @@ class LogSink:
         self._buf: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._unsent: list[list[dict[str, Any]]] = []
         self._partial: dict[tuple[str, str | None], str] = {}
 
     def emit(self, stream: str, level: str, message: str, invocation_id: str | None = None) -> None:
@@ -47,22 +48,19 @@ class LogSink:
             self.emit(stream, level, line, inv)
 
     def flush(self) -> None:
-        """Write queued entries to the state store, one batch at a time, in order.
+        """Write queued entries to the state store as batches, in order.
 
-        A batch that fails to send goes back to the front of the queue (nothing lost, order kept);
-        the store de-duplicates a batch that did land before the failure was seen.
+        A batch that fails to send is kept as it is and sent again first next time (nothing is
+        lost, order is kept, and the store de-duplicates a re-sent batch that had landed).
         """
         with self._flush_lock:
             with self._lock:
-                batch, self._buf = self._buf, []
-            if not batch:
-                return
-            try:
-                self.state.append_logs(batch)
-            except BaseException:
-                with self._lock:
-                    self._buf[:0] = batch
-                raise
+                if self._buf:
+                    self._unsent.append(self._buf)
+                    self._buf = []
+            while self._unsent:
+                self.state.append_logs(self._unsent[0])
+                self._unsent.pop(0)
 
     def close(self) -> None:
         """Flush everything, including unterminated lines."""

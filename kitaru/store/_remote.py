@@ -7,7 +7,8 @@ success); log batches carry an Idempotency-Key; claims and finishes are reconcil
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -184,8 +185,9 @@ class RemoteStateService:
         for e in entries:
             by_exec.setdefault(e["exec_id"], []).append({k: v for k, v in e.items() if k != "exec_id"})
         for exec_id, batch in by_exec.items():
-            self._send("POST", f"/executions/{_q(exec_id)}/logs", {"entries": batch},
-                       headers={"Idempotency-Key": uuid.uuid4().hex})
+            # keyed by content, so a batch re-sent after a failure (the log sink re-queues it) lands once
+            key = hashlib.sha256(json.dumps([exec_id, batch], sort_keys=True, default=str).encode()).hexdigest()
+            self._send("POST", f"/executions/{_q(exec_id)}/logs", {"entries": batch}, headers={"Idempotency-Key": key})
 
     def query_logs(self, exec_id: str, *, invocation_id: str | None = None, after_id: int = 0,
                    limit: int = 1000) -> list[dict[str, Any]]:
