@@ -45,19 +45,19 @@ def _create_and_run(
     sweep(state)
     exec_id, owner = new_exec_id(), new_owner()
     source = describe_source(flow.fn)
+    inputs_ref = put_value(store, inputs)
+    if seed is not None:  # journal first: the execution only becomes visible once it is complete
+        state.seed_journal(exec_id, *seed)
     state.create_execution(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
-         "config": config.stored(), "inputs": put_value(store, inputs), "original_exec_id": original,
-         "replay_from": replay_from},
+         "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original, "replay_from": replay_from},
         owner=owner, lease_ttl=max(config.lease_ttl, DISPATCH_GRACE) if detach else config.lease_ttl,
     )
-    if seed is not None:
-        state.seed_journal(exec_id, *seed)
     if detach:
         spawn_runner(exec_id, owner=owner, home=home, cwd=source.get("cwd"))
         return exec_id, state
-    run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=state.get_execution(exec_id)["inputs"],  # type: ignore[index]
-             state=state, store=store, owner=owner, config=config, home=home)
+    run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=inputs_ref, state=state, store=store,
+             owner=owner, config=config, home=home)
     return exec_id, state
 
 
