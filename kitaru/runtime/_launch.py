@@ -46,13 +46,14 @@ def _create_and_run(
     exec_id, owner = new_exec_id(), new_owner()
     source = describe_source(flow.fn)
     inputs_ref = put_value(store, inputs)
-    if seed is not None:  # journal first: the execution only becomes visible once it is complete
-        state.seed_journal(exec_id, *seed)
     state.create_execution(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
-         "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original, "replay_from": replay_from},
+         "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original,
+         "replay_from": replay_from},
         owner=owner, lease_ttl=max(config.lease_ttl, DISPATCH_GRACE) if detach else config.lease_ttl,
     )
+    if seed is not None:
+        state.seed_journal(exec_id, *seed)
     if detach:
         spawn_runner(exec_id, owner=owner, home=home, cwd=source.get("cwd"))
         return exec_id, state
