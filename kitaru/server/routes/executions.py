@@ -59,7 +59,7 @@ def expire_lost_runners(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 
 
 @router.get("/executions/{exec_id}")
-def get_execution(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
+async def get_execution(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
     """One execution."""
     require_execution(who, exec_id)
     return require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")  # type: ignore[no-any-return]
@@ -73,14 +73,14 @@ def claim_execution(exec_id: ExecId, body: Claim, ctx: Ctx, who: Who) -> dict[st
 
 
 @router.put("/executions/{exec_id}/lease")
-def renew_lease(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> dict[str, bool]:
+async def renew_lease(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> dict[str, bool]:
     """Extend the lease; `renewed` is false if it was lost."""
     require_execution(who, exec_id)
     return {"renewed": ctx.state.renew_lease(exec_id, owner=body.owner, lease_ttl=body.lease_ttl)}
 
 
 @router.post("/executions/{exec_id}/boundary", status_code=204)
-def check_boundary(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> Response:
+async def check_boundary(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> Response:
     """204 if `owner` holds the lease and no cancel was requested; 409 LeaseLost / CancelRequested otherwise."""
     require_execution(who, exec_id)
     ctx.state.check_boundary(exec_id, owner=body.owner)
@@ -88,7 +88,7 @@ def check_boundary(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> Response
 
 
 @router.post("/executions/{exec_id}/finish", status_code=204)
-def finish_execution(exec_id: ExecId, body: Finish, ctx: Ctx, who: Who) -> Response:
+async def finish_execution(exec_id: ExecId, body: Finish, ctx: Ctx, who: Who) -> Response:
     """End this runner's turn (terminal, or waiting)."""
     require_execution(who, exec_id)
     ctx.state.finish_execution(exec_id, owner=body.owner, status=body.status, result=body.result, failure=body.failure)

@@ -1,4 +1,9 @@
-"""The checkpoint journal: calls and attempts (idempotent, lease-fenced writes) and the output cache."""
+"""The checkpoint journal: calls and attempts (idempotent, lease-fenced writes) and the output cache.
+
+The runtime's hot-path routes (`async def`: start/complete/fail a call, get/renew/boundary/finish an
+execution, append logs) run their one short, indexed statement inline on the event loop: a thread-pool
+hop costs more than the statement. Scale a server with `--workers`; everything else runs in threads.
+"""
 
 from __future__ import annotations
 
@@ -32,14 +37,14 @@ def load_attempts(exec_id: ExecId, ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 
 
 @router.post("/executions/{exec_id}/calls/start")
-def start_call(exec_id: ExecId, body: StartCall, ctx: Ctx, who: Who) -> dict[str, int]:
+async def start_call(exec_id: ExecId, body: StartCall, ctx: Ctx, who: Who) -> dict[str, int]:
     """Mark a call running (fenced by the lease); returns the attempt number."""
     require_execution(who, exec_id)
     return {"attempt": ctx.state.start_call(_call(exec_id, body.call), owner=body.owner, attempt=body.attempt)}
 
 
 @router.post("/executions/{exec_id}/calls/complete", status_code=204)
-def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who) -> Response:
+async def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who) -> Response:
     """Commit a completed call and its attempt (an upsert: retrying it never duplicates a record)."""
     require_execution(who, exec_id)
     ctx.state.complete_call(_call(exec_id, body.call), body.attempt, owner=body.owner, output=body.output,
@@ -48,7 +53,7 @@ def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who) -> Re
 
 
 @router.post("/executions/{exec_id}/calls/fail", status_code=204)
-def fail_call(exec_id: ExecId, body: FailCall, ctx: Ctx, who: Who) -> Response:
+async def fail_call(exec_id: ExecId, body: FailCall, ctx: Ctx, who: Who) -> Response:
     """Record a failed attempt (final: the call failed)."""
     require_execution(who, exec_id)
     ctx.state.fail_call(_call(exec_id, body.call), body.attempt, error=body.error, final=body.final,

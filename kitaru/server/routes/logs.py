@@ -17,7 +17,7 @@ _INSERT = ("INSERT INTO logs (exec_id, invocation_id, ts, stream, level, message
 
 
 @router.post("/executions/{exec_id}/logs", status_code=204)
-def append_logs(
+async def append_logs(
     exec_id: ExecId, body: LogBatch, ctx: Ctx, who: Who,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> Response:
