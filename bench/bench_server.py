@@ -113,7 +113,7 @@ def _list_bench(url: str, db_url: str, rows: int) -> dict[str, float]:
             t = time.perf_counter()
             page = client.get("/api/v1/executions", params=params, headers=headers)
             times.append((time.perf_counter() - t) * 1000)
-            assert page.status_code == 200 and len(page.json()["items"]) == 50
+            assert page.status_code == 200 and page.json()["items"]
         out[f"{label}_median_ms"] = statistics.median(times)
     nxt = page.json()["next"]
     times = []
