@@ -189,6 +189,9 @@ def _error(resp: Response, retried: bool) -> Exception:
         return err
     if kind in _ERRORS:
         return _ERRORS[kind](message)
-    if resp.status_code in (401, 403):
-        return KitaruBackendError(f"not allowed by the Kitaru server: {message}; check `kitaru login` / your API key")
+    if resp.status_code == 401:
+        return KitaruBackendError(f"the Kitaru server rejected the credentials: {message}; run `kitaru login URL"
+                                  " --api-key KEY` again")
+    if resp.status_code == 403:
+        return KitaruBackendError(f"not allowed by the Kitaru server: {message}")
     return KitaruBackendError(f"the Kitaru server answered {resp.status_code}: {message}")
