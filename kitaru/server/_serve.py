@@ -10,9 +10,9 @@ from urllib.parse import urlsplit, urlunsplit
 def redact_url(url: str) -> str:
     """A database URL with its password masked."""
     parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None = None, workers: int = 1) -> None:
