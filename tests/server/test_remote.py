@@ -79,3 +79,21 @@ def test_execution_listing_pages_with_a_keyset_cursor(sqlite_server: ServerProce
                      headers={"Authorization": f"Bearer {token}"}).json()
     seen = [r["id"] for r in first["items"] + rest["items"]]
     assert len(seen) == len(set(seen)) and ids <= set(seen)
+
+
+def test_connect_switches_this_process_to_the_server(sqlite_server: ServerProcess, flow_file,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import kitaru.store
+    from kitaru.client import KitaruClient
+
+    monkeypatch.delenv("KITARU_SERVER_URL", raising=False)
+    with pytest.raises(KitaruBackendError):
+        kitaru.store.connect(sqlite_server.url, api_key="kit_not-a-real-key")
+    state = kitaru.store.connect(sqlite_server.url, api_key=ADMIN_KEY)
+    try:
+        assert kitaru.store.current_state() is state
+        exec_id = _new(state)
+        assert KitaruClient().executions.get(exec_id).exec_id == exec_id
+    finally:
+        kitaru.store.disconnect()
+    assert type(kitaru.store.current_state()).__name__ == "StateService"
