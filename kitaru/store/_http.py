@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json as jsonlib
 import os
-import socket
 import threading
 import time
 from typing import Any
@@ -120,7 +119,7 @@ class Transport:
                 if resp.status_code not in _RETRY_STATUS:
                     return resp
                 last = f"HTTP {resp.status_code}"
-            except (OSError, http.client.HTTPException, socket.timeout) as exc:
+            except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             failures += 1
             if retried is not None:

@@ -155,7 +155,8 @@ def test_login_logout_and_auth_cli(sqlite_server: ServerProcess, tmp_path: Any) 
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
 
     def kitaru(*args: str) -> Any:
-        done = subprocess.run([KITARU_BIN, *args, "-o", "json"], env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run([KITARU_BIN, *args, "-o", "json"], check=False, env=env, capture_output=True, text=True,
+                              timeout=60)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 
-from kitaru.server import create_app  # noqa: E402
-from kitaru.server._tokens import Principal, sign  # noqa: E402
+from kitaru.server import create_app
+from kitaru.server._tokens import Principal, sign
 
 _home = Path(tempfile.mkdtemp(prefix="kitaru-fuzz-"))
 if os.environ.get("KITARU_FUZZ_DB", "postgresql") == "postgresql":  # the production database is the stricter one

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.server.conftest import pg_database
-from tests.store.test_service import *  # noqa: F403 - reuse every service test
+from tests.store.test_service import *
 
 
 @pytest.fixture
