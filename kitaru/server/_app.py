@@ -41,7 +41,12 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None,
                   description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
     server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
-    app.state.kitaru = ServerContext(state=StateService(db), identity=identity, signing_key=identity.signing_key(),
+    state = StateService(db)
+    if type(db).__name__ == "PsycopgDatabase":
+        from kitaru.server._pg import pg_state_service
+
+        state = pg_state_service(db)
+    app.state.kitaru = ServerContext(state=state, identity=identity, signing_key=identity.signing_key(),
                                      home=server_home.expanduser().resolve())
     install_error_handlers(app)
     app.include_router(health.router)

@@ -12,12 +12,11 @@ from tests.store.test_service import *
 
 @pytest.fixture
 def state() -> Iterator[object]:
-    """A StateService on PostgreSQL through kitaru.server._pg."""
-    from kitaru.server._pg import PsycopgDatabase
-    from kitaru.store import StateService
+    """The server's StateService on PostgreSQL through kitaru.server._pg (single-statement complete_call)."""
+    from kitaru.server._pg import PsycopgDatabase, pg_state_service
 
     url, drop = pg_database()
     db = PsycopgDatabase(url)
-    yield StateService(db)
+    yield pg_state_service(db)
     db.close()
     drop()  # type: ignore[operator]
