@@ -15,6 +15,19 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
+def extend_leases(db: object, grace: float) -> None:
+    """Give running executions `grace` seconds to renew their leases after a server outage.
+
+    While the server was down no runner could heartbeat; without this, the first client sweep
+    after a restart would fail executions whose runners are alive and about to reconnect.
+    """
+    import time
+
+    with db.transaction() as tx:  # type: ignore[attr-defined]
+        tx.execute("UPDATE executions SET lease_expires_at = :t WHERE status = 'running'"
+                   " AND lease_owner IS NOT NULL AND lease_expires_at < :t", {"t": time.time() + grace})
+
+
 def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None = None, workers: int = 1) -> None:
     """Migrate, bootstrap the first admin API key if none exists (printed once), and serve until stopped."""
     import uvicorn
@@ -31,6 +44,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
     db = open_database(url)
     preset = os.environ.get("KITARU_BOOTSTRAP_API_KEY") or None
     key = IdentityService(db).ensure_bootstrap_admin(preset)
+    extend_leases(db, float(os.environ.get("KITARU_SERVER_LEASE_GRACE", "15")))
     db.close()
     if key is not None and preset is None:
         print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"

@@ -51,23 +51,25 @@ def test_sigkill_the_server_while_runtimes_write(pg_server: ServerProcess, tmp_p
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     script = flow_file(FLOW, name="crashy_server.py")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KITARU_SERVER_URL": pg_server.url, "KITARU_API_KEY": ADMIN_KEY,
-           "KITARU_LEASE_TTL": "30", "KITARU_CLIENT_RETRY_SECONDS": "60"}
+           "KITARU_LEASE_TTL": "2", "KITARU_CLIENT_RETRY_SECONDS": "60"}
     marks = [tmp_path / f"marks{i}.txt" for i in range(N_RUNTIMES)]
     procs = [subprocess.Popen([sys.executable, str(script)], env={**env, "MARKS": str(m)}, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for m in marks]
+    monkeypatch.setenv("KITARU_SERVER_URL", pg_server.url)
+    monkeypatch.setenv("KITARU_API_KEY", ADMIN_KEY)
+    sweeper = KitaruClient()
     kills = 0
     deadline = time.monotonic() + 90
     while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
         if kills < 3 and sum(len(m.read_text().split()) for m in marks if m.exists()) >= (kills + 1) * 20:
             pg_server.kill()
             kills += 1
-            time.sleep(0.3)
+            time.sleep(2.5)  # longer than the lease TTL: only the restart grace keeps the runners' leases
             pg_server.start()
+            sweeper.executions.list()  # a client sweeping lost runners right after the restart
         time.sleep(0.02)
     outputs = [p.communicate(timeout=30) for p in procs]
     assert kills == 3, "runtimes finished before the server could be killed three times"
-    monkeypatch.setenv("KITARU_SERVER_URL", pg_server.url)
-    monkeypatch.setenv("KITARU_API_KEY", ADMIN_KEY)
     client = KitaruClient()
     for (out, err), m in zip(outputs, marks):
         exec_id, status = out.strip().splitlines()[-1].split()[:2]
