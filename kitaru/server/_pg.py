@@ -8,6 +8,7 @@ Schema migrations still go through Alembic (SQLAlchemy) once at start.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,6 +57,10 @@ class PsycopgDatabase:
         self.url = url
         self.dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
         self._local = threading.local()
+        # opt-in trade-off: `off` skips the WAL flush wait per commit; a PostgreSQL crash (not a server or
+        # runner crash) may then lose the last few hundred ms of commits, whose checkpoints re-run
+        sync = os.environ.get("KITARU_SERVER_PG_SYNCHRONOUS_COMMIT")
+        self._options = f"-c synchronous_commit={sync}" if sync in ("on", "off", "local", "remote_write") else None
         if migrate:
             from kitaru.store._sqlalchemy import SQLAlchemyDatabase
 
@@ -65,7 +70,8 @@ class PsycopgDatabase:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
             try:
-                conn = psycopg.connect(self.dsn, autocommit=True, row_factory=_rows, connect_timeout=10)
+                conn = psycopg.connect(self.dsn, autocommit=True, row_factory=_rows, connect_timeout=10,
+                                       options=self._options)
             except psycopg.OperationalError as exc:
                 raise KitaruBackendError(f"state store unreachable ({exc}); check the database URL") from exc
             self._local.conn = conn
