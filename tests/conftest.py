@@ -20,7 +20,7 @@ def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     home = tmp_path / "kitaru-home"
     monkeypatch.setenv("KITARU_HOME", str(home))
     monkeypatch.setenv("KITARU_INTERACTIVE", "0")
-    monkeypatch.setenv("KITARU_LEASE_TTL", "1")
+    monkeypatch.setenv("KITARU_LEASE_TTL", "2")
     for var in ("KITARU_STACK", "KITARU_DEFAULT_MODEL", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTO_RECOVER",
                 "KITARU_CACHE", "KITARU_RETRIES", "KITARU_WAIT_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
