@@ -26,6 +26,8 @@ def extend_leases(db: object, grace: float) -> None:
     with db.transaction() as tx:  # type: ignore[attr-defined]
         tx.execute("UPDATE executions SET lease_expires_at = :t WHERE status = 'running'"
                    " AND lease_owner IS NOT NULL AND lease_expires_at < :t", {"t": time.time() + grace})
+        # idempotency keys only matter while a client may still retry: keep a day of them
+        tx.execute("DELETE FROM request_keys WHERE created_at < :t", {"t": time.time() - 86400})
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None = None, workers: int = 1) -> None:

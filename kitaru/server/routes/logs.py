@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -31,10 +32,14 @@ async def append_logs(
         return Response(status_code=204)
     with ctx.state.db.transaction() as tx:  # the key and the lines commit together
         claimed = tx.execute("INSERT INTO request_keys (key, created_at) VALUES (:k, :t) ON CONFLICT (key) DO NOTHING",
-                             {"k": f"logs:{exec_id}:{idempotency_key}", "t": now()}).rowcount
+                             {"k": _request_key(exec_id, idempotency_key), "t": now()}).rowcount
         if claimed == 1:
             tx.executemany(_INSERT, entries)
     return Response(status_code=204)
+
+
+def _request_key(exec_id: str, idempotency_key: str) -> str:
+    return "logs:" + hashlib.sha256(f"{exec_id}\0{idempotency_key}".encode()).hexdigest()
 
 
 @router.get("/executions/{exec_id}/logs")
