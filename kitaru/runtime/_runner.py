@@ -42,13 +42,12 @@ class Heartbeat(threading.Thread):
             try:
                 if ctx is not None and ctx.sink is not None:
                     ctx.sink.flush()
-                if waited >= self.renew_every:
+                if ctx is not None:
+                    ctx.mark_slow_calls(older_than=_LOG_FLUSH_INTERVAL)
+                if waited >= self.renew_every:  # one call renews the lease and reports a cancel request
                     waited = 0.0
                     if not self.state.renew_lease(self.exec_id, owner=self.owner, lease_ttl=self.lease_ttl):
                         raise LeaseLost(self.exec_id)
-                if ctx is not None:
-                    ctx.mark_slow_calls(older_than=_LOG_FLUSH_INTERVAL)
-                    self.state.check_boundary(self.exec_id, owner=self.owner)
             except LeaseLost:
                 if ctx is not None:
                     ctx.stop_reason = "lease_lost"

@@ -142,14 +142,18 @@ class StateService(CatalogService):
         return to_dict(row)  # type: ignore[return-value]
 
     def renew_lease(self, exec_id: str, *, owner: str, lease_ttl: float) -> bool:
-        """Extend this runner's lease; False if it was lost. Returns quickly either way."""
-        t = now()
-        with self.db.transaction() as tx:
-            cur = tx.execute(
-                "UPDATE executions SET lease_expires_at = :exp WHERE id = :id AND lease_owner = :owner AND status = 'running'",
-                {"exp": t + lease_ttl, "id": exec_id, "owner": owner},
-            )
-            return cur.rowcount == 1
+        """Extend this runner's lease; False if it was lost. One statement, also the heartbeat's cancel
+        check: raises CancelRequested (after renewing) when a cancel was requested."""
+        row = self.db.execute_one(
+            "UPDATE executions SET lease_expires_at = :exp WHERE id = :id AND lease_owner = :owner"
+            " AND status = 'running' RETURNING cancel_requested",
+            {"exp": now() + lease_ttl, "id": exec_id, "owner": owner},
+        ).fetchone()
+        if row is None:
+            return False
+        if row[0]:
+            raise CancelRequested(exec_id)
+        return True
 
     def finish_execution(
         self,
