@@ -37,7 +37,7 @@ def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options:
 
 def _create_and_run(
     flow: Any, config: Any, inputs: dict[str, Any], *, original: str | None = None, replay_from: str | None = None,
-    seed: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None, detach: bool = False,
+    seed: dict[str, Any] | None = None, detach: bool = False,
 ) -> tuple[str, StateService]:
     home, state, store = _environment(config)
     from kitaru.runtime._recovery import sweep
@@ -51,9 +51,8 @@ def _create_and_run(
          "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original,
          "replay_from": replay_from},
         owner=owner, lease_ttl=max(config.lease_ttl, DISPATCH_GRACE) if detach else config.lease_ttl,
+        seed=seed,
     )
-    if seed is not None:
-        state.seed_journal(exec_id, *seed)
     if detach:
         spawn_runner(exec_id, owner=owner, home=home, cwd=source.get("cwd"))
         return exec_id, state
@@ -88,7 +87,7 @@ def replay(
         from_=from_, overrides=overrides, store=store,
     )
     return _create_and_run(flow, config, {**recorded, **inputs}, original=exec_id, replay_from=point,
-                           seed=(calls, waits), detach=detach)
+                           seed={"calls": calls, "waits": waits}, detach=detach)
 
 
 def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:

@@ -33,11 +33,12 @@ class ExecutionRecord(Open):
 
 
 class CreateExecution(BaseModel):
-    """POST /executions."""
+    """POST /executions (a replay carries its seeded journal, written in the same transaction)."""
 
     record: ExecutionRecord
     owner: str = Owner
     lease_ttl: float = Ttl
+    seed: Seed | None = None
 
 
 class Claim(BaseModel):
@@ -137,7 +138,7 @@ class SeededWait(Open):
 
 
 class Seed(BaseModel):
-    """Seed a replay's journal."""
+    """A replay's journal: completed calls and answered waits copied from the source."""
 
     calls: list[SeededCall] = Field(default_factory=list)
     waits: list[SeededWait] = Field(default_factory=list)
@@ -246,3 +247,6 @@ class NewKey(BaseModel):
 
     principal: str | None = Field(default=None, max_length=255)
     name: str = Field(default="default", min_length=1, max_length=255)
+
+
+CreateExecution.model_rebuild()

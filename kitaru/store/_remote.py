@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -48,9 +48,12 @@ class RemoteStateService:
             raise KitaruStateError(str(exc)) from None
 
     # ---------------------------------------------------------------- executions
-    def create_execution(self, record: dict[str, Any], *, owner: str, lease_ttl: float) -> None:
-        """Insert a new running execution whose lease `owner` holds."""
-        self._send("POST", "/executions", {"record": record, "owner": owner, "lease_ttl": lease_ttl}, dedupe=True)
+    def create_execution(
+        self, record: dict[str, Any], *, owner: str, lease_ttl: float, seed: dict[str, Any] | None = None
+    ) -> None:
+        """Insert a new running execution whose lease `owner` holds (with a replay's seeded journal)."""
+        self._send("POST", "/executions", {"record": record, "owner": owner, "lease_ttl": lease_ttl, "seed": seed},
+                   dedupe=True)
 
     def get_execution(self, exec_id: str) -> dict[str, Any] | None:
         """Return one execution row (as a dict), or None."""
@@ -150,11 +153,6 @@ class RemoteStateService:
     def find_cached_output(self, cache_key: str) -> dict[str, Any] | None:
         """The newest completed call with this cache key, if any."""
         return self._maybe(f"/cache/{_q(cache_key)}")  # type: ignore[no-any-return]
-
-    def seed_journal(self, exec_id: str, calls: Iterable[dict[str, Any]], waits: Iterable[dict[str, Any]] = ()) -> None:
-        """Copy completed calls (and answered waits) into a new execution's journal (replay)."""
-        self._send("POST", f"/executions/{_q(exec_id)}/calls/seed", {"calls": list(calls), "waits": list(waits)},
-                   dedupe=True)
 
     # --------------------------------------------------------------------- waits
     def open_wait(self, wait: dict[str, Any]) -> dict[str, Any]:

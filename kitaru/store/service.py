@@ -44,8 +44,14 @@ class StateService(CatalogService):
         self.db = db
 
     # ---------------------------------------------------------------- executions
-    def create_execution(self, record: dict[str, Any], *, owner: str, lease_ttl: float) -> None:
-        """Insert a new running execution whose lease `owner` holds."""
+    def create_execution(
+        self, record: dict[str, Any], *, owner: str, lease_ttl: float, seed: dict[str, Any] | None = None
+    ) -> None:
+        """Insert a new running execution whose lease `owner` holds.
+
+        `seed` ({"calls": [...], "waits": [...]}) pre-fills a replay's journal in the same
+        transaction, so an execution never exists without the outputs it was promised.
+        """
         t = now()
         params = {
             "flow_name": record["flow_name"],
@@ -69,6 +75,8 @@ class StateService(CatalogService):
                 " :original_exec_id, :replay_from, :owner, :expires, 1, :t, :t)",
                 params,
             )
+            if seed:
+                self._seed(tx, record["id"], seed.get("calls") or [], seed.get("waits") or [], t)
 
     def get_execution(self, exec_id: str) -> dict[str, Any] | None:
         """Return one execution row (as a dict), or None."""
@@ -348,27 +356,26 @@ class StateService(CatalogService):
         )
         return to_dict(rows[0]) if rows else None
 
-    def seed_journal(self, exec_id: str, calls: Iterable[dict[str, Any]], waits: Iterable[dict[str, Any]] = ()) -> None:
+    @staticmethod
+    def _seed(tx: Any, exec_id: str, calls: Iterable[dict[str, Any]], waits: Iterable[dict[str, Any]], t: float) -> None:
         """Copy completed calls (and answered waits) into a new execution's journal (replay)."""
-        t = now()
-        with self.db.transaction() as tx:
-            for c in calls:
-                tx.execute(
-                    "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts, input_hash,"
-                    " input_preview, output, cache_key, reused_from, metadata, started_at, ended_at)"
-                    " VALUES (:exec_id, :invocation_id, :seq, :name, :type, 'completed', 0, :input_hash, :input_preview,"
-                    " :output, :cache_key, :reused_from, :metadata, :t, :t)",
-                    {**c, "exec_id": exec_id, "output": dumps(c["output"]), "metadata": dumps(c.get("metadata") or {}),
-                     "t": t},
-                )
-            for w in waits:
-                tx.execute(
-                    "INSERT INTO waits (exec_id, invocation_id, name, question, schema, metadata, status, answer,"
-                    " created_at, answered_at) VALUES (:exec_id, :invocation_id, :name, :question, :schema, :metadata,"
-                    " :status, :answer, :t, :t)",
-                    {**w, "exec_id": exec_id, "schema": dumps(w.get("schema")), "metadata": dumps(w.get("metadata") or {}),
-                     "answer": dumps(w.get("answer")), "t": t},
-                )
+        for c in calls:
+            tx.execute(
+                "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts, input_hash,"
+                " input_preview, output, cache_key, reused_from, metadata, started_at, ended_at)"
+                " VALUES (:exec_id, :invocation_id, :seq, :name, :type, 'completed', 0, :input_hash, :input_preview,"
+                " :output, :cache_key, :reused_from, :metadata, :t, :t)",
+                {**c, "exec_id": exec_id, "output": dumps(c["output"]), "metadata": dumps(c.get("metadata") or {}),
+                 "t": t},
+            )
+        for w in waits:
+            tx.execute(
+                "INSERT INTO waits (exec_id, invocation_id, name, question, schema, metadata, status, answer,"
+                " created_at, answered_at) VALUES (:exec_id, :invocation_id, :name, :question, :schema, :metadata,"
+                " :status, :answer, :t, :t)",
+                {**w, "exec_id": exec_id, "schema": dumps(w.get("schema")), "metadata": dumps(w.get("metadata") or {}),
+                 "answer": dumps(w.get("answer")), "t": t},
+            )
 
     # --------------------------------------------------------------------- waits
     def open_wait(self, wait: dict[str, Any]) -> dict[str, Any]:

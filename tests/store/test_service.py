@@ -11,10 +11,10 @@ from kitaru.errors import KitaruStateError
 from kitaru.store import CancelRequested, LeaseLost, StateService
 
 
-def _new(state: StateService, exec_id: str = "e1", owner: str = "o1", ttl: float = 5.0, **extra) -> None:
+def _new(state: StateService, exec_id: str = "e1", owner: str = "o1", ttl: float = 5.0, seed=None, **extra) -> None:
     state.create_execution({"id": exec_id, "flow_name": "f", "flow_source": {"module": "m", "qualname": "f"},
                             "inputs": {"sha256": "0" * 64, "size": 2, "serializer": "json"}, **extra},
-                           owner=owner, lease_ttl=ttl)
+                           owner=owner, lease_ttl=ttl, seed=seed)
 
 
 def _call(seq: int, inv: str) -> dict:
@@ -135,3 +135,15 @@ def test_settings_secrets_aliases_stacks_round_trip(state: StateService) -> None
     state.put_stack("s", {"orchestrator": {"flavor": "local"}})
     assert state.get_stack("s")["spec"] == {"orchestrator": {"flavor": "local"}}
     assert state.delete_stack("s") and state.list_stacks() == []
+
+
+def test_a_replay_is_created_with_its_seeded_journal_or_not_at_all(state: StateService) -> None:
+    done = {**_call(0, "a"), "output": {"sha256": "2" * 64}, "reused_from": "src", "metadata": {}}
+    _new(state, seed={"calls": [done], "waits": [{"invocation_id": "w", "name": "w", "question": "q", "schema": None,
+                                                  "metadata": {}, "status": "answered", "answer": True}]})
+    assert [r["status"] for r in state.load_journal("e1")] == ["completed"]
+    assert state.get_wait("e1", "w")["answer"] is True
+    broken = {"calls": [done, {**done, "seq": 1}]}  # the same invocation id twice violates the journal's key
+    with pytest.raises(Exception):
+        _new(state, exec_id="e2", seed=broken)
+    assert state.get_execution("e2") is None and state.load_journal("e2") == []

@@ -19,7 +19,11 @@ ExecId = Annotated[str, Path(min_length=1, max_length=64)]
 def create_execution(body: CreateExecution, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Create a running execution whose lease `owner` holds (retrying with the same id is a 409 Duplicate)."""
     require_user(who)
-    ctx.state.create_execution(body.record.model_dump(), owner=body.owner, lease_ttl=body.lease_ttl)
+    seed = None
+    if body.seed is not None:
+        seed = {"calls": [c.model_dump(by_alias=True) for c in body.seed.calls],
+                "waits": [w.model_dump(by_alias=True) for w in body.seed.waits]}
+    ctx.state.create_execution(body.record.model_dump(), owner=body.owner, lease_ttl=body.lease_ttl, seed=seed)
     return require_row(ctx.state.get_execution(body.record.id), "execution")  # type: ignore[no-any-return]
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from kitaru.server._deps import Ctx, Who, require_execution, require_row
-from kitaru.server._models import CompleteCall, FailCall, ReuseCall, Seed, StartCall
+from kitaru.server._models import CompleteCall, FailCall, ReuseCall, StartCall
 
 router = APIRouter(tags=["journal"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -66,16 +66,6 @@ def record_reused_call(exec_id: ExecId, body: ReuseCall, ctx: Ctx, who: Who) -> 
     """Record a call whose output came from the cross-execution cache."""
     require_execution(who, exec_id)
     ctx.state.record_reused_call(_call(exec_id, body.call), owner=body.owner)
-    return Response(status_code=204)
-
-
-@router.post("/executions/{exec_id}/calls/seed", status_code=204)
-def seed_journal(exec_id: ExecId, body: Seed, ctx: Ctx, who: Who) -> Response:
-    """Copy completed calls and answered waits into a replay's journal (one transaction)."""
-    require_execution(who, exec_id)
-    require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
-    ctx.state.seed_journal(exec_id, [c.model_dump(by_alias=True) for c in body.calls],
-                           [w.model_dump(by_alias=True) for w in body.waits])
     return Response(status_code=204)
 
 
