@@ -26,6 +26,14 @@ def open_database(database_url: str, *, migrate: bool = True) -> Any:
     return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=int(os.environ.get("KITARU_DB_POOL", "20")))
 
 
+def state_service(db: Any) -> Any:
+    """The state service over `db`; a database may provide its own (psycopg: one-statement hot write)."""
+    from kitaru.store import StateService
+
+    own = getattr(db, "state_service", None)
+    return own() if own is not None else StateService(db)
+
+
 def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     """The Kitaru server: REST API under /api/v1 over the state store at `database_url`."""
     from kitaru import __version__
@@ -33,19 +41,13 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     from kitaru.server._errors import install_error_handlers
     from kitaru.server._identity import IdentityService
     from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, stacks, waits
-    from kitaru.store import StateService
-
     db = open_database(database_url)
+    state = state_service(db)
     identity = IdentityService(db)
     app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None,
                   description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
     server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
-    state = StateService(db)
-    if type(db).__name__ == "PsycopgDatabase":
-        from kitaru.server._pg import pg_state_service
-
-        state = pg_state_service(db)
     app.state.kitaru = ServerContext(state=state, identity=identity, signing_key=identity.signing_key(),
                                      home=server_home.expanduser().resolve())
     install_error_handlers(app)

@@ -110,6 +110,10 @@ class PsycopgDatabase:
             conn.close()
             self._local.conn = None
 
+    def state_service(self) -> Any:
+        """The state service for this database (its complete_call is a single statement)."""
+        return pg_state_service(self)
+
 
 _COMPLETE_CALL = (
     "WITH c AS (INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts, input_hash,"
