@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruUsageError
 
-
 if TYPE_CHECKING:
     from kitaru.store import StateService
 
