@@ -1,12 +1,12 @@
 """`kitaru executions …`: list, inspect, follow logs, answer waits, replay, resume, retry, cancel."""
 
-import enum
 from typing import Annotated, Any
 
 import typer
 
 from kitaru.cli._base import Out, OutputFormat, OutputOpt, emit_json, parse_json
 from kitaru.cli._input import input_command
+from kitaru.client._models import ExecutionStatus
 
 app = typer.Typer(help="Observe and act on executions: list, get, logs, input, replay, resume, retry, cancel.",
                   no_args_is_help=True, add_completion=False)
@@ -15,14 +15,7 @@ ExecId = Annotated[str, typer.Argument(help="Execution id (or a unique prefix of
                                        show_default=False)]
 
 
-class Status(str, enum.Enum):
-    """Execution statuses accepted by --status."""
-
-    running = "running"
-    waiting = "waiting"
-    completed = "completed"
-    failed = "failed"
-    cancelled = "cancelled"
+Status = ExecutionStatus  # the client's enum; typer offers its values as choices
 
 
 def _client() -> Any:
