@@ -72,15 +72,16 @@ def run_step(
         if hit is not None:
             try:
                 value = load_output(ctx, hit["output"])
-            except Exception:
-                value = _MISS
-            if value is not _MISS:
+            except Exception:  # noqa: BLE001 - the cached blob is gone or corrupted: run the checkpoint instead
+                pass
+            else:
                 with stops_on_lost_lease():
                     ctx.state.record_reused_call(
                         {**call, "output": hit["output"], "reused_from": hit["exec_id"], "metadata": {"cache": "hit"}},
                         owner=ctx.owner)
                 return value
-    attempt = int(rec["attempts"]) if rec is not None else 0
+    earlier_attempts = int(rec["attempts"]) if rec is not None else 0  # from runs before this one
+    attempt = earlier_attempts
     while True:
         ctx.boundary()
         attempt += 1
@@ -95,7 +96,7 @@ def run_step(
             raise
         except BaseException as exc:
             metadata["duration_s"] = time.perf_counter() - started
-            final = attempt > spec.retries + int(rec["attempts"] if rec else 0)
+            final = attempt > earlier_attempts + spec.retries
             with ctx.untracking(inv), stops_on_lost_lease():
                 ctx.state.fail_call(call, attempt, error=error_info(exc), final=final, metadata=metadata)
             if final:
@@ -115,8 +116,6 @@ def run_step(
             ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata)
         return value
 
-
-_MISS = object()
 
 
 @contextlib.contextmanager

@@ -42,26 +42,24 @@ def llm(
 
     messages = build_messages(prompt, system)
 
-    def call(*_args: Any, **_kwargs: Any) -> str:
+    def call_and_record(*_args: Any, **_kwargs: Any) -> str:
         text, record = _call(messages, model, temperature, max_tokens)
+        entry = {**record, "messages": messages, "response": text}
         md = checkpoint_metadata()
-        if md is not None:
-            entry = {**record, "messages": messages, "response": text}
-            if current_checkpoint() == step_inv.get("id"):
-                md.update(entry)
-            else:
-                md.setdefault("llm_calls", []).append(entry)
+        if md is not None and own_step:
+            md.update(entry)  # this llm_call checkpoint's own record
+        elif md is not None:
+            md.setdefault("llm_calls", []).append(entry)  # one of the enclosing checkpoint's calls
         return text
 
-    step_inv: dict[str, str] = {}
     ctx = current_context()
-    if ctx is None or current_checkpoint() is not None:
-        return call()
+    own_step = ctx is not None and current_checkpoint() is None
+    if ctx is None or not own_step:
+        return call_and_record()
     from kitaru.runtime._steps import StepSpec, run_step
 
     step_name = name or "llm"
     inv, seq, rec = ctx.assign(step_name, None, "llm_call")
-    step_inv["id"] = inv
-    spec = StepSpec(name=step_name, fn=call, type="llm_call")
+    spec = StepSpec(name=step_name, fn=call_and_record, type="llm_call")
     return run_step(ctx, spec, (messages,), {"model": model, "temperature": temperature, "max_tokens": max_tokens},
                     inv=inv, seq=seq, rec=rec)
