@@ -28,6 +28,13 @@ def _environment(config: Any) -> tuple[Path, StateService, Any]:
     return home, state, artifact_store_for_stack(config.stack, home)
 
 
+def _stored_config(row: dict[str, Any]) -> Any:
+    """The frozen configuration an execution was started with."""
+    from kitaru.config._models import KitaruConfig
+
+    return KitaruConfig.model_validate(row["config"])
+
+
 def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]) -> tuple[str, StateService]:
     """Create an execution for `flow` and run it here until it ends or waits."""
     config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
@@ -66,8 +73,6 @@ def replay(
     detach: bool = False,
 ) -> tuple[str, StateService]:
     """Fork `exec_id` into a new execution that re-runs from checkpoint `from_`."""
-    from kitaru.config._models import KitaruConfig
-
     state = open_state(resolve_home())
     source = state.get_execution(exec_id)
     if source is None:
@@ -76,7 +81,7 @@ def replay(
         flow = load_flow(source["flow_source"])
     elif flow.name != source["flow_name"]:
         raise KitaruUsageError(f"execution {exec_id} ran flow {source['flow_name']!r}, not {flow.name!r}")
-    config = KitaruConfig(**{k: v for k, v in source["config"].items() if v != "***"})
+    config = _stored_config(source)
     _, _, store = _environment(config)
     recorded = get_value(store_from_root(source["inputs"]["store"]), source["inputs"])
     unknown = set(inputs) - set(recorded)
@@ -108,14 +113,12 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
 
 def continue_here(exec_id: str, owner: str | None) -> str:
     """Run an execution in this process (the body of `python -m kitaru.runtime`)."""
-    from kitaru.config._models import KitaruConfig
-
     home = resolve_home()
     state = open_state(home)
     row = state.get_execution(exec_id)
     if row is None:
         raise KitaruUsageError(f"execution {exec_id} does not exist in {home}")
-    config = KitaruConfig(**{k: v for k, v in row["config"].items() if v != "***"})
+    config = _stored_config(row)
     if owner is None:
         owner = new_owner()
         state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl)
