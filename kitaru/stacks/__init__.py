@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     )
     from kitaru.stacks._yaml import StackSpecError
 
-DEFAULT_STACK = "default"
+from kitaru.stacks._service import DEFAULT_STACK  # noqa: E402 - cheap: no plugins, pydantic or YAML
 
 __all__ = [
     "DEFAULT_STACK",

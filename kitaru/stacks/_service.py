@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from kitaru.store import StateService
 
 ACTIVE_KEY = "active_stack"
-DEFAULT_STACK = "default"  # kept in sync with kitaru.stacks._validate (imported lazily: it loads plugins)
+DEFAULT_STACK = "default"  # the built-in stack (defined here: _validate loads plugins, so it is imported lazily)
 
 
 @dataclass(frozen=True)

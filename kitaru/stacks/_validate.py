@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 from kitaru.plugins import KINDS, get_plugin_manager
 from kitaru.stacks._secrets import is_secret_field, is_secret_ref, placeholder
+from kitaru.stacks._service import DEFAULT_STACK
 from kitaru.stacks._yaml import Path_, StackSpecError, line_of
 
-DEFAULT_STACK = "default"
 REQUIRED = ("orchestrator", "artifact_store")
 TOP_LEVEL = ("name", "description", *KINDS, "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
