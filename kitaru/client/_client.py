@@ -22,20 +22,25 @@ class ExecutionsAPI:
     def __init__(self, state: StateService) -> None:
         self._state = state
 
-    def _resolve_id(self, exec_id: str) -> str:
-        if self._state.get_execution(exec_id) is not None:
-            return exec_id
+    def _find(self, exec_id: str) -> dict[str, Any]:
+        """The execution with this id, or with this unique prefix (>= 6 characters)."""
+        row = self._state.get_execution(exec_id)
+        if row is not None:
+            return row
         if len(exec_id) >= _MIN_PREFIX:
             found = self._state.find_executions(exec_id, limit=2)
             if len(found) == 1:
-                return found[0]
+                return self._state.get_execution(found[0])  # type: ignore[return-value]
             if len(found) > 1:
                 raise KitaruUsageError(f"execution id prefix {exec_id!r} is ambiguous; type more characters")
         raise KitaruUsageError(f"execution {exec_id!r} does not exist; list executions with `kitaru executions list`")
 
+    def _resolve_id(self, exec_id: str) -> str:
+        return str(self._find(exec_id)["id"])
+
     def _row(self, exec_id: str) -> dict[str, Any]:
         sweep(self._state)
-        return self._state.get_execution(self._resolve_id(exec_id))  # type: ignore[return-value]
+        return self._find(exec_id)
 
     def get(self, exec_id: str) -> Execution:
         """One execution with its checkpoint timeline and pending waits."""
