@@ -105,7 +105,7 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
     if not row["flow_source"].get("importable"):
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
     owner = new_owner()
-    ttl = max(float(row["config"].get("lease_ttl", 5.0)), DISPATCH_GRACE)  # the new process needs time to start
+    ttl = max(_stored_config(row).lease_ttl, DISPATCH_GRACE)  # the new process needs time to start
     state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
     spawn_runner(exec_id, owner=owner, home=home, cwd=row["flow_source"].get("cwd"))
     return state
