@@ -112,9 +112,5 @@ def wait(
             raise Suspend(inv)
         else:
             time.sleep(min(_POLL, max(0.0, deadline - time.monotonic())))
-            row = state.get_execution(ctx.exec_id)
-            if row is not None and row["cancel_requested"]:
-                raise Stop("cancelled")
-            if ctx.stop_reason:
-                raise Stop(ctx.stop_reason)
+            ctx.boundary()  # the heartbeat reports cancel requests and a lost lease
         stored = state.get_wait(ctx.exec_id, inv) or stored
