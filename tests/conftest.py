@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +50,43 @@ def run_script(path: Path, *args: str, env: dict[str, str] | None = None, timeou
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, env=full_env,
                           timeout=timeout, cwd=path.parent)
+
+
+@pytest.fixture
+def flow_module(flow_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], Any]]:
+    """Write flow source to a real importable module (runners re-import it) and import it here.
+
+    The module gets `marks()` (lines its checkpoints appended to $MARKS) and `path`.
+    """
+    marks = tmp_path / "marks.txt"
+    marks.touch()
+    monkeypatch.setenv("MARKS", str(marks))
+    loaded: list[str] = []
+
+    def load(source: str, name: str) -> Any:
+        import importlib.util
+
+        path = flow_file(source, name=f"{name}.py")
+        monkeypatch.syspath_prepend(str(path.parent))
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        loaded.append(name)
+        spec.loader.exec_module(module)
+        module.marks = lambda: marks.read_text().split()
+        module.path = path
+        return module
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.02) -> None:
+    """Poll until `predicate()` is true; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(interval)

@@ -13,7 +13,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 N_STEPS = 12
 FLOW = f'''
@@ -48,14 +48,6 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "MARKS": str(tmp_path / "marks.txt"), **extra}
 
 
-def _wait_for(predicate, timeout: float = 20.0, interval: float = 0.005) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(interval)
-
-
 def _marks(tmp_path: Path) -> list[int]:
     path = tmp_path / "marks.txt"
     return [int(x) for x in path.read_text().split()] if path.exists() else []
@@ -70,7 +62,7 @@ def test_sigkill_at_varied_points_then_retry_finishes_exactly_once(kill_after: i
     offset = (kill_after // N_STEPS) * 0.013
     proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path), cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for(lambda: len(_marks(tmp_path)) >= marks_needed or proc.poll() is not None)
+    wait_for(lambda: len(_marks(tmp_path)) >= marks_needed or proc.poll() is not None, interval=0.005)
     time.sleep(offset)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -78,7 +70,7 @@ def test_sigkill_at_varied_points_then_retry_finishes_exactly_once(kill_after: i
     client = KitaruClient()
     ex = client.executions.latest(flow="long_flow")
     completed_before = {c.invocation_id for c in ex.checkpoints if c.status == "completed"}
-    _wait_for(lambda: client.executions.get(ex.exec_id).status == "failed", timeout=10, interval=0.1)
+    wait_for(lambda: client.executions.get(ex.exec_id).status == "failed", timeout=10, interval=0.1)
     failed = client.executions.get(ex.exec_id)
     assert failed.failure.origin == "runtime" and failed.failure.reason == "runner lost"
 
@@ -99,11 +91,11 @@ def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path
     script = flow_file(FLOW, name="crashy.py")
     env = _env(tmp_path, STEP_SLEEP="0.05")
     proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE)
-    _wait_for(lambda: len(_marks(tmp_path)) >= 3)
+    wait_for(lambda: len(_marks(tmp_path)) >= 3, interval=0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     ex = KitaruClient().executions.latest()
-    _wait_for(lambda: KitaruClient().executions.get(ex.exec_id).status == "failed", timeout=10, interval=0.1)
+    wait_for(lambda: KitaruClient().executions.get(ex.exec_id).status == "failed", timeout=10, interval=0.1)
     code = "import sys; from kitaru.runtime.__main__ import main; sys.exit(main([sys.argv[1]]))"
     runners = [subprocess.Popen([sys.executable, "-c", code, ex.exec_id], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -121,7 +113,7 @@ def test_auto_recover_picks_up_a_killed_execution(tmp_path: Path, flow_file) -> 
     script = flow_file(FLOW, name="crashy.py")
     proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, KITARU_AUTO_RECOVER="1"),
                             cwd=tmp_path, stdout=subprocess.PIPE)
-    _wait_for(lambda: len(_marks(tmp_path)) >= 4)
+    wait_for(lambda: len(_marks(tmp_path)) >= 4, interval=0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     client = KitaruClient()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,19 +58,8 @@ if __name__ == "__main__":
 
 
 @pytest.fixture
-def flows(flow_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    marks = tmp_path / "marks.txt"
-    marks.touch()
-    monkeypatch.setenv("MARKS", str(marks))
-    path = flow_file(FLOWS, name="wait_flows.py")
-    monkeypatch.syspath_prepend(str(path.parent))
-    spec = importlib.util.spec_from_file_location("wait_flows", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wait_flows"] = module
-    spec.loader.exec_module(module)
-    module.marks = lambda: marks.read_text().split()
-    yield module
-    sys.modules.pop("wait_flows", None)
+def flows(flow_module) -> Any:
+    return flow_module(FLOWS, "wait_flows")
 
 
 def test_wait_suspends_then_answer_resumes_in_a_new_runner_process(flows: Any) -> None:

@@ -6,12 +6,10 @@ Flows live in real files; runner processes re-import them and talk to the same b
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 FLOWS = '''
 import os, time
@@ -80,33 +78,13 @@ if __name__ == "__main__":
 
 
 @pytest.fixture
-def flows(connected: Any, flow_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    marks = tmp_path / "marks.txt"
-    marks.touch()
-    monkeypatch.setenv("MARKS", str(marks))
-    path = flow_file(FLOWS, name="server_flows.py")
-    monkeypatch.syspath_prepend(str(path.parent))
-    spec = importlib.util.spec_from_file_location("server_flows", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["server_flows"] = module
-    spec.loader.exec_module(module)
-    module.marks = lambda: marks.read_text().split()
-    module.path = path
-    yield module
-    sys.modules.pop("server_flows", None)
+def flows(connected: Any, flow_module) -> Any:
+    return flow_module(FLOWS, "server_flows")
 
 
 def flows_connected(flows: Any) -> bool:
     """Whether this test runs against a server."""
     return bool(os.environ.get("KITARU_SERVER_URL"))
-
-
-def _wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(interval)
 
 
 def test_run_a_flow_and_inspect_it(flows: Any) -> None:
@@ -156,13 +134,13 @@ def test_retry_after_sigkill_of_a_runner(flows: Any, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STEP_SLEEP": "0.03"}
     proc = subprocess.Popen([sys.executable, str(flows.path)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    _wait_for(lambda: len(flows.marks()) >= 5 or proc.poll() is not None)
+    wait_for(lambda: len(flows.marks()) >= 5 or proc.poll() is not None)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     client = KitaruClient()
     ex = client.executions.latest(flow="slow_flow")
     done_before = {c.invocation_id for c in ex.checkpoints if c.status == "completed"}
-    _wait_for(lambda: client.executions.get(ex.exec_id).status == "failed", timeout=15, interval=0.1)
+    wait_for(lambda: client.executions.get(ex.exec_id).status == "failed", timeout=15, interval=0.1)
     assert client.executions.get(ex.exec_id).failure.reason == "runner lost"
     client.executions.retry(ex.exec_id)
     assert client.executions.wait(ex.exec_id, timeout=60) == list(range(40))
@@ -178,7 +156,7 @@ def test_cancel_a_running_execution(flows: Any, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STEP_SLEEP": "0.05"}
     proc = subprocess.Popen([sys.executable, str(flows.path)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: len(flows.marks()) >= 3 or proc.poll() is not None)
+    wait_for(lambda: len(flows.marks()) >= 3 or proc.poll() is not None)
     client = KitaruClient()
     ex = client.executions.latest(flow="slow_flow", status="running")
     client.executions.cancel(ex.exec_id)
