@@ -7,18 +7,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from _util import tempdir  # noqa: E402
+
 PG_ADMIN = os.environ.get("KITARU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEY = "kit_bench-" + uuid.uuid4().hex
 FLOW = textwrap.dedent('''
@@ -39,8 +42,12 @@ FLOW = textwrap.dedent('''
         return lat
 
     if __name__ == "__main__":
-        n = int(sys.argv[1])
+        n, ready, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
         bench.run(n=5).wait()  # warm up imports and connections
+        open(ready, "w").close()
+        deadline = time.monotonic() + 300
+        while not os.path.exists(go) and time.monotonic() < deadline:  # start together: measure real concurrency
+            time.sleep(0.005)
         t0 = time.time()
         lat = bench.run(n=n).wait()
         print(json.dumps({"start": t0, "end": time.time(), "lat": lat}))
@@ -83,12 +90,17 @@ def _start_server(db_url: str, home: Path, workers: int, sync: str | None = None
 def _run_flows(url: str, tmp: Path, steps: int, count: int) -> list[dict[str, object]]:
     script = tmp / "bench_flow.py"
     script.write_text(FLOW)
-    procs = []
+    procs, go = [], tmp / f"go-{uuid.uuid4().hex}"
+    ready = [tmp / f"ready-{uuid.uuid4().hex}" for _ in range(count)]
     for i in range(count):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "KITARU_SERVER_URL": url, "KITARU_API_KEY": KEY,
                "KITARU_HOME": str(tmp / f"home{i}"), "KITARU_LOG_CAPTURE": "1"}
-        procs.append(subprocess.Popen([sys.executable, str(script), str(steps)], env=env, cwd=tmp,
-                                      stdout=subprocess.PIPE, text=True))
+        procs.append(subprocess.Popen([sys.executable, str(script), str(steps), str(ready[i]), str(go)], env=env,
+                                      cwd=tmp, stdout=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + 300
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
     return [json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in procs]
 
 
@@ -146,8 +158,8 @@ def main() -> None:
     admin.execute(f'CREATE DATABASE "{name}"')
     db_url = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
     report: dict[str, object] = {"workers": args.workers, "synchronous_commit": args.sync_commit or "on"}
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
+    tmp = tempdir()  # on the project's disk, like a real project's .kitaru/ (see bench/_util.py)
+    try:
         proc, url = _start_server(db_url, tmp / "server-home", args.workers, args.sync_commit)
         try:
             [single] = _run_flows(url, tmp, args.steps, 1)
@@ -166,6 +178,8 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(report, indent=2))
 
 

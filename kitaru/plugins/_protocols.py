@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ __all__ = [
     "ArtifactStore",
     "ComponentContext",
     "ContainerRegistry",
+    "CredentialBroker",
     "Credentials",
     "JobSpec",
     "JobState",
@@ -30,12 +31,22 @@ __all__ = [
 ]
 
 
+CredentialBroker = Callable[[Access], Credentials]
+"""Mints short-lived credentials for one component (`access`: read or write), e.g. through the server."""
+
+
 @dataclass(frozen=True)
 class ComponentContext:
-    """What a flavor factory gets besides its validated config."""
+    """What a flavor factory gets besides its validated config.
+
+    `broker` is set when this process is connected to a Kitaru server: the component should then act
+    with credentials the server brokers (and refresh them before they expire) instead of the ambient
+    cloud identity, unless its config names explicit credentials.
+    """
 
     home: Path
     stack: str
+    broker: CredentialBroker | None = None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from kitaru.errors import KitaruUsageError
 
 if TYPE_CHECKING:
     from kitaru.artifacts import ArtifactStore
+    from kitaru.plugins import Access, CredentialBroker, Credentials
     from kitaru.store import StateService
 
 _SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
+BROKERED_TTL = 3600  # the server's cap: fewer mints; the store refreshes before expiry
 _lock = threading.RLock()
 _stacks: dict[tuple[str, str], tuple[str, ResolvedStack]] = {}
 _by_root: dict[str, Any] = {}
@@ -70,7 +72,30 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
         config = flavor.config.model_validate(values)
     except ValidationError as exc:
         raise KitaruUsageError(f"stack {stack!r} {kind} ({flavor.name}) is invalid: {exc}") from None
-    return flavor.factory(config, ComponentContext(home=home, stack=stack))
+    broker = server_broker(state, stack, kind) if kind == "artifact_store" else None
+    return flavor.factory(config, ComponentContext(home=home, stack=stack, broker=broker))
+
+
+def server_broker(state: StateService, stack: str, kind: str) -> CredentialBroker | None:
+    """Credentials for a component minted by the Kitaru server this process is connected to (None if embedded).
+
+    Runtimes and clients never need cloud credentials of their own: the server mints them, scoped to
+    the stack's store and limited in time (an execution-scoped token may mint only for its own stack).
+    """
+    mint = getattr(state, "mint_credentials", None)
+    if mint is None:
+        return None
+
+    def broker(access: Access) -> Credentials:
+        from datetime import datetime
+
+        from kitaru.plugins import Credentials
+
+        raw = mint(stack, component=kind, access=access, ttl=BROKERED_TTL)
+        return Credentials(raw["flavor"], raw["access"], raw["scope"], datetime.fromisoformat(raw["expires_at"]),
+                           raw["values"])
+
+    return broker
 
 
 def resolve_stack(name: str | None = None, *, home: Path | None = None, state: StateService | None = None) -> ResolvedStack:

@@ -1,14 +1,24 @@
-"""Reusable pytest conformance suites that the built-ins and every plugin run.
+"""Test helpers for Kitaru and its plugins: conformance suites every component runs, and a real local server.
 
     from kitaru.testing import ArtifactStoreConformance
 
     class TestS3(ArtifactStoreConformance):
         @pytest.fixture
         def store(self): ...
+
+    with LocalServer("sqlite:///" + str(tmp / "server.db"), tmp / "home") as server:
+        ...  # server.url, server.admin_key, server.token()
 """
 
 from kitaru.testing._artifact_store import ArtifactStoreConformance
 from kitaru.testing._orchestrator import OrchestratorConformance
 from kitaru.testing._registry import ContainerRegistryConformance
+from kitaru.testing._server import LocalServer, free_port
 
-__all__ = ["ArtifactStoreConformance", "ContainerRegistryConformance", "OrchestratorConformance"]
+__all__ = [
+    "ArtifactStoreConformance",
+    "ContainerRegistryConformance",
+    "LocalServer",
+    "OrchestratorConformance",
+    "free_port",
+]

@@ -12,7 +12,8 @@ from kitaru.errors import KitaruBackendError, KitaruStateError
 from kitaru.server._tokens import Principal, peek_expiry, sign
 from kitaru.store import CancelRequested, LeaseLost
 from kitaru.store._remote import RemoteStateService
-from tests.server.conftest import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token, free_port
+from kitaru.testing import free_port
+from tests.server.conftest import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token
 
 
 def _new(state: RemoteStateService, owner: str = "o") -> str:

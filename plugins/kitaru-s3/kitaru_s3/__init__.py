@@ -17,7 +17,7 @@ __all__ = ["ECRConfig", "S3ArtifactStoreConfig", "kitaru_register_components"]
 def _make_store(config: S3ArtifactStoreConfig, ctx: ComponentContext) -> Any:
     from kitaru_s3._store import S3ArtifactStore
 
-    return S3ArtifactStore(config)
+    return S3ArtifactStore(config, broker=ctx.broker)  # connected to a server: act with brokered credentials
 
 
 def _store_from_root(root: str) -> Any:

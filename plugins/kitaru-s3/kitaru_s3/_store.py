@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
-from kitaru.plugins import Access, Credentials
+from kitaru.plugins import Access, CredentialBroker, Credentials
 from kitaru_s3._aws import client, region_of
 from kitaru_s3._config import S3ArtifactStoreConfig
 from kitaru_s3._policy import scoped_policy
@@ -24,13 +25,36 @@ class S3ArtifactStore:
 
     flavor = "s3"
 
-    def __init__(self, config: S3ArtifactStoreConfig) -> None:
+    def __init__(self, config: S3ArtifactStoreConfig, *, broker: CredentialBroker | None = None) -> None:
         self.config = config
         self.bucket, _, self.prefix = config.path[5:].partition("/")
         self.root = config.path
         self.region = region_of(config)
-        self._s3 = client("s3", config, s3={"addressing_style": config.addressing_style},
-                          max_pool_connections=16)
+        self._broker = broker
+        self._clients: dict[Access, Any] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, access: Access) -> Any:
+        """The S3 client for `access`; with a broker, reads use read-only credentials until a write needs more."""
+        with self._lock:
+            if access == "read" and "write" in self._clients:
+                return self._clients["write"]
+            if access not in self._clients:
+                if self._broker is None and self._clients:  # one ambient identity serves both
+                    self._clients[access] = next(iter(self._clients.values()))
+                else:
+                    self._clients[access] = client("s3", self.config, broker=self._broker, access=access,
+                                                   s3={"addressing_style": self.config.addressing_style},
+                                                   max_pool_connections=16)
+            return self._clients[access]
+
+    @property
+    def _reader(self) -> Any:
+        return self._client("read")
+
+    @property
+    def _writer(self) -> Any:
+        return self._client("write")
 
     def _key(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):
@@ -45,7 +69,7 @@ class S3ArtifactStore:
         if isinstance(data, (bytes, bytearray, memoryview)):
             view = memoryview(data).cast("B")
             if view.nbytes < self.config.multipart_threshold:
-                self._s3.put_object(Bucket=self.bucket, Key=full, Body=bytes(view))
+                self._writer.put_object(Bucket=self.bucket, Key=full, Body=bytes(view))
                 return
             chunks: Iterable[bytes | memoryview] = (view[i:i + size] for i in range(0, view.nbytes, size))
         else:
@@ -64,45 +88,45 @@ class S3ArtifactStore:
                     continue
                 while len(buf) >= size:
                     if upload_id is None:
-                        upload_id = self._s3.create_multipart_upload(Bucket=self.bucket, Key=full)["UploadId"]
+                        upload_id = self._writer.create_multipart_upload(Bucket=self.bucket, Key=full)["UploadId"]
                     part = bytes(buf[:size])
                     del buf[:size]
                     parts.append(self._upload_part(full, upload_id, len(parts) + 1, part))
                     del part
             if upload_id is None:
-                self._s3.put_object(Bucket=self.bucket, Key=full, Body=bytes(buf))
+                self._writer.put_object(Bucket=self.bucket, Key=full, Body=bytes(buf))
                 return
             if buf or not parts:
                 parts.append(self._upload_part(full, upload_id, len(parts) + 1, bytes(buf)))
-            self._s3.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
+            self._writer.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
                                                MultipartUpload={"Parts": parts})
         except BaseException:
             if upload_id is not None:
                 try:
-                    self._s3.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+                    self._writer.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
                 except Exception:  # noqa: BLE001 - the original error matters; lifecycle rules clean up
                     pass
             raise
 
     def _upload_part(self, full: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
-        resp = self._s3.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=body)
+        resp = self._writer.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=body)
         return {"PartNumber": number, "ETag": resp["ETag"]}
 
     # ------------------------------------------------------------------- reads
     def open(self, key: str) -> BinaryIO:
         """Stream an object; KitaruBackendError if it is missing."""
         try:
-            first = self._s3.get_object(Bucket=self.bucket, Key=self._key(key))
+            first = self._reader.get_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as exc:
             if _code(exc) in _MISSING:
                 raise KitaruBackendError(f"artifact {key!r} is missing from {self.root}") from None
             raise KitaruBackendError(f"cannot read artifact {key!r} from {self.root}: {exc}") from exc
-        return S3ObjectReader(self._s3, self.bucket, self._key(key), first)  # type: ignore[return-value]
+        return S3ObjectReader(self._reader, self.bucket, self._key(key), first)  # type: ignore[return-value]
 
     def exists(self, key: str) -> bool:
         """Whether an object exists under `key`."""
         try:
-            self._s3.head_object(Bucket=self.bucket, Key=self._key(key))
+            self._reader.head_object(Bucket=self.bucket, Key=self._key(key))
         except Exception as exc:
             if _code(exc) in _MISSING:
                 return False
@@ -112,14 +136,14 @@ class S3ArtifactStore:
     def list(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with `prefix`, in sorted (S3 lexicographic) order."""
         base = f"{self.prefix}/" if self.prefix else ""
-        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base + prefix)
+        pages = self._reader.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base + prefix)
         for page in pages:
             for obj in page.get("Contents", ()):
                 yield obj["Key"][len(base):]
 
     def delete(self, key: str) -> None:
         """Delete an object; deleting a missing object is not an error."""
-        self._s3.delete_object(Bucket=self.bucket, Key=self._key(key))
+        self._writer.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     # ------------------------------------------------------------- credentials
     def mint_credentials(self, scope: str, *, access: Access = "read", ttl: int = MIN_TTL) -> Credentials:

@@ -32,7 +32,7 @@ class TestS3ArtifactStoreWithoutPrefix(ArtifactStoreConformance):
 def test_large_writes_use_multipart_and_small_ones_a_single_put(moto_url: str, bucket: str) -> None:
     store = make_store(moto_url, bucket)
     calls: list[str] = []
-    store._s3.meta.events.register("before-call.s3.*", lambda model, **kw: calls.append(model.name))
+    store._writer.meta.events.register("before-call.s3.*", lambda model, **kw: calls.append(model.name))
     store.write("small", b"x" * 1024)
     assert calls == ["PutObject"]
     calls.clear()
@@ -81,7 +81,7 @@ def test_throttling_and_5xx_are_retried_with_backoff(moto_url: str, bucket: str)
     from botocore.awsrequest import AWSResponse
 
     store = make_store(moto_url, bucket, max_attempts=5)
-    assert store._s3.meta.config.retries["mode"] == "standard"
+    assert store._writer.meta.config.retries["mode"] == "standard"
     failures = [(503, b"<Error><Code>SlowDown</Code><Message>slow down</Message></Error>"),
                 (500, b"<Error><Code>InternalError</Code><Message>oops</Message></Error>")]
     sent: list[int] = []
@@ -100,7 +100,7 @@ def test_throttling_and_5xx_are_retried_with_backoff(moto_url: str, bucket: str)
             return AWSResponse(request.url, status, {}, Raw(body))
         return None
 
-    store._s3.meta.events.register("before-send.s3.PutObject", inject)
+    store._writer.meta.events.register("before-send.s3.PutObject", inject)
     store.write("retried", b"payload")
     assert len(sent) == 3
     with store.open("retried") as f:
