@@ -41,6 +41,7 @@ def tokens(sqlite_server: ServerProcess) -> dict[str, str]:
     member = httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).json()["access_token"]
     own = httpx.post(f"{url}{API}/executions/{A}/token", headers=_h(member)).json()["access_token"]
     httpx.put(f"{url}{API}/secrets/llm", json={"data": {"OPENAI_API_KEY": "sk-very-secret"}}, headers=_h(admin))
+    httpx.put(f"{url}{API}/models/smart", json={"model": "openai/gpt-4o", "secret": "llm"}, headers=_h(admin))
     return {"admin": admin, "member": member, "own_exec": own,
             "other_exec": httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(admin)).json()["access_token"],
             "member_key": key}
@@ -114,6 +115,29 @@ def test_secret_values_are_never_returned_to_users(sqlite_server: ServerProcess,
     for who in ("admin", "member"):
         listed = httpx.get(f"{sqlite_server.url}{API}/secrets", headers=_h(tokens[who]))
         assert "sk-very-secret" not in listed.text and listed.json()[0]["keys"] == ["OPENAI_API_KEY"]
+
+
+def test_a_members_runtime_reads_only_secrets_its_stack_or_a_model_alias_references(
+        sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
+    url = f"{sqlite_server.url}{API}"
+    assert httpx.put(f"{url}/secrets/db-password", json={"data": {"PASSWORD": "hunter2"}},
+                     headers=_h(tokens["admin"])).status_code == 204
+    denied = httpx.get(f"{url}/secrets/db-password/value", headers=_h(tokens["own_exec"]))  # started by a member
+    assert denied.status_code == 403 and "hunter2" not in denied.text
+    assert "not referenced by stack 'default' or a model alias" in denied.json()["error"]["message"]
+    assert httpx.get(f"{url}/secrets/llm/value", headers=_h(tokens["own_exec"])).json() == {
+        "OPENAI_API_KEY": "sk-very-secret"}  # the model alias `smart` references it
+    admins = httpx.get(f"{url}/secrets/db-password/value", headers=_h(tokens["other_exec"]))  # started by an admin
+    assert admins.status_code == 200 and admins.json() == {"PASSWORD": "hunter2"}
+    # once a stack references it, a member's runtime on that stack may read it
+    spec = {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "x", "password": {"secret": "db-password"}}}
+    assert httpx.put(f"{url}/stacks/with-db", json={"spec": spec}, headers=_h(tokens["admin"])).status_code == 204
+    exec_id = uuid.uuid4().hex
+    record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": "with-db", "inputs": {}}
+    httpx.post(f"{url}/executions", json={"record": record, "owner": "o", "lease_ttl": 60},
+               headers=_h(tokens["admin"])).raise_for_status()
+    runtime = httpx.post(f"{url}/executions/{exec_id}/token", headers=_h(tokens["member"])).json()["access_token"]
+    assert httpx.get(f"{url}/secrets/db-password/value", headers=_h(runtime)).json() == {"PASSWORD": "hunter2"}
 
 
 def test_credentials_ttl_is_capped_and_scope_checked(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:

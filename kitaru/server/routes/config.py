@@ -45,10 +45,30 @@ def put_secret(name: Key, body: SecretData, ctx: Ctx, who: Who) -> Response:
 
 @router.get("/secrets/{name}/value", tags=["secrets"])
 def read_secret(name: Key, ctx: Ctx, who: Who) -> dict[str, str]:
-    """A secret's values, for runtime tokens only (LLM keys, stack secret references of the running flow)."""
+    """A secret's values, for runtime tokens only.
+
+    A runtime started by an admin may read any secret; one started by a member only the secrets its
+    stack or a model alias references (so a member's flow can use the LLM keys, not read every secret).
+    """
     if not who.is_runtime:
         raise forbidden("secret values are write-only; only a runtime's execution-scoped token can read them")
+    starter = ctx.identity.get_principal(who.sub)
+    if (starter is None or starter["role"] != "admin") and name not in _usable_by_runtimes(ctx, who.stack):
+        raise forbidden(f"secret {name!r} is not referenced by stack {who.stack!r} or a model alias; an admin can"
+                        " reference it there (or start the execution) to make it available to flows")
     return require_row(ctx.state.get_secret(name), f"secret {name!r}")  # type: ignore[no-any-return]
+
+
+def _usable_by_runtimes(ctx: Any, stack: str | None) -> set[str]:
+    """Secret names a member's runtime may read: references in its stack's spec and in model aliases."""
+    from kitaru.stacks._secrets import is_secret_ref
+    from kitaru.stacks._service import stored_spec
+
+    names = {a["secret"] for a in ctx.state.list_model_aliases() if a.get("secret")}
+    for component in (stored_spec(stack, ctx.state) or {}).values() if stack else ():
+        if isinstance(component, dict):
+            names.update(v["secret"] for v in component.values() if is_secret_ref(v))
+    return names
 
 
 @router.delete("/secrets/{name}", status_code=204, tags=["secrets"])
