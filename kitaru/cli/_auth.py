@@ -21,10 +21,10 @@ Role = Annotated[str, typer.Option(help="admin or member.")]
 
 def _api(method: str, path: str, body: Any = None) -> Any:
     from kitaru.errors import KitaruUsageError
-    from kitaru.store import current_state
+    from kitaru.store import current_state, is_remote
 
     state = current_state()
-    if not hasattr(state, "http"):
+    if not is_remote(state):
         raise KitaruUsageError("not connected to a Kitaru server; run `kitaru login URL --api-key KEY` first")
     return state.http.request(method, path, json=body)[0]  # type: ignore[attr-defined]
 

@@ -11,7 +11,7 @@ from kitaru.client import _convert
 from kitaru.client._models import ArtifactRef, Execution, ExecutionStatus, LogEntry, PendingWait
 from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruWaitValidationError
 from kitaru.runtime._recovery import sweep
-from kitaru.store import StateService
+from kitaru.store import StateService, is_remote
 
 _MIN_PREFIX = 6
 
@@ -81,11 +81,21 @@ class ExecutionsAPI:
     def follow_logs(
         self, exec_id: str, *, checkpoint: str | None = None, interval: float = 0.5, timeout: float | None = None
     ) -> Iterator[LogEntry]:
-        """Yield log lines as they arrive until the execution ends (or stops waiting on us)."""
+        """Yield log lines as they arrive until the execution ends (or stops waiting on us).
+
+        Against a server this long-polls (one request waits for the next line); locally it polls
+        the store every `interval` seconds.
+        """
         row = self._row(exec_id)
         after, deadline = 0, None if timeout is None else time.monotonic() + timeout
+        long_poll = is_remote(self._state)  # a server holds the request open until a line arrives
         while True:
-            entries = self.logs(row["id"], checkpoint=checkpoint, after=after)
+            if long_poll:
+                wait = 20.0 if deadline is None else max(0.0, min(20.0, deadline - time.monotonic()))
+                raw = self._state.query_logs(row["id"], invocation_id=checkpoint, after_id=after, wait=wait)
+                entries = [_convert.log(r) for r in raw]
+            else:
+                entries = self.logs(row["id"], checkpoint=checkpoint, after=after)
             yield from entries
             if entries:
                 after = entries[-1].id
@@ -96,7 +106,8 @@ class ExecutionsAPI:
                 return
             if deadline is not None and time.monotonic() > deadline:
                 return
-            time.sleep(interval)
+            if not long_poll:
+                time.sleep(interval)
 
     def pending_waits(self, exec_id: str | None = None) -> builtins.list[PendingWait]:
         """Waits that need an answer (of one execution, or all)."""

@@ -30,9 +30,9 @@ def spawn_runner(exec_id: str, *, owner: str, home: Path, cwd: str | None = None
 
 def _server_env(exec_id: str) -> dict[str, str]:
     """When connected to a server: its URL and a token scoped to this execution (never the caller's API key)."""
-    from kitaru.store import current_state
+    from kitaru.store import current_state, is_remote
 
     state = current_state()
-    if not hasattr(state, "execution_token"):
+    if not is_remote(state):
         return {}
     return {"KITARU_SERVER_URL": state.url, "KITARU_AUTH_TOKEN": state.execution_token(exec_id), "KITARU_API_KEY": ""}

@@ -82,9 +82,11 @@ def server_broker(state: StateService, stack: str, kind: str) -> CredentialBroke
     Runtimes and clients never need cloud credentials of their own: the server mints them, scoped to
     the stack's store and limited in time (an execution-scoped token may mint only for its own stack).
     """
-    mint = getattr(state, "mint_credentials", None)
-    if mint is None:
+    from kitaru.store import is_remote
+
+    if not is_remote(state):
         return None
+    mint = state.mint_credentials  # type: ignore[attr-defined]
 
     def broker(access: Access) -> Credentials:
         from datetime import datetime

@@ -8,13 +8,28 @@ from typing import Any
 
 from kitaru.store.service import CancelRequested, LeaseLost, StateService, new_exec_id
 
-__all__ = ["CancelRequested", "LeaseLost", "StateService", "connect", "current_state", "disconnect", "new_exec_id", "open_state"]
+__all__ = [
+    "CancelRequested",
+    "LeaseLost",
+    "StateService",
+    "connect",
+    "current_state",
+    "disconnect",
+    "is_remote",
+    "new_exec_id",
+    "open_state",
+]
 
 _lock = threading.Lock()
 _open: dict[Path, StateService] = {}
 _remotes: dict[tuple[str, str | None, str | None], Any] = {}
 _embedded_only = False  # set in the server process: it *is* the store
 _override: Any = None  # set by connect()
+
+
+def is_remote(state: Any) -> bool:
+    """Whether `state` is a Kitaru server (RemoteStateService) rather than an in-process store."""
+    return bool(getattr(state, "remote", False))
 
 
 def _connected() -> Any | None:

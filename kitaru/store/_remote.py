@@ -25,6 +25,8 @@ def _q(part: str) -> str:
 class RemoteStateService:
     """Executions, journal, waits, logs, artifacts and settings on a Kitaru server."""
 
+    remote = True  # see kitaru.store.is_remote
+
     def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
                  retry_seconds: float | None = None) -> None:
         self.http = Transport(url, token=token, api_key=api_key, retry_seconds=retry_seconds)
@@ -188,10 +190,14 @@ class RemoteStateService:
             self._send("POST", f"/executions/{_q(exec_id)}/logs", {"entries": batch}, headers={"Idempotency-Key": key})
 
     def query_logs(self, exec_id: str, *, invocation_id: str | None = None, after_id: int = 0,
-                   limit: int = 1000) -> list[dict[str, Any]]:
-        """Log entries of an execution after `after_id`, oldest first."""
+                   limit: int = 1000, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Log entries of an execution after `after_id`, oldest first.
+
+        `wait` > 0 long-polls: the server answers as soon as a line arrives or the execution stops
+        running, at the latest after `wait` seconds (at most 25).
+        """
         return self._get(f"/executions/{_q(exec_id)}/logs", invocation_id=invocation_id,  # type: ignore[no-any-return]
-                         after_id=after_id, limit=limit)
+                         after_id=after_id, limit=limit, wait=min(wait, 25.0) or None)
 
     # ----------------------------------------------------------------- artifacts
     def save_artifact(self, record: dict[str, Any]) -> None:

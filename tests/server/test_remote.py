@@ -58,6 +58,32 @@ def test_log_batches_with_the_same_idempotency_key_are_stored_once(sqlite_server
     assert [e["message"] for e in state.query_logs(exec_id)] == ["hello"]
 
 
+def test_following_logs_long_polls_until_a_line_arrives_or_the_execution_stops(sqlite_server: ServerProcess) -> None:
+    import threading
+
+    from kitaru.client import KitaruClient
+
+    state = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
+    exec_id = _new(state)
+    line = {"exec_id": exec_id, "invocation_id": None, "ts": 1.0, "stream": "stdout", "level": "INFO"}
+    threading.Timer(0.6, state.append_logs, [[{**line, "message": "late"}]]).start()
+    started = time.monotonic()
+    assert [e["message"] for e in state.query_logs(exec_id, wait=10)] == ["late"]  # one request, held open
+    assert 0.5 <= time.monotonic() - started < 5
+    started = time.monotonic()
+    assert state.query_logs(exec_id, after_id=10**9, wait=0.3) == [] and time.monotonic() - started >= 0.3
+
+    client = KitaruClient(state=state)
+    threading.Timer(0.4, state.append_logs, [[{**line, "message": "more"}]]).start()
+    threading.Timer(0.8, state.finish_execution, [exec_id], {"owner": "o", "status": "completed"}).start()
+    started = time.monotonic()
+    assert [e.message for e in client.executions.follow_logs(exec_id, timeout=20)] == ["late", "more"]
+    assert time.monotonic() - started < 5  # it returns as soon as the execution stops running
+    started = time.monotonic()
+    assert state.query_logs(exec_id, after_id=10**9, wait=20) == []  # not running: no point in waiting
+    assert time.monotonic() - started < 2
+
+
 def test_runtime_tokens_refresh_before_they_expire(sqlite_server: ServerProcess) -> None:
     admin = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
     exec_id = _new(admin)

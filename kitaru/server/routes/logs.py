@@ -1,11 +1,14 @@
-"""Logs: batched, idempotent append (Idempotency-Key) and paged query (follow by polling `after_id`)."""
+"""Logs: batched, idempotent append (Idempotency-Key), paged query, and follow by long-polling (`wait`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from kitaru.server._deps import Ctx, Who, require_execution
 from kitaru.server._models import LogBatch
@@ -42,13 +45,28 @@ def _request_key(exec_id: str, idempotency_key: str) -> str:
     return "logs:" + hashlib.sha256(f"{exec_id}\0{idempotency_key}".encode()).hexdigest()
 
 
+LONG_POLL_MAX = 25.0
+_POLL_EVERY = 0.2
+
+
 @router.get("/executions/{exec_id}/logs")
-def query_logs(
+async def query_logs(
     exec_id: ExecId, ctx: Ctx, who: Who,
     invocation_id: Annotated[str | None, Query(max_length=255)] = None,
     after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    wait: Annotated[float, Query(ge=0, le=LONG_POLL_MAX, description="long-poll: hold the request up to this many"
+                                 " seconds until a line arrives or the execution stops running")] = 0,
 ) -> list[dict[str, Any]]:
-    """Log lines after `after_id`, oldest first (poll with the last id to follow)."""
+    """Log lines after `after_id`, oldest first; follow by repeating with the last id (and `wait` > 0)."""
     require_execution(who, exec_id)
-    return ctx.state.query_logs(exec_id, invocation_id=invocation_id, after_id=after_id, limit=limit)
+    deadline = time.monotonic() + wait
+    while True:
+        rows: list[dict[str, Any]] = await run_in_threadpool(
+            ctx.state.query_logs, exec_id, invocation_id=invocation_id, after_id=after_id, limit=limit)
+        if rows or time.monotonic() >= deadline:
+            return rows
+        row = await run_in_threadpool(ctx.state.get_execution, exec_id)
+        if row is None or row["status"] != "running":
+            return rows  # nothing more will come until someone resumes it
+        await asyncio.sleep(min(_POLL_EVERY, max(0.0, deadline - time.monotonic())))
