@@ -43,6 +43,31 @@ def migrate_command(database_url: DbUrl = None, output: OutputOpt = OutputFormat
              lambda: typer.echo(f"Database {_redact(url)} is at revision {HEAD_REVISION}."))
 
 
+@app.command("rotate-signing-key")
+def rotate_signing_key_command(
+    database_url: DbUrl = None,
+    revoke_previous: Annotated[bool, typer.Option("--revoke-previous", help="Also invalidate every token signed with"
+                                                  " the current key at once (after a leak).")] = False,
+    output: OutputOpt = OutputFormat.text,
+) -> None:
+    """Sign new tokens with a fresh key; tokens of the current key stay valid until the next rotation."""
+    from kitaru.server._app import open_database
+    from kitaru.server._identity import IdentityService
+
+    out = Out("server rotate-signing-key", output)
+    url = _url(database_url)
+    db = open_database(url)
+    try:
+        IdentityService(db).rotate_signing_key(revoke_previous=revoke_previous)
+    finally:
+        db.close()
+    out.item({"database_url": _redact(url), "previous_key_accepted": not revoke_previous},
+             lambda: typer.echo("Rotated the token signing key; running servers switch within"
+                                " KITARU_SERVER_KEY_REFRESH seconds (default 30)."
+                                + ("" if revoke_previous else " Tokens signed with the old key keep working until"
+                                   " the next rotation.")))
+
+
 @app.command("up")
 def up_command(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

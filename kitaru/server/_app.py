@@ -39,7 +39,7 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     from kitaru import __version__
     from kitaru.server._deps import ServerContext
     from kitaru.server._errors import install_error_handlers
-    from kitaru.server._identity import IdentityService
+    from kitaru.server._identity import IdentityService, KeyRing
     from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, stacks, waits
     db = open_database(database_url)
     state = state_service(db)
@@ -48,7 +48,8 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None,
                   description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
     server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
-    app.state.kitaru = ServerContext(state=state, identity=identity, signing_key=identity.signing_key(),
+    keyring = KeyRing(identity.signing_keys, refresh=float(os.environ.get("KITARU_SERVER_KEY_REFRESH", "30")))
+    app.state.kitaru = ServerContext(state=state, identity=identity, keyring=keyring,
                                      home=server_home.expanduser().resolve())
     install_error_handlers(app)
     app.include_router(health.router)

@@ -10,19 +10,24 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kitaru.server._errors import ApiError, forbidden
-from kitaru.server._identity import IdentityService
+from kitaru.server._identity import IdentityService, KeyRing
 from kitaru.server._tokens import Principal, verify
 from kitaru.store import StateService
 
 
 @dataclass
 class ServerContext:
-    """What every request needs: the state service, identities, the signing key, the server's home."""
+    """What every request needs: the state service, identities, the signing keys, the server's home."""
 
     state: StateService
     identity: IdentityService
-    signing_key: bytes
+    keyring: KeyRing
     home: Path
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key new tokens are signed with."""
+        return self.keyring.signing
 
 
 async def context(request: Request) -> ServerContext:
@@ -39,7 +44,7 @@ async def principal(
     """The caller, from a valid bearer token; 401 otherwise."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise ApiError(401, "Unauthorized", "missing bearer token; exchange an API key at POST /api/v1/auth/token")
-    found = verify(creds.credentials, request.app.state.kitaru.signing_key)
+    found = verify(creds.credentials, request.app.state.kitaru.keyring.keys)
     if found is None:
         raise ApiError(401, "Unauthorized", "invalid or expired token; exchange your API key for a new one")
     return found

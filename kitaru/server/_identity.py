@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from kitaru.errors import KitaruStateError, KitaruUsageError
@@ -13,7 +15,28 @@ from kitaru.server._tokens import key_hash, key_id, new_api_key
 from kitaru.store._rows import now
 
 ROLES = ("admin", "member")
+_SIGNING, _PREVIOUS = "token_signing", "token_signing_previous"
 KINDS = ("user", "service_account")
+
+
+class KeyRing:
+    """The server's signing keys, re-read every `refresh` seconds so a rotation reaches every replica."""
+
+    def __init__(self, load: Callable[[], tuple[bytes, ...]], refresh: float) -> None:
+        self._load, self._refresh = load, refresh
+        self._keys, self._loaded = load(), time.monotonic()
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        """The signing key first, then the retired keys still accepted."""
+        if time.monotonic() - self._loaded > self._refresh:
+            self._keys, self._loaded = self._load(), time.monotonic()
+        return self._keys
+
+    @property
+    def signing(self) -> bytes:
+        """The key new tokens are signed with."""
+        return self.keys[0]
 
 
 class IdentityService:
@@ -22,16 +45,39 @@ class IdentityService:
     def __init__(self, db: Any) -> None:
         self.db = db
 
-    def signing_key(self) -> bytes:
-        """The token signing key: KITARU_SERVER_SECRET_KEY, else one stored in the DB (shared by replicas)."""
+    def signing_keys(self) -> tuple[bytes, ...]:
+        """The token signing key first, then retired keys whose tokens are still accepted.
+
+        KITARU_SERVER_SECRET_KEY (+ comma-separated KITARU_SERVER_PREVIOUS_SECRET_KEYS) if set, else
+        the keys stored in the database (created on first use, shared by every replica).
+        """
         env = os.environ.get("KITARU_SERVER_SECRET_KEY")
         if env:
-            return env.encode()
+            previous = os.environ.get("KITARU_SERVER_PREVIOUS_SECRET_KEYS", "")
+            return (env.encode(), *(k.strip().encode() for k in previous.split(",") if k.strip()))
         with self.db.transaction() as tx:
-            tx.execute("INSERT INTO server_keys (name, value, created_at) VALUES ('token_signing', :v, :t)"
+            tx.execute(f"INSERT INTO server_keys (name, value, created_at) VALUES ('{_SIGNING}', :v, :t)"
                        " ON CONFLICT (name) DO NOTHING", {"v": secrets.token_hex(32), "t": now()})
-            row = tx.execute("SELECT value FROM server_keys WHERE name = 'token_signing'").fetchone()
-        return str(row["value"]).encode()
+            rows = {r["name"]: r["value"] for r in tx.execute(
+                f"SELECT name, value FROM server_keys WHERE name IN ('{_SIGNING}', '{_PREVIOUS}')").fetchall()}
+        return tuple(rows[n].encode() for n in (_SIGNING, _PREVIOUS) if n in rows)
+
+    def rotate_signing_key(self, *, revoke_previous: bool = False) -> None:
+        """Sign new tokens with a fresh key; tokens of the current key stay valid until the next rotation
+        (or become invalid at once with `revoke_previous`, e.g. after a leak). Replicas pick it up within
+        KITARU_SERVER_KEY_REFRESH seconds."""
+        if os.environ.get("KITARU_SERVER_SECRET_KEY"):
+            raise KitaruUsageError("this server signs with KITARU_SERVER_SECRET_KEY: set a new value and move the old"
+                                   " one to KITARU_SERVER_PREVIOUS_SECRET_KEYS (remove it once its tokens expired)")
+        self.signing_keys()  # make sure a current key exists
+        t = now()
+        with self.db.transaction() as tx:
+            tx.execute(f"DELETE FROM server_keys WHERE name = '{_PREVIOUS}'")
+            if not revoke_previous:
+                tx.execute(f"INSERT INTO server_keys (name, value, created_at) SELECT '{_PREVIOUS}', value, :t"
+                           f" FROM server_keys WHERE name = '{_SIGNING}'", {"t": t})
+            tx.execute(f"UPDATE server_keys SET value = :v, created_at = :t WHERE name = '{_SIGNING}'",
+                       {"v": secrets.token_hex(32), "t": t})
 
     # ------------------------------------------------------------------ principals
     def create_principal(self, name: str, *, kind: str, role: str) -> dict[str, Any]:

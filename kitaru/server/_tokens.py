@@ -8,6 +8,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,14 +54,15 @@ def sign(principal: Principal, key: bytes) -> str:
     return f"{TOKEN_PREFIX}.{body}.{_b64(mac)}"
 
 
-def verify(token: str, key: bytes, *, at: float | None = None) -> Principal | None:
-    """The principal of a valid, unexpired token; None otherwise."""
+def verify(token: str, keys: bytes | Sequence[bytes], *, at: float | None = None) -> Principal | None:
+    """The principal of a valid, unexpired token signed with one of `keys` (current first); None otherwise."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     try:
-        expected = hmac.new(key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(parts[2])):
+        signed, mac = f"{parts[0]}.{parts[1]}".encode(), _unb64(parts[2])
+        if not any(hmac.compare_digest(hmac.new(key, signed, hashlib.sha256).digest(), mac)
+                   for key in ((keys,) if isinstance(keys, bytes) else keys)):
             return None
         principal = Principal(**json.loads(_unb64(parts[1])))
     except (ValueError, TypeError):

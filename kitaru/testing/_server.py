@@ -26,7 +26,8 @@ class LocalServer:
     """One Kitaru server process; it can be SIGKILLed and restarted on the same port and database.
 
     It inherits this process's environment minus every `KITARU_*` variable (plus `env`), so a test's
-    own connection settings never leak into the server. `admin_key` is the bootstrap admin API key.
+    own connection settings never leak into the server. `admin_key` is the bootstrap admin API key;
+    without `signing_key` the server keeps its token signing key in its database (as in production).
     """
 
     def __init__(self, database_url: str, home: Path, *, admin_key: str | None = None,
@@ -34,7 +35,7 @@ class LocalServer:
         self.database_url, self.home, self.port = database_url, home, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_key = admin_key or f"kit_test-admin-{uuid.uuid4().hex}"
-        self.signing_key = signing_key or f"test-signing-key-{uuid.uuid4().hex}"
+        self.signing_key = signing_key
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = home / "server.log"
@@ -45,8 +46,9 @@ class LocalServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
         root = str(Path(__file__).resolve().parents[2])
         env.update(PYTHONPATH=os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p),
-                   KITARU_HOME=str(self.home), KITARU_BOOTSTRAP_API_KEY=self.admin_key,
-                   KITARU_SERVER_SECRET_KEY=self.signing_key, **self.extra_env)
+                   KITARU_HOME=str(self.home), KITARU_BOOTSTRAP_API_KEY=self.admin_key, **self.extra_env)
+        if self.signing_key:
+            env["KITARU_SERVER_SECRET_KEY"] = self.signing_key
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "kitaru.server", "--port", str(self.port),
                                           "--database-url", self.database_url], env=env, stdout=log, stderr=log,

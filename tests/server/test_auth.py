@@ -194,3 +194,44 @@ def test_login_logout_and_auth_cli(sqlite_server: ServerProcess, tmp_path: Any) 
     assert "deploy" in [k["name"] for k in kitaru("auth", "api-keys", "list")["items"]]
     assert kitaru("auth", "api-keys", "delete", key["id"])["item"]["deleted"] is True
     assert kitaru("logout")["item"]["logged_out"] is True and not path.exists()
+
+
+def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_path: Any) -> None:
+    from kitaru.testing import LocalServer
+
+    db = f"sqlite:///{tmp_path / 'server.db'}"
+
+    def rotate(*extra: str) -> None:
+        done = subprocess.run([KITARU_BIN, "server", "rotate-signing-key", "--database-url", db, *extra, "-o", "json"],
+                              capture_output=True, text=True, timeout=60,
+                              env={k: v for k, v in os.environ.items() if not k.startswith("KITARU_SERVER")})
+        assert done.returncode == 0, done.stderr
+        time.sleep(0.6)  # the server re-reads its keys every KITARU_SERVER_KEY_REFRESH seconds
+
+    def me(server: LocalServer, token: str) -> int:
+        return httpx.get(f"{server.url}{API}/auth/me", headers=_h(token)).status_code
+
+    # no KITARU_SERVER_SECRET_KEY: the key lives in the database, as in production
+    with LocalServer(db, tmp_path / "home", env={"KITARU_SERVER_KEY_REFRESH": "0.3"}) as server:
+        first = server.token()
+        rotate()
+        second = server.token()
+        assert second.rsplit(".", 1)[1] != first.rsplit(".", 1)[1]  # signed with the new key
+        assert me(server, first) == 200 and me(server, second) == 200  # the retired key is still accepted
+        rotate()
+        assert me(server, first) == 401 and me(server, second) == 200  # two rotations back: rejected
+        rotate("--revoke-previous")  # after a leak: every older token is invalid at once
+        assert me(server, second) == 401 and me(server, server.token()) == 200
+
+
+def test_previous_keys_from_the_environment_are_accepted_for_verification_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kitaru.server._identity import IdentityService
+    from kitaru.server._tokens import verify
+
+    monkeypatch.setenv("KITARU_SERVER_SECRET_KEY", "new-key")
+    monkeypatch.setenv("KITARU_SERVER_PREVIOUS_SECRET_KEYS", "old-key, older-key")
+    assert IdentityService(db=None).signing_keys() == (b"new-key", b"old-key", b"older-key")
+
+    old = sign(Principal(sub="u", name="n", role="member", exp=time.time() + 60), b"old-key")
+    assert verify(old, (b"new-key", b"old-key")) is not None
+    assert verify(old, (b"new-key",)) is None and verify(old, b"new-key") is None
