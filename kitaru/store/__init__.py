@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ _open: dict[Path, StateService] = {}
 _remotes: dict[tuple[str, str | None, str | None], Any] = {}
 _embedded_only = False  # set in the server process: it *is* the store
 _override: Any = None  # set by connect()
+interactive_retry_seconds: float | None = None  # the CLI gives up sooner than a runtime when a server is down
 
 
 def is_remote(state: Any) -> bool:
@@ -49,7 +51,9 @@ def _connected() -> Any | None:
         if state is None:
             from kitaru.store._remote import RemoteStateService
 
-            state = RemoteStateService(conn["url"], token=conn["token"], api_key=conn["api_key"])
+            state = RemoteStateService(conn["url"], token=conn["token"], api_key=conn["api_key"],
+                                       retry_seconds=None if "KITARU_CLIENT_RETRY_SECONDS" in os.environ
+                                       else interactive_retry_seconds)
             _remotes[key] = state
         return state
 
