@@ -39,6 +39,7 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     from kitaru import __version__
     from kitaru.server._deps import ServerContext
     from kitaru.server._errors import install_error_handlers
+    from kitaru.server._fastlane import CheckpointFastLane
     from kitaru.server._identity import IdentityService, KeyRing
     from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, stacks, waits
     db = open_database(database_url)
@@ -52,6 +53,7 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     app.state.kitaru = ServerContext(state=state, identity=identity, keyring=keyring,
                                      home=server_home.expanduser().resolve())
     install_error_handlers(app)
+    app.add_middleware(CheckpointFastLane)
     app.include_router(health.router)
     for module in (journal, executions, logs, waits, artifacts, stacks, config, auth):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kitaru.server._errors import ApiError, forbidden
 from kitaru.server._identity import IdentityService, KeyRing
-from kitaru.server._tokens import Principal, verify
+from kitaru.server._tokens import Principal
 from kitaru.store import StateService
 
 
@@ -44,7 +44,7 @@ async def principal(
     """The caller, from a valid bearer token; 401 otherwise."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise ApiError(401, "Unauthorized", "missing bearer token; exchange an API key at POST /api/v1/auth/token")
-    found = verify(creds.credentials, request.app.state.kitaru.keyring.keys)
+    found = request.app.state.kitaru.keyring.verify(creds.credentials)
     if found is None:
         raise ApiError(401, "Unauthorized", "invalid or expired token; exchange your API key for a new one")
     return found

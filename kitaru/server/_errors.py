@@ -51,7 +51,8 @@ _MAPPED: list[tuple[type[BaseException], int, str]] = [
 ]
 
 
-def _classify(exc: BaseException) -> tuple[int, str, str]:
+def classify_error(exc: BaseException) -> tuple[int, str, str]:
+    """(HTTP status, error type, message) for an exception raised while serving a request."""
     if isinstance(exc, ApiError):
         return exc.status, exc.type, exc.message
     for kind, status, name in _MAPPED:
@@ -84,7 +85,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map domain, validation and database errors to JSON error bodies."""
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
-        status, type_, message = _classify(exc)
+        status, type_, message = classify_error(exc)
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
         return error_response(status, type_, message)

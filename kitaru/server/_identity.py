@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.server._tokens import key_hash, key_id, new_api_key
+from kitaru.server._tokens import Principal, key_hash, key_id, new_api_key, verify
 from kitaru.store._rows import now
 
 ROLES = ("admin", "member")
@@ -20,18 +20,40 @@ KINDS = ("user", "service_account")
 
 
 class KeyRing:
-    """The server's signing keys, re-read every `refresh` seconds so a rotation reaches every replica."""
+    """The server's signing keys, re-read every `refresh` seconds so a rotation reaches every replica.
+
+    It also remembers tokens it verified (a runtime sends the same token with every request), until
+    they expire or the keys change.
+    """
+
+    _CACHE_SIZE = 4096
 
     def __init__(self, load: Callable[[], tuple[bytes, ...]], refresh: float) -> None:
         self._load, self._refresh = load, refresh
         self._keys, self._loaded = load(), time.monotonic()
+        self._verified: dict[str, Principal] = {}
 
     @property
     def keys(self) -> tuple[bytes, ...]:
         """The signing key first, then the retired keys still accepted."""
         if time.monotonic() - self._loaded > self._refresh:
-            self._keys, self._loaded = self._load(), time.monotonic()
+            keys, self._loaded = self._load(), time.monotonic()
+            if keys != self._keys:
+                self._keys, self._verified = keys, {}
         return self._keys
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal of a valid, unexpired token signed with one of the keys; None otherwise."""
+        keys = self.keys
+        found = self._verified.get(token)
+        if found is None:
+            found = verify(token, keys)
+            if found is None:
+                return None
+            if len(self._verified) >= self._CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = found
+        return found if found.exp > time.time() else None
 
     @property
     def signing(self) -> bytes:

@@ -77,6 +77,10 @@ class Call(Open):
     cache_key: str | None = Field(default=None, max_length=64)
     started_at: float | None = None
 
+    def record(self, exec_id: str) -> dict[str, Any]:
+        """The call as the state service takes it (extra fields passed through)."""
+        return {**self.model_dump(by_alias=True), "exec_id": exec_id}
+
 
 class StartCall(BaseModel):
     """Mark a call running."""

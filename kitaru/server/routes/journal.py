@@ -3,6 +3,7 @@
 The runtime's hot-path routes (`async def`: start/complete/fail a call, get/renew/boundary/finish an
 execution, append logs) run their one short, indexed statement inline on the event loop: a thread-pool
 hop costs more than the statement. Scale a server with `--workers`; everything else runs in threads.
+Well-formed `calls/complete` requests are answered before they reach FastAPI (see `_fastlane.py`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ from kitaru.server._models import CompleteCall, FailCall, ReuseCall, StartCall
 
 router = APIRouter(tags=["journal"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-def _call(exec_id: str, call: Any) -> dict[str, Any]:
-    return {**call.model_dump(by_alias=True), "exec_id": exec_id}
 
 
 @router.get("/executions/{exec_id}/calls")
@@ -40,14 +37,14 @@ def load_attempts(exec_id: ExecId, ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 async def start_call(exec_id: ExecId, body: StartCall, ctx: Ctx, who: Who) -> dict[str, int]:
     """Mark a call running (fenced by the lease); returns the attempt number."""
     require_execution(who, exec_id)
-    return {"attempt": ctx.state.start_call(_call(exec_id, body.call), owner=body.owner, attempt=body.attempt)}
+    return {"attempt": ctx.state.start_call(body.call.record(exec_id), owner=body.owner, attempt=body.attempt)}
 
 
 @router.post("/executions/{exec_id}/calls/complete", status_code=204)
 async def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who) -> Response:
     """Commit a completed call and its attempt (an upsert: retrying it never duplicates a record)."""
     require_execution(who, exec_id)
-    ctx.state.complete_call(_call(exec_id, body.call), body.attempt, owner=body.owner, output=body.output,
+    ctx.state.complete_call(body.call.record(exec_id), body.attempt, owner=body.owner, output=body.output,
                             metadata=body.metadata)
     return Response(status_code=204)
 
@@ -56,7 +53,7 @@ async def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who)
 async def fail_call(exec_id: ExecId, body: FailCall, ctx: Ctx, who: Who) -> Response:
     """Record a failed attempt (final: the call failed)."""
     require_execution(who, exec_id)
-    ctx.state.fail_call(_call(exec_id, body.call), body.attempt, error=body.error, final=body.final,
+    ctx.state.fail_call(body.call.record(exec_id), body.attempt, error=body.error, final=body.final,
                         metadata=body.metadata)
     return Response(status_code=204)
 
@@ -65,7 +62,7 @@ async def fail_call(exec_id: ExecId, body: FailCall, ctx: Ctx, who: Who) -> Resp
 def record_reused_call(exec_id: ExecId, body: ReuseCall, ctx: Ctx, who: Who) -> Response:
     """Record a call whose output came from the cross-execution cache."""
     require_execution(who, exec_id)
-    ctx.state.record_reused_call(_call(exec_id, body.call), owner=body.owner)
+    ctx.state.record_reused_call(body.call.record(exec_id), owner=body.owner)
     return Response(status_code=204)
 
 
