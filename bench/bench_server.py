@@ -60,6 +60,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
@@ -162,10 +168,14 @@ def main() -> None:
     try:
         proc, url = _start_server(db_url, tmp / "server-home", args.workers, args.sync_commit)
         try:
+            cpu_before = _cpu_seconds(proc.pid)
             [single] = _run_flows(url, tmp, args.steps, 1)
+            server_cpu = _cpu_seconds(proc.pid) - cpu_before  # includes the 5-step warm-up run
             lat = [x * 1000 for x in single["lat"]]  # type: ignore[union-attr]
             report["per_checkpoint_ms"] = {"median": statistics.median(lat), "p99": _pct(lat, 0.99),
                                            "n": len(lat)}
+            if args.workers == 1:  # the server is this one process
+                report["server_cpu_ms_per_checkpoint"] = 1000 * server_cpu / len(lat)
             runs = _run_flows(url, tmp, args.concurrent_steps, args.runtimes)
             all_lat = [x * 1000 for r in runs for x in r["lat"]]  # type: ignore[union-attr]
             wall = max(r["end"] for r in runs) - min(r["start"] for r in runs)  # type: ignore[type-var,operator]

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from kitaru.config._resolve import configure, reset_configuration, resolve_config
-from kitaru.errors import KitaruUsageError
+from kitaru.errors import KitaruContextError, KitaruUsageError
 
 if TYPE_CHECKING:
     from kitaru.config._models import ImageSettings, KitaruConfig
@@ -66,7 +66,12 @@ def resolve_model_selection(model: str | None = None) -> dict[str, Any]:
     api_key = None
     alias = aliases.get(model or "") or aliases.get(default or "")
     if alias and alias.get("secret"):
-        secret = state.get_secret(alias["secret"]) or {}
         env_var = api_key_env_var(provider)
+        try:
+            secret = state.get_secret(alias["secret"]) or {}
+        except KitaruContextError:  # connected to a server, outside a flow: only runtimes read secret values
+            if not (env_var and os.environ.get(env_var)):
+                raise
+            secret = {}  # the provider's environment variable below
         api_key = secret.get(env_var or "") or secret.get("api_key") or next(iter(secret.values()), None)
     return {"model": full, "provider": provider, "api_key": api_key, "alias": alias["alias"] if alias else None}

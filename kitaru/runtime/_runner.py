@@ -14,7 +14,7 @@ from kitaru.artifacts import ArtifactStore, get_value, put_value
 from kitaru.errors import KitaruDivergenceError
 from kitaru.runtime._capture import LogSink, install_capture
 from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current
-from kitaru.store import CancelRequested, LeaseLost, StateService
+from kitaru.store import CancelRequested, LeaseLost, StateService, acting_as, execution_scoped
 
 _LOG_FLUSH_INTERVAL = 0.25
 
@@ -109,12 +109,16 @@ def run_body(
     heartbeat: Heartbeat | None = None,
 ) -> str:
     """Run (or continue) an execution whose lease `owner` holds; return its status afterwards."""
-    heartbeat = heartbeat or start_heartbeat(state, exec_id, owner, config.lease_ttl)
+    scoped = execution_scoped(state, exec_id)  # on a server: act with this execution's runtime token
+    heartbeat = heartbeat or start_heartbeat(scoped, exec_id, owner, config.lease_ttl)
     try:
-        return _run_turns(exec_id, fn, flow_name, get_value(store, inputs_ref), state, store, owner, config,
-                          heartbeat)
+        with acting_as(scoped):
+            return _run_turns(exec_id, fn, flow_name, get_value(store, inputs_ref), scoped, store, owner, config,
+                              heartbeat)
     finally:
         heartbeat.stop()
+        if scoped is not state:
+            scoped.close()
 
 
 def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dict[str, Any], state: StateService,

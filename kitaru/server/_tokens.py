@@ -70,12 +70,20 @@ def verify(token: str, keys: bytes | Sequence[bytes], *, at: float | None = None
     return principal if principal.exp > (at or time.time()) else None
 
 
-def peek_expiry(token: str) -> float | None:
-    """The expiry of a token without verifying it (clients use it to refresh early)."""
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a token without verifying it (clients use them to refresh early); {} if unreadable."""
     try:
-        payload: dict[str, Any] = json.loads(_unb64(token.split(".")[1]))
-        return float(payload["exp"])
-    except (ValueError, IndexError, KeyError, TypeError):
+        payload = json.loads(_unb64(token.split(".")[1]))
+    except (ValueError, IndexError, TypeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def peek_expiry(token: str) -> float | None:
+    """The expiry of a token without verifying it."""
+    try:
+        return float(token_claims(token)["exp"])
+    except (KeyError, ValueError, TypeError):
         return None
 
 

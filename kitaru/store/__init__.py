@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,9 @@ __all__ = [
     "StateService",
     "connect",
     "current_state",
+    "acting_as",
     "disconnect",
+    "execution_scoped",
     "is_remote",
     "new_exec_id",
     "open_state",
@@ -34,10 +39,32 @@ def is_remote(state: Any) -> bool:
     return bool(getattr(state, "remote", False))
 
 
+_acting: contextvars.ContextVar[Any] = contextvars.ContextVar("kitaru_acting_state", default=None)
+
+
+def execution_scoped(state: Any, exec_id: str) -> Any:
+    """The state an execution's runtime acts with: on a server, one holding a token scoped to that execution
+    (what a dispatched runner gets, also when the flow runs inline in a user's process); else `state`."""
+    return state.for_execution(exec_id) if is_remote(state) else state
+
+
+@contextlib.contextmanager
+def acting_as(state: Any) -> Iterator[None]:
+    """While an execution runs, SDK calls in its body (secrets, model aliases, stacks) use its runtime's state."""
+    token = _acting.set(state if is_remote(state) else None)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
 def _connected() -> Any | None:
     """The remote state service when a server connection is configured (env or `kitaru login`), else None."""
     if _embedded_only:
         return None
+    acting = _acting.get()
+    if acting is not None:
+        return acting
     if _override is not None:
         return _override
     from kitaru.store._connection import active_connection

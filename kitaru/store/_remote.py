@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from kitaru.errors import KitaruStateError
+from kitaru.errors import KitaruContextError, KitaruStateError
+from kitaru.server._tokens import token_claims
 from kitaru.store._http import Duplicate, NotFound, Transport
 from kitaru.store.service import RESUMABLE, LeaseLost
 
@@ -31,6 +32,13 @@ class RemoteStateService:
                  retry_seconds: float | None = None) -> None:
         self.http = Transport(url, token=token, api_key=api_key, retry_seconds=retry_seconds)
         self.url = self.http.url
+        self.scope = None if api_key or not token else token_claims(token).get("exec")  # execution-scoped token?
+
+    def for_execution(self, exec_id: str) -> RemoteStateService:
+        """This server, acting as the runtime of one execution (with a token scoped to it)."""
+        if self.scope == exec_id:
+            return self
+        return RemoteStateService(self.url, token=self.execution_token(exec_id), retry_seconds=self.http.retry_seconds)
 
     def _get(self, path: str, **params: Any) -> Any:
         return self.http.request("GET", path, params={k: v for k, v in params.items() if v is not None})[0]
@@ -223,7 +231,11 @@ class RemoteStateService:
         self._send("PUT", f"/secrets/{_q(name)}", {"data": data})
 
     def get_secret(self, name: str) -> dict[str, str] | None:
-        """A secret's values (only runtime tokens may read them), or None."""
+        """A secret's values, or None; only a runtime (an execution-scoped token) may read them."""
+        if self.scope is None:
+            raise KitaruContextError(
+                f"cannot read secret {name!r}: on a Kitaru server secret values are write-only and only a flow's"
+                " runtime can read them; use it inside a @flow (or keep the value in this process's environment)")
         return self._maybe(f"/secrets/{_q(name)}/value")  # type: ignore[no-any-return]
 
     def list_secrets(self) -> list[dict[str, Any]]:

@@ -58,12 +58,28 @@ def test_replay_does_not_call_the_model_again_for_recorded_calls(fake: FakeLLMSe
     assert [r.body["messages"][-1]["content"] for r in fake.requests] == ["Summarize: echo: Write about x"]
 
 
-def test_alias_with_secret_and_default_model(fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_alias_with_secret_and_default_model(fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch,
+                                            backend: str) -> None:
     kitaru.create_secret("openai-team", OPENAI_API_KEY="sk-from-secret")
     register_model_alias("fast", model="openai/gpt-4o-mini", secret="openai-team")
-    assert resolve_model_selection("fast")["model"] == "openai/gpt-4o-mini"
-    assert kitaru.llm("hello", model="fast") == "echo: hello"
+
+    @kitaru.flow
+    def ask() -> str:
+        return kitaru.llm("hello", model="fast")  # a runtime may read the alias's secret, on every backend
+
+    assert ask.run().wait() == "echo: hello"
     assert fake.requests[-1].headers["authorization"] == "Bearer sk-from-secret"
+    if backend == "embedded":
+        assert resolve_model_selection("fast")["model"] == "openai/gpt-4o-mini"
+        assert kitaru.llm("hello", model="fast") == "echo: hello"  # outside a flow: the local store's secret
+        assert fake.requests[-1].headers["authorization"] == "Bearer sk-from-secret"
+    else:  # a server never hands secret values to a user's process: outside a flow only the environment's key
+        assert kitaru.llm("hello", model="fast") == "echo: hello"
+        assert fake.requests[-1].headers["authorization"] == "Bearer sk-env"
+        monkeypatch.delenv("OPENAI_API_KEY")
+        with pytest.raises(kitaru.KitaruContextError, match="only a flow's runtime can read them"):
+            kitaru.llm("hello", model="fast")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
     monkeypatch.setenv("KITARU_DEFAULT_MODEL", "openai/gpt-4.1")
     assert kitaru.llm("default please") == "echo: default please"
     assert fake.requests[-1].body["model"] == "gpt-4.1"
