@@ -1,6 +1,6 @@
 """Server benchmarks (issue 5): per-checkpoint overhead against a loopback server on PostgreSQL,
 8 concurrent runtimes (aggregate checkpoints/s, p99), `executions list` first page over 100k rows.
-Run: `python bench/bench_server.py [--steps 500] [--runtimes 8] [--workers 1]`."""
+Run: `python bench/bench_server.py [--steps 500] [--runtimes 8] [--workers 1] [--compare-fast-lane]`."""
 
 from __future__ import annotations
 
@@ -66,12 +66,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_index() -> float:
+    """Seconds for a fixed pure-Python loop: how fast this (shared, throttled) machine is right now."""
+    start = time.perf_counter()
+    sum(range(10**7))
+    return time.perf_counter() - start
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-def _start_server(db_url: str, home: Path, workers: int, sync: str | None = None
+def _start_server(db_url: str, home: Path, workers: int, sync: str | None = None, fast_lane: bool = True
                   ) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
 
@@ -80,6 +87,8 @@ def _start_server(db_url: str, home: Path, workers: int, sync: str | None = None
     env.update(PYTHONPATH=str(ROOT), KITARU_HOME=str(home), KITARU_BOOTSTRAP_API_KEY=KEY)
     if sync:
         env["KITARU_SERVER_PG_SYNCHRONOUS_COMMIT"] = sync
+    if not fast_lane:
+        env["KITARU_SERVER_FAST_LANE"] = "0"
     proc = subprocess.Popen([sys.executable, "-m", "kitaru.server", "--port", str(port),
                              "--database-url", db_url, "--workers", str(workers)], env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -94,6 +103,7 @@ def _start_server(db_url: str, home: Path, workers: int, sync: str | None = None
 
 
 def _run_flows(url: str, tmp: Path, steps: int, count: int) -> list[dict[str, object]]:
+    tmp.mkdir(parents=True, exist_ok=True)
     script = tmp / "bench_flow.py"
     script.write_text(FLOW)
     procs, go = [], tmp / f"go-{uuid.uuid4().hex}"
@@ -147,6 +157,27 @@ def _list_bench(url: str, db_url: str, rows: int) -> dict[str, float]:
     return out
 
 
+def _fast_lane_ab(db_url: str, lane_url: str, lane_pid: int, tmp: Path, args: argparse.Namespace
+                  ) -> dict[str, dict[str, float]]:
+    """One runtime against the server with and without the checkpoint fast lane (a second server on the same
+    database), interleaved, each run in a fresh home: medians of per-checkpoint latency and server CPU."""
+    proc, plain_url = _start_server(db_url, tmp / "server-home-plain", args.workers, args.sync_commit, fast_lane=False)
+    results: dict[str, list[tuple[float, float]]] = {"fast_lane": [], "fastapi_only": []}
+    try:
+        for i in range(3):
+            for name, url, pid in (("fast_lane", lane_url, lane_pid), ("fastapi_only", plain_url, proc.pid)):
+                cpu_before = _cpu_seconds(pid)
+                [single] = _run_flows(url, tmp / f"ab-{name}-{i}", args.steps, 1)
+                lat = [x * 1000 for x in single["lat"]]  # type: ignore[union-attr]
+                results[name].append((statistics.median(lat), 1000 * (_cpu_seconds(pid) - cpu_before) / len(lat)))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    return {name: {"median_ms": statistics.median(r[0] for r in runs),
+                   "server_cpu_ms_per_checkpoint": statistics.median(r[1] for r in runs)}
+            for name, runs in results.items()}
+
+
 def main() -> None:
     """Run every server benchmark and print a JSON report."""
     import psycopg
@@ -158,12 +189,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--sync-commit", default=None, help="KITARU_SERVER_PG_SYNCHRONOUS_COMMIT for the server")
+    parser.add_argument("--compare-fast-lane", action="store_true",
+                        help="also measure one runtime against a server without the checkpoint fast lane")
     args = parser.parse_args()
     name = f"kitaru_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(PG_ADMIN, autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')
     db_url = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
-    report: dict[str, object] = {"workers": args.workers, "synchronous_commit": args.sync_commit or "on"}
+    report: dict[str, object] = {"workers": args.workers, "synchronous_commit": args.sync_commit or "on",
+                                 "cpu_index_s_before": _cpu_index()}
     tmp = tempdir()  # on the project's disk, like a real project's .kitaru/ (see bench/_util.py)
     try:
         proc, url = _start_server(db_url, tmp / "server-home", args.workers, args.sync_commit)
@@ -176,6 +210,8 @@ def main() -> None:
                                            "n": len(lat)}
             if args.workers == 1:  # the server is this one process
                 report["server_cpu_ms_per_checkpoint"] = 1000 * server_cpu / len(lat)
+            if args.compare_fast_lane:
+                report["fast_lane_ab"] = _fast_lane_ab(db_url, url, proc.pid, tmp, args)
             runs = _run_flows(url, tmp, args.concurrent_steps, args.runtimes)
             all_lat = [x * 1000 for r in runs for x in r["lat"]]  # type: ignore[union-attr]
             wall = max(r["end"] for r in runs) - min(r["start"] for r in runs)  # type: ignore[type-var,operator]
@@ -184,6 +220,7 @@ def main() -> None:
                                     "p99_ms": _pct(all_lat, 0.99)}
             print(json.dumps(report, indent=2), file=sys.stderr)
             report["executions_list_100k"] = _list_bench(url, db_url, args.rows)
+            report["cpu_index_s_after"] = _cpu_index()
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=10)

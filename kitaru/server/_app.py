@@ -53,7 +53,8 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     app.state.kitaru = ServerContext(state=state, identity=identity, keyring=keyring,
                                      home=server_home.expanduser().resolve())
     install_error_handlers(app)
-    app.add_middleware(CheckpointFastLane)
+    if os.environ.get("KITARU_SERVER_FAST_LANE", "1") != "0":  # 0: every request through FastAPI (A/B, kill switch)
+        app.add_middleware(CheckpointFastLane)
     app.include_router(health.router)
     for module in (journal, executions, logs, waits, artifacts, stacks, config, auth):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)
