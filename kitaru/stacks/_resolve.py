@@ -64,15 +64,19 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     from pydantic import ValidationError
 
     from kitaru.plugins import ComponentContext, get_plugin_manager
-    from kitaru.stacks._secrets import resolve_refs
+    from kitaru.stacks._secrets import is_secret_ref, resolve_refs
 
     flavor = get_plugin_manager().flavor(kind, raw["flavor"])  # type: ignore[arg-type]
-    values = resolve_refs({k: v for k, v in raw.items() if k != "flavor"}, state.get_secret, f"stack {stack!r} {kind}")
+    broker = server_broker(state, stack, kind) if kind == "artifact_store" else None
+    fields = {k: v for k, v in raw.items() if k != "flavor"}
+    if broker is not None and not getattr(state, "reads_secrets", True):
+        # a user's process on a server never sees secret values: it acts with brokered credentials instead
+        fields = {k: v for k, v in fields.items() if not is_secret_ref(v)}
+    values = resolve_refs(fields, state.get_secret, f"stack {stack!r} {kind}")
     try:
         config = flavor.config.model_validate(values)
     except ValidationError as exc:
         raise KitaruUsageError(f"stack {stack!r} {kind} ({flavor.name}) is invalid: {exc}") from None
-    broker = server_broker(state, stack, kind) if kind == "artifact_store" else None
     return flavor.factory(config, ComponentContext(home=home, stack=stack, broker=broker))
 
 

@@ -34,11 +34,16 @@ class RemoteStateService:
         self.url = self.http.url
         self.scope = None if api_key or not token else token_claims(token).get("exec")  # execution-scoped token?
 
+    @property
+    def reads_secrets(self) -> bool:
+        """Whether this client may read secret values: only a runtime's execution-scoped token may."""
+        return self.scope is not None
+
     def for_execution(self, exec_id: str) -> RemoteStateService:
-        """This server, acting as the runtime of one execution (with a token scoped to it)."""
+        """This server, acting as the runtime of one execution (a token scoped to it; a runtime's retry budget)."""
         if self.scope == exec_id:
             return self
-        return RemoteStateService(self.url, token=self.execution_token(exec_id), retry_seconds=self.http.retry_seconds)
+        return RemoteStateService(self.url, token=self.execution_token(exec_id))
 
     def _get(self, path: str, **params: Any) -> Any:
         return self.http.request("GET", path, params={k: v for k, v in params.items() if v is not None})[0]
@@ -232,7 +237,7 @@ class RemoteStateService:
 
     def get_secret(self, name: str) -> dict[str, str] | None:
         """A secret's values, or None; only a runtime (an execution-scoped token) may read them."""
-        if self.scope is None:
+        if not self.reads_secrets:
             raise KitaruContextError(
                 f"cannot read secret {name!r}: on a Kitaru server secret values are write-only and only a flow's"
                 " runtime can read them; use it inside a @flow (or keep the value in this process's environment)")

@@ -97,6 +97,35 @@ def test_runtime_and_client_act_with_credentials_the_server_brokers(
     assert out.returncode == 0 and out.stdout.strip() == "durable:ok", out.stderr[-3000:]
 
 
+def test_a_reader_of_a_stack_with_secret_keys_gets_brokered_credentials(
+        tmp_path: Path, moto_url: str, bucket: str, broker_role: str, server: LocalServer, no_aws: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime acts with the stack's keys (it may read the stack's secrets); a user's process may not read
+    them, so it reads the outputs with credentials the server mints instead."""
+    import kitaru
+    from kitaru.stacks import register_stack
+
+    monkeypatch.setenv("KITARU_SERVER_URL", server.url)
+    monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
+    kitaru.create_secret("aws-keys", **ROOT_CREDS)
+    register_stack("aws.yaml", text=textwrap.dedent(f"""
+        name: aws
+        orchestrator: {{flavor: local}}
+        artifact_store: {{flavor: s3, path: s3://{bucket}/kitaru, region: {REGION}, endpoint_url: {moto_url},
+                          role_arn: {broker_role}, aws_access_key_id: {{secret: aws-keys}},
+                          aws_secret_access_key: {{secret: aws-keys}}}}
+    """))
+    script = tmp_path / "agent.py"
+    script.write_text(FLOW.replace("kitaru.wait(name=\"note\", schema=str, timeout=0)", "'direct'"))
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env={**os.environ}, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    exec_id = run.stdout.strip().splitlines()[-1]
+    with pytest.raises(kitaru.KitaruContextError):
+        kitaru.get_secret("aws-keys")  # this process is a user's, not a runtime's
+    assert KitaruClient().executions.wait(exec_id, timeout=60) == "durable:direct"
+
+
 def test_without_a_server_this_environment_has_no_credentials(moto_url: str, bucket: str, no_aws: None) -> None:
     """The control for the test above: the same environment without a broker cannot write at all."""
     from botocore.exceptions import NoCredentialsError
