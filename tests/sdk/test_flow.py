@@ -189,7 +189,6 @@ def test_cache_reuses_outputs_across_executions_only_when_inputs_match() -> None
 
 @flow
 def logging_flow() -> str:
-    import logging
 
     print("body says hi")
     kitaru.log(phase="start")
