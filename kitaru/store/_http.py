@@ -67,7 +67,7 @@ class Transport:
             remaining = exp - time.time() if exp is not None else None
             if self.api_key and (renew or remaining is None or remaining < 120):
                 self._token = self._exchange()
-            elif self._token and self._refreshable and remaining is not None and remaining < 900:
+            elif not self.api_key and self._token and self._refreshable and remaining is not None and remaining < 900:
                 resp = self._send_retrying("POST", f"{API}/auth/refresh", {"headers": self._auth(self._token)})
                 if resp.status_code == 200:
                     self._token = str(resp.json()["access_token"])
