@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,6 +32,24 @@ def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     reset_configuration()
     yield home
     reset_configuration()
+
+
+@contextlib.contextmanager
+def on_backend(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run the enclosed test on `kind`: the embedded store, or a fresh server ("sqlite", "postgresql") that
+    this process and the processes it starts are connected to through the environment."""
+    if kind == "embedded":
+        yield
+        return
+    from tests.server.conftest import start_server
+
+    server, cleanup = start_server(kind, tmp_path / "server")
+    monkeypatch.setenv("KITARU_SERVER_URL", server.url)
+    monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
+    try:
+        yield
+    finally:
+        cleanup()  # type: ignore[operator]
 
 
 @pytest.fixture

@@ -52,8 +52,8 @@ class CheckpointFastLane:
             await self.app(scope, replay, send)
             return
         try:
-            ctx.state.complete_call(request.call.record(exec_id), request.attempt, owner=request.owner, output=request.output,
-                                    metadata=request.metadata)
+            ctx.state.complete_call(request.call.record(exec_id), request.attempt, owner=request.owner,
+                                    output=request.output, metadata=request.metadata)
         except Exception as exc:  # noqa: BLE001 - mapped exactly like the app's error handlers
             await _error(scope, send, exc)
             return

@@ -7,20 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import on_backend
+
 
 @pytest.fixture(autouse=True, params=["embedded", "sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, kitaru_home: Path, tmp_path: Path,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Connect this test (and the processes it starts) to a fresh server, unless it runs embedded."""
-    if request.param == "embedded":
+    with on_backend(request.param, tmp_path, monkeypatch):
         yield request.param
-        return
-    from tests.server.conftest import start_server
-
-    server, cleanup = start_server(request.param, tmp_path / "server")
-    monkeypatch.setenv("KITARU_SERVER_URL", server.url)
-    monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
-    try:
-        yield request.param
-    finally:
-        cleanup()  # type: ignore[operator]

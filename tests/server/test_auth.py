@@ -130,7 +130,8 @@ def test_a_members_runtime_reads_only_secrets_its_stack_or_a_model_alias_referen
     admins = httpx.get(f"{url}/secrets/db-password/value", headers=_h(tokens["other_exec"]))  # started by an admin
     assert admins.status_code == 200 and admins.json() == {"PASSWORD": "hunter2"}
     # once a stack references it, a member's runtime on that stack may read it
-    spec = {"orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "x", "password": {"secret": "db-password"}}}
+    spec = {"orchestrator": {"flavor": "local"},
+            "artifact_store": {"flavor": "x", "password": {"secret": "db-password"}}}
     assert httpx.put(f"{url}/stacks/with-db", json={"spec": spec}, headers=_h(tokens["admin"])).status_code == 204
     exec_id = uuid.uuid4().hex
     record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": "with-db", "inputs": {}}

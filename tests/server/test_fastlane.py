@@ -105,5 +105,6 @@ def test_without_a_token_or_json_it_is_left_to_fastapi(api: tuple[TestClient, An
 def test_retried_commits_stay_one_record(api: tuple[TestClient, Any]) -> None:
     client, ctx = api
     for _ in range(3):
-        assert client.post("/api/v1/executions/e1/calls/complete", json=_body(7), headers=_token(ctx)).status_code == 204
+        done = client.post("/api/v1/executions/e1/calls/complete", json=_body(7), headers=_token(ctx))
+        assert done.status_code == 204
     assert [c["invocation_id"] for c in ctx.state.load_journal("e1")] == ["step_7"]
