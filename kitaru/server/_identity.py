@@ -77,12 +77,16 @@ class IdentityService:
         if env:
             previous = os.environ.get("KITARU_SERVER_PREVIOUS_SECRET_KEYS", "")
             return (env.encode(), *(k.strip().encode() for k in previous.split(",") if k.strip()))
-        with self.db.transaction() as tx:
-            tx.execute(f"INSERT INTO server_keys (name, value, created_at) VALUES ('{_SIGNING}', :v, :t)"
-                       " ON CONFLICT (name) DO NOTHING", {"v": secrets.token_hex(32), "t": now()})
-            rows = {r["name"]: r["value"] for r in tx.execute(
-                f"SELECT name, value FROM server_keys WHERE name IN ('{_SIGNING}', '{_PREVIOUS}')").fetchall()}
+        rows = self._stored_keys()  # a read: replicas call this every KITARU_SERVER_KEY_REFRESH seconds
+        if _SIGNING not in rows:  # the first server on this database creates the key
+            self.db.execute_one(f"INSERT INTO server_keys (name, value, created_at) VALUES ('{_SIGNING}', :v, :t)"
+                                " ON CONFLICT (name) DO NOTHING", {"v": secrets.token_hex(32), "t": now()})
+            rows = self._stored_keys()
         return tuple(rows[n].encode() for n in (_SIGNING, _PREVIOUS) if n in rows)
+
+    def _stored_keys(self) -> dict[str, str]:
+        query = f"SELECT name, value FROM server_keys WHERE name IN ('{_SIGNING}', '{_PREVIOUS}')"
+        return {r["name"]: r["value"] for r in self.db.query(query)}
 
     def rotate_signing_key(self, *, revoke_previous: bool = False) -> None:
         """Sign new tokens with a fresh key; tokens of the current key stay valid until the next rotation
