@@ -157,6 +157,15 @@ def _list_bench(url: str, db_url: str, rows: int) -> dict[str, float]:
     return out
 
 
+def _one_runtime(url: str, server_pid: int, tmp: Path, steps: int) -> tuple[list[float], float]:
+    """One runtime's per-checkpoint latencies (ms) and the server's CPU ms per checkpoint (warm-up run included;
+    meaningful with one worker, where the server is that one process)."""
+    cpu_before = _cpu_seconds(server_pid)
+    [single] = _run_flows(url, tmp, steps, 1)
+    lat = [x * 1000 for x in single["lat"]]  # type: ignore[union-attr]
+    return lat, 1000 * (_cpu_seconds(server_pid) - cpu_before) / len(lat)
+
+
 def _fast_lane_ab(db_url: str, lane_url: str, lane_pid: int, tmp: Path, args: argparse.Namespace
                   ) -> dict[str, dict[str, float]]:
     """One runtime against the server with and without the checkpoint fast lane (a second server on the same
@@ -166,10 +175,8 @@ def _fast_lane_ab(db_url: str, lane_url: str, lane_pid: int, tmp: Path, args: ar
     try:
         for i in range(3):
             for name, url, pid in (("fast_lane", lane_url, lane_pid), ("fastapi_only", plain_url, proc.pid)):
-                cpu_before = _cpu_seconds(pid)
-                [single] = _run_flows(url, tmp / f"ab-{name}-{i}", args.steps, 1)
-                lat = [x * 1000 for x in single["lat"]]  # type: ignore[union-attr]
-                results[name].append((statistics.median(lat), 1000 * (_cpu_seconds(pid) - cpu_before) / len(lat)))
+                lat, server_cpu = _one_runtime(url, pid, tmp / f"ab-{name}-{i}", args.steps)
+                results[name].append((statistics.median(lat), server_cpu))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
@@ -202,14 +209,11 @@ def main() -> None:
     try:
         proc, url = _start_server(db_url, tmp / "server-home", args.workers, args.sync_commit)
         try:
-            cpu_before = _cpu_seconds(proc.pid)
-            [single] = _run_flows(url, tmp, args.steps, 1)
-            server_cpu = _cpu_seconds(proc.pid) - cpu_before  # includes the 5-step warm-up run
-            lat = [x * 1000 for x in single["lat"]]  # type: ignore[union-attr]
+            lat, server_cpu = _one_runtime(url, proc.pid, tmp, args.steps)
             report["per_checkpoint_ms"] = {"median": statistics.median(lat), "p99": _pct(lat, 0.99),
                                            "n": len(lat)}
             if args.workers == 1:  # the server is this one process
-                report["server_cpu_ms_per_checkpoint"] = 1000 * server_cpu / len(lat)
+                report["server_cpu_ms_per_checkpoint"] = server_cpu
             if args.compare_fast_lane:
                 report["fast_lane_ab"] = _fast_lane_ab(db_url, url, proc.pid, tmp, args)
             runs = _run_flows(url, tmp, args.concurrent_steps, args.runtimes)
