@@ -60,9 +60,9 @@ def _template(helm: str, values: tuple[str, ...], sets: tuple[str, ...]) -> tupl
 
 @pytest.fixture()
 def render(helm: str) -> Callable[..., list[dict[str, Any]]]:
-    """render("ci/x.yaml", set=["a=b"]) -> the rendered manifests; a failed render fails the test."""
-    def _render(*values: str, set: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:  # noqa: A002
-        code, out, err = _template(helm, tuple(values), tuple(set))
+    """render("ci/x.yaml", sets=["a=b"]) -> the rendered manifests; a failed render fails the test."""
+    def _render(*values: str, sets: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:
+        code, out, err = _template(helm, tuple(values), tuple(sets))
         assert code == 0, f"helm template failed: {err}"
         return [d for d in yaml.safe_load_all(out) if d]
     return _render
@@ -70,9 +70,9 @@ def render(helm: str) -> Callable[..., list[dict[str, Any]]]:
 
 @pytest.fixture()
 def render_error(helm: str) -> Callable[..., str]:
-    """render_error(set=[...]) -> helm's error message; the render must fail."""
-    def _render_error(*values: str, set: tuple[str, ...] | list[str] = ()) -> str:  # noqa: A002
-        code, out, err = _template(helm, tuple(values), tuple(set))
+    """render_error(sets=[...]) -> helm's error message; the render must fail."""
+    def _render_error(*values: str, sets: tuple[str, ...] | list[str] = ()) -> str:
+        code, out, err = _template(helm, tuple(values), tuple(sets))
         assert code != 0, f"the render should have failed but produced:\n{out[:2000]}"
         return " ".join(err.split())
     return _render_error

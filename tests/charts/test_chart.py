@@ -95,12 +95,12 @@ def test_no_secret_value_reaches_a_manifest(render: Any, values: str) -> None:
 ])
 def test_values_refuse_secret_material(render_error: Any, attempt: str) -> None:
     """An attempt to put a secret into values fails the render (the schema is strict)."""
-    message = render_error(set=[attempt])
+    message = render_error(sets=[attempt])
     assert "schema" in message, message
 
 
 def test_extra_env_from_a_secret_ref_is_allowed(render: Any) -> None:
-    docs = render(set=["server.extraEnv[0].name=OPENAI_API_KEY",
+    docs = render(sets=["server.extraEnv[0].name=OPENAI_API_KEY",
                        "server.extraEnv[0].valueFrom.secretKeyRef.name=llm",
                        "server.extraEnv[0].valueFrom.secretKeyRef.key=openai"])
     container = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
@@ -205,7 +205,7 @@ def test_pods_run_non_root_on_a_read_only_root_filesystem(render: Any, values: s
 
 
 def test_root_cannot_be_requested(render_error: Any) -> None:
-    assert "runAsUser" in render_error(set=["securityContext.runAsUser=0"])
+    assert "runAsUser" in render_error(sets=["securityContext.runAsUser=0"])
 
 
 SERVER_RULES = {
@@ -270,11 +270,11 @@ def test_default_runtime_namespace_is_the_release_namespace(render: Any) -> None
     (["replicas=2"], "additional properties 'replicas' not allowed"),
 ])
 def test_configurations_that_cannot_work_fail_to_render(render_error: Any, sets: list[str], expected: str) -> None:
-    assert expected in render_error(set=sets)
+    assert expected in render_error(sets=sets)
 
 
 def test_several_replicas_on_postgres_render(render: Any) -> None:
-    docs = render(set=["replicaCount=3", "database.type=postgresql", "secrets.existingSecret=kitaru-server"])
+    docs = render(sets=["replicaCount=3", "database.type=postgresql", "secrets.existingSecret=kitaru-server"])
     assert one(docs, "Deployment")["spec"]["replicas"] == 3
 
 
@@ -303,3 +303,11 @@ def test_network_policy_allows_the_listed_peers_and_restricted_egress(render: An
     assert {"port": 53, "protocol": "UDP"} in egress[0]["ports"]
     assert {"port": 5432, "protocol": "TCP"} in egress[1]["ports"]
     assert not of_kind(render("values.yaml"), "NetworkPolicy")
+
+
+def test_install_notes_tell_how_to_log_in(helm: str) -> None:
+    proc = run_helm(helm, "install", "kitaru", str(CHART), "--namespace", NAMESPACE, "--dry-run=client", "-f", str(CHART / "ci/postgres-ingress.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    notes = proc.stdout.split("NOTES:", 1)[1]
+    assert "kitaru login https://kitaru.example.com --api-key KEY" in notes
+    assert 'key "bootstrap-api-key" of Secret kitaru-server' in notes
