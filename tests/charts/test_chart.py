@@ -311,3 +311,23 @@ def test_install_notes_tell_how_to_log_in(helm: str) -> None:
     notes = proc.stdout.split("NOTES:", 1)[1]
     assert "kitaru login https://kitaru.example.com --api-key KEY" in notes
     assert 'key "bootstrap-api-key" of Secret kitaru-server' in notes
+
+
+def test_schema_is_closed_wherever_the_chart_defines_the_shape() -> None:
+    """Every object the chart defines refuses unknown keys; only Kubernetes pass-through objects stay open."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    open_objects: list[str] = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False:
+            open_objects.append(path or "/")
+        for key, child in node.get("properties", {}).items():
+            walk(child, f"{path}/{key}")
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{path}[]")
+
+    walk(schema, "")
+    assert open_objects == []
+    passthrough = {k for k, v in schema["properties"].items() if v.get("type") == "object" and "properties" not in v
+                   and "additionalProperties" not in v}
+    assert passthrough == {"global", "resources", "affinity"}
