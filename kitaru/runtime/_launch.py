@@ -83,7 +83,9 @@ def replay(
     elif flow.name != source["flow_name"]:
         raise KitaruUsageError(f"execution {exec_id} ran flow {source['flow_name']!r}, not {flow.name!r}")
     config = _stored_config(source)
-    changed = {k: v for k, v in (options or {}).items() if v is not None}
+    # a replay re-runs its point and what follows: the cross-execution cache would hand back the source's
+    # outputs instead, so it is off unless the replay asks for it
+    changed = {"cache": False, **{k: v for k, v in (options or {}).items() if v is not None}}
     if changed:
         from kitaru.config._models import KitaruConfig
 

@@ -71,7 +71,7 @@ def run_step(
             "input_hash": input_hash, "input_preview": preview, "cache_key": cache_key}
     if cache_key is not None and rec is None:
         hit = ctx.state.find_cached_output(cache_key)
-        if hit is not None:
+        if hit is not None and hit["exec_id"] != ctx.exec_id:  # across executions; inside one, every call runs
             try:
                 value = load_output(ctx, hit["output"])
             except Exception:  # noqa: BLE001 - the cached blob is gone or corrupted: run the checkpoint instead
