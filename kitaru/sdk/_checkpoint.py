@@ -39,7 +39,8 @@ def _runtime(value: Any) -> CheckpointRuntime:
             return CheckpointRuntime(value.strip().lower())
         except ValueError:
             pass
-    raise KitaruUsageError(f"@checkpoint(runtime=...) must be 'inline' or 'isolated' (or a CheckpointRuntime), got {value!r}")
+    raise KitaruUsageError(
+        f"@checkpoint(runtime=...) must be 'inline' or 'isolated' (or a CheckpointRuntime), got {value!r}")
 
 
 def _wait_for(after: Any) -> None:

@@ -57,7 +57,8 @@ class StackInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (secret references stay references)."""
-        return {"id": self.id, "name": self.name, "is_active": self.active, "active": self.active, "builtin": self.builtin, "ready": self.ready,
+        return {"id": self.id, "name": self.name, "is_active": self.active, "active": self.active,
+                "builtin": self.builtin, "ready": self.ready,
                 "problems": self.problems, "spec": self.spec, "created_at": self.created_at,
                 "updated_at": self.updated_at}
 
