@@ -163,3 +163,22 @@ def test_ollama_host_reaches_a_real_endpoint(monkeypatch: pytest.MonkeyPatch) ->
         assert server.requests and server.requests[-1].body["model"] == "llama3"
     finally:
         server.stop()
+
+
+def test_frozen_execution_spec_and_connection_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from kitaru.config import FrozenExecutionSpec, resolve_connection_config
+
+    spec = FrozenExecutionSpec.from_stored({"stack": "default", "cache": True, "image": {"environment":
+                                            {"API_TOKEN": "s3cr3t"}}}, flow_defaults={"retries": 1})
+    assert spec.stack == "default" and spec.flow_defaults == {"retries": 1}
+    assert spec.resolved_execution["image"]["environment"]["API_TOKEN"] == "***"  # never a secret in a spec
+    monkeypatch.setenv("KITARU_CONFIG_PATH", str(tmp_path / "cfg"))
+    monkeypatch.delenv("KITARU_SERVER_URL", raising=False)
+    monkeypatch.setenv("KITARU_PROJECT", "p1")
+    conn = resolve_connection_config()
+    assert (conn.url, conn.source, conn.is_remote, conn.project) == (None, "embedded", False, "p1")
+    monkeypatch.setenv("KITARU_SERVER_URL", "https://kitaru.example.com/")
+    monkeypatch.setenv("KITARU_AUTH_TOKEN", "kit_abc")
+    conn = resolve_connection_config()
+    assert (conn.url, conn.source, conn.api_key_set, conn.token_set) == ("https://kitaru.example.com", "environment",
+                                                                         True, False)

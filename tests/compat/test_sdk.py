@@ -360,3 +360,20 @@ def test_create_list_current_delete_stack(tmp_path: Path) -> None:
     with pytest.raises(kitaru.KitaruUsageError):
         kitaru.create_stack("bad", labels=["not", "a", "mapping"])  # type: ignore[arg-type]
     assert [s.name for s in kitaru.list_stacks()] == ["default"]
+
+
+@kitaru.checkpoint
+def breaks() -> str:
+    raise ValueError("upstream broke")
+
+
+@kitaru.flow
+def dependent() -> str:
+    first = breaks.submit()
+    return slow("never", after=first)
+
+
+def test_after_a_failed_future_the_dependent_call_does_not_run(order: list[str]) -> None:
+    with pytest.raises(kitaru.KitaruUserCodeError, match="upstream broke"):
+        dependent.run().wait()
+    assert "never" not in order
