@@ -10,47 +10,53 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kitaru._version import __version__
+from kitaru.checkpoint import checkpoint  # the submodules first, so `import kitaru.llm` later keeps `kitaru.llm`
 from kitaru.config._resolve import configure
 from kitaru.errors import (
+    FailureOrigin,
     KitaruBackendError,
     KitaruContextError,
     KitaruDivergenceError,
     KitaruError,
     KitaruExecutionError,
+    KitaruFeatureNotAvailableError,
+    KitaruLogRetrievalError,
     KitaruRuntimeError,
     KitaruStateError,
     KitaruUsageError,
     KitaruUserCodeError,
     KitaruWaitValidationError,
 )
+from kitaru.flow import flow
+from kitaru.llm import llm
+from kitaru.logging import log
 from kitaru.sdk import (
     Checkpoint,
     CheckpointFuture,
     Flow,
     FlowHandle,
-    checkpoint,
     create_secret,
     current_execution_id,
     delete_secret,
-    flow,
     get_secret,
     list_secrets,
-    llm,
     load,
-    log,
     save,
-    wait,
 )
+from kitaru.wait import wait
 
 if TYPE_CHECKING:
-    from kitaru.client import KitaruClient
-    from kitaru.config import ImageSettings, KitaruConfig
-    from kitaru.stacks import create_stack, current_stack, delete_stack, list_stacks, use_stack
-    from kitaru.store import connect, disconnect
+    from kitaru import memory
+    from kitaru.client import ExecutionStatus, KitaruClient
+    from kitaru.config import ImageSettings, KitaruConfig, connect
+    from kitaru.stacks import StackInfo, create_stack, current_stack, delete_stack, list_stacks, use_stack
+    from kitaru.store import disconnect
 
 __all__ = [
     "Checkpoint",
     "CheckpointFuture",
+    "ExecutionStatus",
+    "FailureOrigin",
     "Flow",
     "FlowHandle",
     "ImageSettings",
@@ -61,19 +67,22 @@ __all__ = [
     "KitaruDivergenceError",
     "KitaruError",
     "KitaruExecutionError",
+    "KitaruFeatureNotAvailableError",
+    "KitaruLogRetrievalError",
     "KitaruRuntimeError",
     "KitaruStateError",
     "KitaruUsageError",
     "KitaruUserCodeError",
     "KitaruWaitValidationError",
+    "StackInfo",
     "__version__",
     "checkpoint",
     "configure",
     "connect",
     "create_secret",
     "create_stack",
-    "current_stack",
     "current_execution_id",
+    "current_stack",
     "delete_secret",
     "delete_stack",
     "disconnect",
@@ -84,6 +93,7 @@ __all__ = [
     "llm",
     "load",
     "log",
+    "memory",
     "save",
     "use_stack",
     "wait",
@@ -91,23 +101,28 @@ __all__ = [
 
 _LAZY = {
     "KitaruClient": "kitaru.client",
+    "ExecutionStatus": "kitaru.client",
     "ImageSettings": "kitaru.config",
     "KitaruConfig": "kitaru.config",
-    "connect": "kitaru.store",
+    "connect": "kitaru.config",
     "disconnect": "kitaru.store",
+    "StackInfo": "kitaru.stacks",
     "list_stacks": "kitaru.stacks",
     "current_stack": "kitaru.stacks",
     "use_stack": "kitaru.stacks",
     "create_stack": "kitaru.stacks",
     "delete_stack": "kitaru.stacks",
 }
+_LAZY_MODULES = {"memory", "replay", "client", "stacks", "store", "mcp", "adapters", "runtime"}
 
 
 def __getattr__(name: str) -> Any:
-    """Import heavier parts (client, stacks, server connection) on first use."""
+    """Import heavier parts (client, stacks, server connection, memory) on first use."""
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"kitaru.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kitaru' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module), name)

@@ -7,23 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-
-class ExecutionStatus(str, enum.Enum):
-    """The life cycle of an execution."""
-
-    RUNNING = "running"
-    WAITING = "waiting"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether the execution has ended (completed, failed or cancelled)."""
-        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+from kitaru._status import ExecutionStatus  # noqa: F401 - re-exported; defined once for the SDK and the client
 
 
 def ts(value: float | None) -> datetime | None:

@@ -1,77 +1,68 @@
-"""Configuration: precedence-resolved `KitaruConfig`, `configure()`, model aliases."""
+"""Configuration: precedence-resolved `KitaruConfig`, `configure()`, connection, stacks, model aliases.
+
+Everything Kitaru 0.4 code imports from `kitaru.config` is here; heavier parts load on first use.
+"""
 
 from __future__ import annotations
 
-import os
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from kitaru.config._resolve import configure, reset_configuration, resolve_config
-from kitaru.errors import KitaruContextError, KitaruUsageError
 
 if TYPE_CHECKING:
+    from kitaru.config._aliases import (
+        ModelAliasEntry,
+        ResolvedModelSelection,
+        list_model_aliases,
+        register_model_alias,
+        resolve_model_selection,
+    )
+    from kitaru.config._connect import ConnectionConfig, connect, login_to_server, resolve_connection_config
+    from kitaru.config._frozen import FrozenExecutionSpec
     from kitaru.config._models import ImageSettings, KitaruConfig
+    from kitaru.stacks import StackInfo, create_stack, current_stack, delete_stack, list_stacks, use_stack
 
 __all__ = [
+    "ConnectionConfig",
+    "FrozenExecutionSpec",
     "ImageSettings",
     "KitaruConfig",
+    "ModelAliasEntry",
+    "ResolvedModelSelection",
+    "StackInfo",
     "configure",
+    "connect",
+    "create_stack",
+    "current_stack",
+    "delete_stack",
     "list_model_aliases",
+    "list_stacks",
+    "login_to_server",
     "register_model_alias",
     "reset_configuration",
     "resolve_config",
+    "resolve_connection_config",
     "resolve_model_selection",
+    "use_stack",
 ]
+
+_WHERE = {
+    "ImageSettings": "kitaru.config._models", "KitaruConfig": "kitaru.config._models",
+    "ModelAliasEntry": "kitaru.config._aliases", "ResolvedModelSelection": "kitaru.config._aliases",
+    "list_model_aliases": "kitaru.config._aliases", "register_model_alias": "kitaru.config._aliases",
+    "resolve_model_selection": "kitaru.config._aliases",
+    "ConnectionConfig": "kitaru.config._connect", "connect": "kitaru.config._connect",
+    "login_to_server": "kitaru.config._connect", "resolve_connection_config": "kitaru.config._connect",
+    "FrozenExecutionSpec": "kitaru.config._frozen",
+    "StackInfo": "kitaru.stacks", "create_stack": "kitaru.stacks", "current_stack": "kitaru.stacks",
+    "delete_stack": "kitaru.stacks", "list_stacks": "kitaru.stacks", "use_stack": "kitaru.stacks",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("ImageSettings", "KitaruConfig"):
-        from kitaru.config import _models
-
-        return getattr(_models, name)
-    raise AttributeError(name)
-
-
-def register_model_alias(alias: str, *, model: str, secret: str | None = None) -> None:
-    """Let `kitaru.llm(model=alias)` mean `model` (provider/name), with the API key from `secret`."""
-    from kitaru.providers import split_model
-    from kitaru.store import current_state
-
-    if not alias or "/" in alias:
-        raise KitaruUsageError(f"model alias {alias!r} must be a non-empty name without '/'")
-    split_model(model)
-    current_state().put_model_alias(alias, model, secret)
-
-
-def list_model_aliases() -> list[dict[str, Any]]:
-    """Every registered model alias."""
-    from kitaru.store import current_state
-
-    return current_state().list_model_aliases()
-
-
-def resolve_model_selection(model: str | None = None) -> dict[str, Any]:
-    """Which model `kitaru.llm(model=...)` will call, and with which API key.
-
-    Explicit model or alias → KITARU_DEFAULT_MODEL / configured default → the offline local model.
-    The key comes from the alias's secret, else the provider's environment variable.
-    """
-    from kitaru.providers import api_key_env_var, resolve_model, split_model
-    from kitaru.store import current_state
-
-    state = current_state()
-    aliases = {a["alias"]: a for a in state.list_model_aliases()}
-    default = os.environ.get("KITARU_DEFAULT_MODEL") or resolve_config().default_model
-    full = resolve_model(model, aliases={k: v["model"] for k, v in aliases.items()}, default_model=default)
-    provider, _ = split_model(full)
-    api_key = None
-    alias = aliases.get(model or "") or aliases.get(default or "")
-    if alias and alias.get("secret"):
-        env_var = api_key_env_var(provider)
-        try:
-            secret = state.get_secret(alias["secret"]) or {}
-        except KitaruContextError:  # connected to a server, outside a flow: only runtimes read secret values
-            if not (env_var and os.environ.get(env_var)):
-                raise
-            secret = {}  # the provider's environment variable below
-        api_key = secret.get(env_var or "") or secret.get("api_key") or next(iter(secret.values()), None)
-    return {"model": full, "provider": provider, "api_key": api_key, "alias": alias["alias"] if alias else None}
+    """Load the implementation on first use (`import kitaru` stays fast)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kitaru.config' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

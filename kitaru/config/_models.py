@@ -98,15 +98,19 @@ class _Model:
         problems: list[tuple[tuple[str, ...], str]] = []
         for name, kind in self._kinds.items():
             value = getattr(self, name)
+            if kind == "any":
+                continue
             if kind == "image":
-                if isinstance(value, dict):
+                if isinstance(value, str):
+                    value = ImageSettings(base_image=value) if value.strip() else None
+                elif isinstance(value, dict):
                     try:
                         value = ImageSettings.model_validate(value)
                     except ConfigValidationError as exc:
                         problems += [((name, *loc), msg) for loc, msg in exc.problems]
                         value = None
                 elif value is not None and not isinstance(value, ImageSettings):
-                    problems.append(((name,), f"expected ImageSettings or a mapping (got {value!r})"))
+                    problems.append(((name,), f"expected an image name, a mapping or ImageSettings (got {value!r})"))
             else:
                 value = _coerce(name, value, kind, problems)
             object.__setattr__(self, name, value)
@@ -120,17 +124,26 @@ class _Model:
 
 @dataclass(frozen=True)
 class ImageSettings(_Model):
-    """How to build the container image a remote runtime runs in."""
+    """How to build the container image a remote runtime runs in (Kitaru 0.4's fields, plus `image`: a
+    prebuilt image to use as is). Wherever an image is accepted, a plain string means `base_image`."""
 
     base_image: str | None = None
     requirements: list[str] = field(default_factory=list)
+    dockerfile: str | None = None
+    build_context_root: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
     apt_packages: list[str] = field(default_factory=list)
-    dockerfile: str | None = None
+    replicate_local_python_environment: Any = None
+    image_tag: str | None = None
+    target_repository: str | None = None
+    user: str | None = None
+    platform: str | None = None
     image: str | None = None
 
-    _kinds: ClassVar[dict[str, str]] = {"base_image": "str", "requirements": "list", "environment": "dict",
-                                        "apt_packages": "list", "dockerfile": "str", "image": "str"}
+    _kinds: ClassVar[dict[str, str]] = {
+        "base_image": "str", "requirements": "list", "dockerfile": "str", "build_context_root": "str",
+        "environment": "dict", "apt_packages": "list", "replicate_local_python_environment": "any",
+        "image_tag": "str", "target_repository": "str", "user": "str", "platform": "str", "image": "str"}
 
     def __post_init__(self) -> None:
         self._check()
@@ -142,8 +155,9 @@ class KitaruConfig(_Model):
 
     stack: str | None = None
     image: ImageSettings | None = None
-    cache: bool = False
+    cache: bool = True
     retries: int = 0
+    project: str | None = None
     default_model: str | None = None
     lease_ttl: float = 5.0
     auto_recover: bool = False
@@ -153,6 +167,7 @@ class KitaruConfig(_Model):
     server_url: str | None = None
 
     _kinds: ClassVar[dict[str, str]] = {"stack": "str", "image": "image", "cache": "bool", "retries": "int",
+                                        "project": "str",
                                         "default_model": "str", "lease_ttl": "float", "auto_recover": "bool",
                                         "wait_timeout": "float", "interactive": "bool", "log_capture": "bool",
                                         "server_url": "str"}

@@ -9,7 +9,11 @@ _PROJECT_MARKERS = ("pyproject.toml", ".git")
 
 
 def user_config_dir() -> Path:
-    """The per-user Kitaru directory (XDG_CONFIG_HOME/kitaru, else ~/.config/kitaru)."""
+    """The per-user Kitaru directory: KITARU_CONFIG_PATH (as in Kitaru 0.4), else XDG_CONFIG_HOME/kitaru,
+    else ~/.config/kitaru. It holds the saved login and, outside a project, the local state."""
+    explicit = os.environ.get("KITARU_CONFIG_PATH")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "kitaru"
 

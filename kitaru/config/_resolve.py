@@ -4,6 +4,7 @@ pyproject.toml → KITARU_* environment → `configure()` → `@flow(...)` → `
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +12,39 @@ from kitaru.errors import KitaruUsageError
 
 _configured: dict[str, Any] = {}
 _ENV_PREFIX = "KITARU_"
-_NOT_CONFIG = {"KITARU_HOME", "KITARU_RUNNER_OWNER", "KITARU_DEBUG", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTH_TOKEN", "KITARU_DISABLE_PLUGINS"}
+_NOT_CONFIG = {"KITARU_HOME", "KITARU_RUNNER_OWNER", "KITARU_DEBUG", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTH_TOKEN",
+               "KITARU_DISABLE_PLUGINS", "KITARU_CONFIG_PATH", "KITARU_API_KEY"}
+_UNSET: Any = object()
 
 
-def configure(**options: Any) -> None:
-    """Set process-wide configuration (above env and pyproject, below @flow and .run)."""
+def configure(
+    *,
+    stack: str | None = _UNSET,
+    image: Any = _UNSET,
+    cache: bool | None = _UNSET,
+    retries: int | None = _UNSET,
+    project: str | None = _UNSET,
+    **advanced: Any,
+) -> Any:
+    """Set process-wide defaults (above env and pyproject, below @flow and .run) and return the resolved
+    KitaruConfig. Only the options passed change; passing None clears one. `image` may be an image name,
+    a mapping or ImageSettings. This project's other KitaruConfig fields are accepted as keywords too."""
     from kitaru.config._models import KitaruConfig
 
+    options = {k: v for k, v in {"stack": stack, "image": image, "cache": cache, "retries": retries,
+                                 "project": project, **advanced}.items() if v is not _UNSET}
     unknown = set(options) - set(KitaruConfig.model_fields)
     if unknown:
         raise KitaruUsageError(
             f"unknown configuration option(s) {sorted(unknown)}; valid: {sorted(KitaruConfig.model_fields)}"
         )
-    _configured.update({k: v for k, v in options.items() if v is not None})
+    KitaruConfig.model_validate({k: v for k, v in options.items() if v is not None})  # bad values: nothing is set
+    for key, value in options.items():
+        if value is None:
+            _configured.pop(key, None)
+        else:
+            _configured[key] = value
+    return resolve_config()
 
 
 def reset_configuration() -> None:
@@ -46,7 +67,16 @@ def pyproject_layer(start: Path | None = None) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise KitaruUsageError(f"{path} is not valid TOML ({exc}); fix it or remove [tool.kitaru]") from exc
     section = data.get("tool", {}).get("kitaru", {})
-    return {k.replace("-", "_"): v for k, v in section.items()}
+    if not isinstance(section, dict):
+        raise KitaruUsageError(f"[tool.kitaru] in {path} must be a table")
+    from kitaru.config._models import KitaruConfig
+
+    layer = {k.replace("-", "_"): v for k, v in section.items()}
+    unknown = sorted(set(layer) - set(KitaruConfig.model_fields))
+    if unknown:
+        warnings.warn(f"ignoring unknown [tool.kitaru] key(s) {unknown} in {path}; known keys:"
+                      f" {sorted(KitaruConfig.model_fields)}", UserWarning, stacklevel=2)
+    return {k: v for k, v in layer.items() if k not in unknown}
 
 
 def env_layer() -> dict[str, Any]:

@@ -34,9 +34,21 @@ _RETRY_AFTER_MAX = 30.0
 _MAX_ERROR_CHARS = 500
 
 
+def _ollama_host() -> str | None:
+    """OLLAMA_HOST as Ollama reads it (`host:port` or a URL) → its OpenAI-compatible root `<url>/v1`."""
+    host = os.environ.get("OLLAMA_HOST", "").strip().rstrip("/")
+    if not host:
+        return None
+    if "://" not in host:
+        host = f"http://{host}"
+    return host if host.endswith("/v1") else f"{host}/v1"
+
+
 def resolve_base_url(provider: str, base_url: str | None) -> str:
-    """The endpoint root: explicit base_url, else <PROVIDER>_BASE_URL, else the public default."""
-    url = base_url or os.environ.get(f"{provider.upper()}_BASE_URL") or _DEFAULT_BASE[provider]
+    """The endpoint root: explicit base_url, else <PROVIDER>_BASE_URL (for ollama/ also OLLAMA_HOST, as
+    Ollama and Kitaru 0.4 read it), else the public default."""
+    url = (base_url or os.environ.get(f"{provider.upper()}_BASE_URL")
+           or (_ollama_host() if provider == "ollama" else None) or _DEFAULT_BASE[provider])
     if not url.startswith(("http://", "https://")):
         source = "base_url" if base_url else f"{provider.upper()}_BASE_URL"
         raise KitaruUsageError(

@@ -70,9 +70,10 @@ def _create_and_run(
 
 def replay(
     exec_id: str, *, from_: str, overrides: dict[str, Any] | None, inputs: dict[str, Any], flow: Any = None,
-    detach: bool = False,
+    detach: bool = False, options: dict[str, Any] | None = None,
 ) -> tuple[str, StateService]:
-    """Fork `exec_id` into a new execution that re-runs from checkpoint `from_`."""
+    """Fork `exec_id` into a new execution that re-runs from checkpoint `from_`; `options` (stack, image,
+    cache, retries) override the configuration the source ran with."""
     state = open_state(resolve_home())
     source = state.get_execution(exec_id)
     if source is None:
@@ -82,6 +83,13 @@ def replay(
     elif flow.name != source["flow_name"]:
         raise KitaruUsageError(f"execution {exec_id} ran flow {source['flow_name']!r}, not {flow.name!r}")
     config = _stored_config(source)
+    # a replay re-runs its point and what follows: the cross-execution cache would hand back the source's
+    # outputs instead, so it is off unless the replay asks for it
+    changed = {"cache": False, **{k: v for k, v in (options or {}).items() if v is not None}}
+    if changed:
+        from kitaru.config._models import KitaruConfig
+
+        config = KitaruConfig.model_validate({**config.model_dump(), **changed})
     _, _, store = _environment(config)
     recorded = get_value(store_from_root(source["inputs"]["store"]), source["inputs"])
     unknown = set(inputs) - set(recorded)

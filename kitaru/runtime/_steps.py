@@ -63,13 +63,15 @@ def run_step(
     if rec is not None and rec["status"] == "completed":
         return load_output(ctx, rec["output"])
     input_hash, preview = hash_inputs(args, kwargs)
-    use_cache = spec.cache if spec.cache is not None else bool(getattr(ctx.config, "cache", False))
-    cache_key = hashlib.sha256(f"{spec.code_hash()}:{input_hash}".encode()).hexdigest() if use_cache else None
+    use_cache = spec.cache if spec.cache is not None else bool(getattr(ctx.config, "cache", True))
+    # the cache is per flow: same flow, same checkpoint code, same inputs (Kitaru 0.4's cache=True default)
+    cache_key = (hashlib.sha256(f"{ctx.flow_name}\0{spec.name}\0{spec.code_hash()}\0{input_hash}".encode()).hexdigest()
+                 if use_cache else None)
     call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": spec.name, "type": spec.type,
             "input_hash": input_hash, "input_preview": preview, "cache_key": cache_key}
     if cache_key is not None and rec is None:
         hit = ctx.state.find_cached_output(cache_key)
-        if hit is not None:
+        if hit is not None and hit["exec_id"] != ctx.exec_id:  # across executions; inside one, every call runs
             try:
                 value = load_output(ctx, hit["output"])
             except Exception:  # noqa: BLE001 - the cached blob is gone or corrupted: run the checkpoint instead

@@ -16,7 +16,8 @@ def current_execution_id() -> str | None:
 
 
 def log(**metadata: Any) -> None:
-    """Attach metadata to the running checkpoint (or, in the flow body, to the execution)."""
+    """Attach metadata to the running checkpoint (or, in the flow body, to the execution): each keyword
+    becomes a top-level metadata key, as in Kitaru 0.4."""
     ctx = current_context()
     if ctx is None:
         raise KitaruContextError("kitaru.log() can only be called inside a @flow or @checkpoint")
@@ -26,20 +27,34 @@ def log(**metadata: Any) -> None:
         raise KitaruUsageError(f"kitaru.log() metadata must be JSON-serializable: {exc}") from exc
     target = checkpoint_metadata()
     if target is not None:
-        target.setdefault("log", {}).update(json.loads(text))
+        target.update(json.loads(text))
     else:
         ctx.state.set_execution_metadata(ctx.exec_id, json.loads(text))
     if ctx.sink is not None:
         ctx.sink.emit("kitaru", "INFO", text, current_checkpoint())
 
 
-def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None = None) -> None:
-    """Persist a named artifact of the current execution (load it later with `kitaru.load`)."""
+def _require_checkpoint(what: str) -> Any:
+    """The execution context, if called inside a running checkpoint (Kitaru 0.4's rule for save/load)."""
     ctx = current_context()
-    if ctx is None:
-        raise KitaruContextError("kitaru.save() can only be called inside a @flow or @checkpoint")
+    if ctx is None or current_checkpoint() is None:
+        where = "outside a flow" if ctx is None else "in the flow body"
+        raise KitaruContextError(f"{what} can only be called inside a @checkpoint (it was called {where}); move it"
+                                 " into a checkpoint, or read results with KitaruClient().artifacts")
+    return ctx
+
+
+def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None = None) -> None:
+    """Persist a named artifact of the running checkpoint (load it later with `kitaru.load` in a checkpoint,
+    or with `KitaruClient().artifacts.get(exec_id, name).load()`)."""
+    ctx = _require_checkpoint("kitaru.save()")
     if not name:
         raise KitaruUsageError("kitaru.save() needs a non-empty name")
+    save_artifact(ctx, name, value, type=type, tags=tags)
+
+
+def save_artifact(ctx: Any, name: str, value: Any, *, type: str = "output", tags: list[str] | None = None) -> None:
+    """Write a named artifact of the running execution (bytes first, then the record)."""
     from kitaru.artifacts import put_value
 
     ref = put_value(ctx.store, value)
@@ -48,7 +63,13 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
 
 
 def load(exec_id: str, name: str) -> Any:
-    """Load an artifact saved by an execution (or a checkpoint output by invocation id)."""
+    """Inside a checkpoint: load an artifact saved by an execution (or a checkpoint output by invocation id)."""
+    _require_checkpoint("kitaru.load()")
+    return load_artifact(exec_id, name)
+
+
+def load_artifact(exec_id: str, name: str) -> Any:
+    """Load an artifact saved by an execution (or a checkpoint output by invocation id), from anywhere."""
     from kitaru.artifacts import get_value
     from kitaru.stacks import store_from_root
     from kitaru.store import current_state

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import enum
 import functools
 import hashlib
 import inspect
+import itertools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
@@ -19,6 +21,37 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _MAX_WORKERS = 8
+
+
+class CheckpointRuntime(enum.StrEnum):
+    """Where a checkpoint runs: in the flow's process (`inline`) or as its own job (`isolated`)."""
+
+    INLINE = "inline"
+    ISOLATED = "isolated"
+
+
+def _runtime(value: Any) -> CheckpointRuntime:
+    """`runtime=` as the enum; strings are case-insensitive ("Isolated" works), None means inline."""
+    if value is None:
+        return CheckpointRuntime.INLINE
+    if isinstance(value, str):
+        try:
+            return CheckpointRuntime(value.strip().lower())
+        except ValueError:
+            pass
+    raise KitaruUsageError(
+        f"@checkpoint(runtime=...) must be 'inline' or 'isolated' (or a CheckpointRuntime), got {value!r}")
+
+
+def _wait_for(after: Any) -> None:
+    """Block until every future in `after` finished (one future, or an iterable of them); values pass."""
+    if after is None:
+        return
+    items = [after] if isinstance(after, CheckpointFuture) or not isinstance(after, Iterable) or isinstance(
+        after, (str, bytes, dict)) else list(after)
+    for item in items:
+        if isinstance(item, CheckpointFuture):
+            item.result()
 
 
 class CheckpointFuture(Generic[T]):
@@ -61,13 +94,12 @@ class Checkpoint(Generic[T]):
         *,
         retries: int = 0,
         type: str | None = None,
-        runtime: Literal["inline", "isolated"] = "inline",
+        runtime: CheckpointRuntime | Literal["inline", "isolated"] | str | None = None,
         cache: bool | None = None,
     ) -> None:
-        if retries < 0:
-            raise KitaruUsageError(f"@checkpoint(retries=...) must be >= 0, got {retries}")
-        if runtime not in ("inline", "isolated"):
-            raise KitaruUsageError(f"@checkpoint(runtime=...) must be 'inline' or 'isolated', got {runtime!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise KitaruUsageError(f"@checkpoint(retries=...) must be an integer >= 0, got {retries!r}")
+        runtime = _runtime(runtime)
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = fn.__name__
@@ -75,7 +107,9 @@ class Checkpoint(Generic[T]):
         self.type = type or "checkpoint"
         self.runtime = runtime
         self.cache = cache
-        self._takes_id = "id" in inspect.signature(fn).parameters
+        params = inspect.signature(fn).parameters
+        self._takes_id = "id" in params
+        self._takes_after = "after" in params
         self._code_hash: str | None = None
 
     def _spec(self) -> StepSpec:
@@ -102,28 +136,52 @@ class Checkpoint(Generic[T]):
             raise KitaruUsageError(f"checkpoint id must be a non-empty string, got {explicit!r}")
         return explicit
 
+    def _split_after(self, kwargs: dict[str, Any]) -> Any:
+        return None if self._takes_after else kwargs.pop("after", None)
+
     def __call__(self, *args: Any, **kwargs: Any) -> T:
+        """Run in the flow body and return the output (plain value); `id=` names the call, `after=` are
+        futures to finish first. Neither reaches the function unless it declares them."""
         ctx = require_flow_body(f"checkpoint {self.name!r}")
         explicit = self._split_id(kwargs)
+        after = self._split_after(kwargs)
         inv, seq, rec = ctx.assign(self.name, explicit, "checkpoint")
         from kitaru.runtime._steps import run_step
 
+        _wait_for(after)
         return run_step(ctx, self._spec(), args, kwargs, inv=inv, seq=seq, rec=rec)
 
     def submit(self, *args: Any, **kwargs: Any) -> CheckpointFuture[T]:
-        """Run concurrently; the invocation id is assigned now, so ids stay deterministic."""
+        """Run concurrently (after the futures in `after=`); the invocation id is assigned now, so ids stay
+        deterministic."""
         ctx = require_flow_body(f"checkpoint {self.name!r}.submit()")
         explicit = self._split_id(kwargs)
+        after = self._split_after(kwargs)
         inv, seq, rec = ctx.assign(self.name, explicit, "checkpoint")
         from kitaru.runtime._steps import run_step
 
+        def run_after() -> T:
+            _wait_for(after)  # earlier futures were queued first, so waiting here cannot deadlock the pool
+            return run_step(ctx, self._spec(), args, kwargs, inv=inv, seq=seq, rec=rec)
+
         run = contextvars.copy_context().run
-        future = _executor(ctx).submit(run, run_step, ctx, self._spec(), args, kwargs, inv=inv, seq=seq, rec=rec)
+        future = _executor(ctx).submit(run, run_after)
         return CheckpointFuture(future, inv)
 
-    def map(self, *iterables: Iterable[Any]) -> CheckpointFutures[T]:
-        """Submit one call per item (zipped across iterables), in order."""
-        return CheckpointFutures(self.submit(*items) for items in zip(*iterables, strict=False))
+    def map(self, *iterables: Iterable[Any], after: Any = None, **constant_kwargs: Any) -> CheckpointFutures[T]:
+        """Submit one call per item (zipped across iterables, shortest wins), in order; `constant_kwargs`
+        go to every call, `after=` futures finish first."""
+        return self._fan_out(zip(*iterables, strict=False), after, constant_kwargs)
+
+    def product(self, *iterables: Iterable[Any], after: Any = None, **constant_kwargs: Any) -> CheckpointFutures[T]:
+        """Submit one call per combination of the iterables (their cartesian product), in order."""
+        return self._fan_out(itertools.product(*iterables), after, constant_kwargs)
+
+    def _fan_out(self, rows: Iterable[tuple[Any, ...]], after: Any, constant: dict[str, Any]) -> CheckpointFutures[T]:
+        if "id" in constant and not self._takes_id:
+            raise KitaruUsageError(f"{self.name}.map()/product() cannot take id=: each call gets its own id")
+        extra = {"after": after} if after is not None else {}
+        return CheckpointFutures(self.submit(*items, **constant, **extra) for items in rows)
 
     def __repr__(self) -> str:
         return f"<checkpoint {self.name}>"
@@ -146,13 +204,17 @@ def checkpoint(fn: Callable[..., T], /) -> Checkpoint[T]: ...
 
 @overload
 def checkpoint(
-    *, retries: int = 0, type: str | None = None, runtime: Literal["inline", "isolated"] = "inline",
-    cache: bool | None = None,
+    *, retries: int = 0, type: str | None = None,
+    runtime: CheckpointRuntime | Literal["inline", "isolated"] | str | None = None, cache: bool | None = None,
 ) -> Callable[[Callable[..., T]], Checkpoint[T]]: ...
 
 
 def checkpoint(fn: Callable[..., T] | None = None, /, **options: Any) -> Any:
     """Mark a function as a durable checkpoint: `@checkpoint` or `@checkpoint(retries=2, ...)`."""
+    unknown = set(options) - {"retries", "type", "runtime", "cache"}
+    if unknown:
+        raise KitaruUsageError(f"unknown @checkpoint option(s) {sorted(unknown)}; valid: cache, retries, runtime, type")
     if fn is not None:
         return Checkpoint(fn, **options)
+    _runtime(options.get("runtime"))  # a bad runtime fails at decoration, not at first call
     return lambda f: Checkpoint(f, **options)

@@ -57,13 +57,25 @@ class Flow(Generic[T]):
         return FlowHandle(exec_id, state)
 
     def replay(
-        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
+        self,
+        exec_id: str,
+        *,
+        from_: str,
+        overrides: dict[str, Any] | None = None,
+        stack: str | None = None,
+        image: Any = None,
+        cache: bool | None = None,
+        retries: int | None = None,
+        **inputs: Any,
     ) -> FlowHandle:
-        """A new execution that reuses `exec_id`'s outputs before checkpoint `from_` and re-runs the rest."""
+        """A new execution that reuses `exec_id`'s outputs before checkpoint `from_` and re-runs the rest;
+        `stack`/`image`/`cache`/`retries` override the source's configuration, `inputs` its flow inputs."""
         self._guard("replay")
         from kitaru.runtime import _launch
 
-        new_id, state = _launch.replay(exec_id, from_=from_, overrides=overrides, inputs=flow_inputs, flow=self)
+        options = {"stack": stack, "image": image, "cache": cache, "retries": retries}
+        new_id, state = _launch.replay(exec_id, from_=from_, overrides=overrides, inputs=inputs, flow=self,
+                                       options=options)
         return FlowHandle(new_id, state)
 
     def __repr__(self) -> str:

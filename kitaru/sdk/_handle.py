@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from kitaru._status import ExecutionStatus
 from kitaru.errors import (
     KitaruDivergenceError,
     KitaruExecutionError,
@@ -35,9 +36,9 @@ class FlowHandle:
         return row
 
     @property
-    def status(self) -> str:
-        """running | waiting | completed | failed | cancelled, read live from the store."""
-        return str(self._row()["status"])
+    def status(self) -> ExecutionStatus:
+        """An ExecutionStatus (a str: `handle.status == "completed"` works), read live from the store."""
+        return ExecutionStatus(self._row()["status"])
 
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the execution ends; return its result or raise a typed error."""

@@ -72,7 +72,8 @@ def wait(
     timeout: float | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Any:
-    """Wait for input: returns the (validated) answer. Flow body only.
+    """Wait for input: returns the answer validated against `schema`, or None without a schema (a plain
+    "continue", as in Kitaru 0.4; the answer is still recorded). Flow body only.
 
     With a terminal attached it prompts; otherwise it polls for `timeout` seconds, then the
     execution becomes `waiting` and this process stops running it until someone answers.
@@ -84,7 +85,7 @@ def wait(
     wait_name = name or "wait"
     inv, seq, rec = ctx.assign(wait_name, None, "wait")
     if rec is not None and rec["status"] == "completed":
-        return coerce_answer(schema, load_output(ctx, rec["output"]))
+        return None if schema is None else coerce_answer(schema, load_output(ctx, rec["output"]))
     state = ctx.state
     stored = state.open_wait({"exec_id": ctx.exec_id, "invocation_id": inv, "name": wait_name, "question": question,
                               "schema": json_schema_of(schema), "metadata": metadata or {}})
@@ -102,7 +103,7 @@ def wait(
             with stops_on_lost_lease():
                 state.complete_call(call, attempt, owner=ctx.owner, output=put_value(ctx.store, answer),
                                     metadata={"wait": wait_name})
-            return value
+            return None if schema is None else value
         if stored["status"] == "aborted":
             raise Stop(f"wait {inv!r} was aborted")
         if _interactive(ctx.config):

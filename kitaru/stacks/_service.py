@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 ACTIVE_KEY = "active_stack"
 DEFAULT_STACK = "default"  # the built-in stack (defined here: _validate loads plugins, so it is imported lazily)
+_ID_NAMESPACE = uuid.UUID("5b0c7c1e-4f1a-4c53-9d51-6b6974617275")  # stack ids: uuid5 of the name, stable everywhere
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,21 @@ class StackInfo:
     updated_at: float | None = None
 
     @property
+    def id(self) -> str:
+        """A stable id (derived from the name; a stack's name is its identity in the state store)."""
+        return stack_id(self.name)
+
+    @property
+    def is_active(self) -> bool:
+        """Whether runs use this stack by default (Kitaru 0.4's name for `active`)."""
+        return self.active
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Free-form labels given at creation."""
+        return dict(self.spec.get("labels") or {})
+
+    @property
     def ready(self) -> bool:
         """Whether every component's flavor is installed and its config valid."""
         return not self.problems
@@ -40,9 +57,15 @@ class StackInfo:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (secret references stay references)."""
-        return {"name": self.name, "active": self.active, "builtin": self.builtin, "ready": self.ready,
+        return {"id": self.id, "name": self.name, "is_active": self.active, "active": self.active,
+                "builtin": self.builtin, "ready": self.ready,
                 "problems": self.problems, "spec": self.spec, "created_at": self.created_at,
                 "updated_at": self.updated_at}
+
+
+def stack_id(name: str) -> str:
+    """The id of the stack called `name`."""
+    return str(uuid.uuid5(_ID_NAMESPACE, name))
 
 
 def default_spec() -> dict[str, Any]:
@@ -141,13 +164,17 @@ def register_stack(source: str | os.PathLike[str], *, activate: bool = False, te
 def create_stack(
     name: str, *, orchestrator: dict[str, Any] | None = None, artifact_store: dict[str, Any] | None = None,
     container_registry: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-    description: str | None = None, activate: bool = False, state: StateService | None = None,
+    description: str | None = None, activate: bool = True, labels: dict[str, Any] | None = None,
+    state: StateService | None = None,
 ) -> StackInfo:
-    """Register a stack from Python; components default to the local flavors."""
+    """Register a stack from Python (components default to the local flavors) and, as in Kitaru 0.4,
+    make it the active stack unless `activate=False`."""
     data: dict[str, Any] = {"name": name, "orchestrator": orchestrator or {"flavor": "local"},
                             "artifact_store": artifact_store or {"flavor": "local"}}
     if description:
         data["description"] = description
+    if labels is not None:
+        data["labels"] = labels
     if container_registry:
         data["container_registry"] = container_registry
     if settings:
@@ -168,9 +195,24 @@ def _store(spec: dict[str, Any], activate: bool, state: StateService | None) -> 
     return get_stack(spec["name"], st)
 
 
-def delete_stack(name: str, *, force: bool = False, state: StateService | None = None) -> None:
-    """Delete a stack; the active one only with `force` (the default stack becomes active)."""
+def _name_of(name_or_id: str, st: StateService) -> str:
+    """A stack's name from its name or its id."""
+    if name_or_id == DEFAULT_STACK or st.get_stack(name_or_id) is not None:
+        return name_or_id
+    for info in list_stacks(st):
+        if info.id == name_or_id:
+            return info.name
+    return name_or_id  # get_stack raises the usual "not registered" error
+
+
+def delete_stack(name_or_id: str, *, recursive: bool = False, force: bool = False,
+                 state: StateService | None = None) -> None:
+    """Delete a stack (by name or id); the active one only with `force` (the default stack becomes active).
+
+    `recursive` is accepted for Kitaru 0.4 code: here components live inside their stack, so they always go
+    with it."""
     st = _state(state)
+    name = _name_of(name_or_id, st)
     if name == DEFAULT_STACK:
         raise KitaruUsageError("the 'default' stack is built in and cannot be deleted")
     get_stack(name, st)

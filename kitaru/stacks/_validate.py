@@ -13,7 +13,7 @@ from kitaru.stacks._service import DEFAULT_STACK
 from kitaru.stacks._yaml import Path_, StackSpecError, line_of
 
 REQUIRED = ("orchestrator", "artifact_store")
-TOP_LEVEL = ("name", "description", *KINDS, "settings")
+TOP_LEVEL = ("name", "description", "labels", *KINDS, "settings")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -48,6 +48,12 @@ def validate_spec(data: Any, *, source: str = "<stack>", lines: dict[Path_, int]
     out: dict[str, Any] = {"name": name}
     if "description" in data:
         out["description"] = str(data["description"])
+    if data.get("labels") is not None:
+        labels = data["labels"]
+        if not isinstance(labels, dict) or not all(isinstance(k, str) and k for k in labels):
+            p.add(("labels",), "must be a mapping of names to values")
+        else:
+            out["labels"] = {k: str(v) for k, v in labels.items()}
     for kind in KINDS:
         if kind not in data or data[kind] is None:
             if kind in REQUIRED:

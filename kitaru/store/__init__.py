@@ -28,7 +28,7 @@ __all__ = [
 
 _lock = threading.Lock()
 _open: dict[Path, StateService] = {}
-_remotes: dict[tuple[str, str | None, str | None], Any] = {}
+_remotes: dict[tuple[Any, ...], Any] = {}
 _embedded_only = False  # set in the server process: it *is* the store
 _override: Any = None  # set by connect()
 interactive_retry_seconds: float | None = None  # the CLI gives up sooner than a runtime when a server is down
@@ -72,7 +72,8 @@ def _connected() -> Any | None:
     conn = active_connection()
     if conn is None:
         return None
-    key = (conn["url"], conn["token"], conn["api_key"])
+    tls = conn.get("tls") or {}
+    key = (conn["url"], conn["token"], conn["api_key"], tuple(sorted(tls.items())))
     with _lock:
         state = _remotes.get(key)
         if state is None:
@@ -80,7 +81,7 @@ def _connected() -> Any | None:
 
             state = RemoteStateService(conn["url"], token=conn["token"], api_key=conn["api_key"],
                                        retry_seconds=None if "KITARU_CLIENT_RETRY_SECONDS" in os.environ
-                                       else interactive_retry_seconds)
+                                       else interactive_retry_seconds, **tls)
             _remotes[key] = state
         return state
 
@@ -107,8 +108,10 @@ def current_state() -> StateService:
     return open_state(resolve_home())
 
 
-def connect(url: str, *, api_key: str | None = None, token: str | None = None, save: bool = False) -> Any:
-    """Point this process (and the runners it starts) at a Kitaru server; `save=True` also persists it like `kitaru login`."""
+def connect(url: str, *, api_key: str | None = None, token: str | None = None, save: bool = False,
+            project: str | None = None, **tls: Any) -> Any:
+    """Point this process (and the runners it starts) at a Kitaru server; `save=True` also persists it like
+    `kitaru login`. `tls`: timeout, verify_ssl, ssl_ca_cert (saved with the login)."""
     global _override
     from kitaru.store._remote import RemoteStateService
 
@@ -116,12 +119,12 @@ def connect(url: str, *, api_key: str | None = None, token: str | None = None, s
         from kitaru.errors import KitaruUsageError
 
         raise KitaruUsageError("connect needs api_key= (or token=); create a key with `kitaru auth api-keys create`")
-    state = RemoteStateService(url, token=token, api_key=api_key)
+    state = RemoteStateService(url, token=token, api_key=api_key, **{k: v for k, v in tls.items() if v is not None})
     state.http.token()  # fail now if the server or the key is wrong
     if save and api_key:
         from kitaru.store._connection import save_connection
 
-        save_connection(state.url, api_key)
+        save_connection(state.url, api_key, project=project, **tls)
     _override = state
     return state
 

@@ -34,7 +34,8 @@ class Transport:
     """HTTP/1.1 keep-alive connections (one per thread, stdlib http.client) to a Kitaru server."""
 
     def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
-                 retry_seconds: float | None = None, timeout: float = 30.0) -> None:
+                 retry_seconds: float | None = None, timeout: float | None = None,
+                 verify_ssl: bool = True, ssl_ca_cert: str | None = None) -> None:
         self.url = url.rstrip("/")
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -42,7 +43,8 @@ class Transport:
         self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
         self._base = parts.path.rstrip("/")
         self._local = threading.local()
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else 30.0
+        self.verify_ssl, self.ssl_ca_cert = verify_ssl, ssl_ca_cert
         self.api_key = api_key
         self._token = token
         self._token_lock = threading.Lock()
@@ -83,10 +85,24 @@ class Transport:
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self.timeout)
+            if self._scheme == "https":
+                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout,
+                                                   context=self._tls_context())
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
             self._local.conn = conn
         return conn
+
+    def _tls_context(self) -> Any:
+        """Certificate checks as the login asked: a CA bundle (`ssl_ca_cert`), or none (`no_verify_ssl`)."""
+        import ssl
+
+        if not self.verify_ssl:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        return ssl.create_default_context(cafile=self.ssl_ca_cert) if self.ssl_ca_cert else ssl.create_default_context()
 
     def _send_once(self, method: str, path: str, kwargs: dict[str, Any]) -> Response:
         params = {k: v for k, v in (kwargs.get("params") or {}).items() if v is not None}

@@ -29,8 +29,8 @@ class RemoteStateService:
     remote = True  # see kitaru.store.is_remote
 
     def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
-                 retry_seconds: float | None = None) -> None:
-        self.http = Transport(url, token=token, api_key=api_key, retry_seconds=retry_seconds)
+                 retry_seconds: float | None = None, **tls: Any) -> None:
+        self.http = Transport(url, token=token, api_key=api_key, retry_seconds=retry_seconds, **tls)
         self.url = self.http.url
         self.scope = None if api_key or not token else token_claims(token).get("exec")  # execution-scoped token?
 
@@ -43,7 +43,8 @@ class RemoteStateService:
         """This server, acting as the runtime of one execution (a token scoped to it; a runtime's retry budget)."""
         if self.scope == exec_id:
             return self
-        return RemoteStateService(self.url, token=self.execution_token(exec_id))
+        return RemoteStateService(self.url, token=self.execution_token(exec_id), timeout=self.http.timeout,
+                                  verify_ssl=self.http.verify_ssl, ssl_ca_cert=self.http.ssl_ca_cert)
 
     def _get(self, path: str, **params: Any) -> Any:
         return self.http.request("GET", path, params={k: v for k, v in params.items() if v is not None})[0]

@@ -43,8 +43,11 @@ def test_llm_in_body_is_an_llm_call_checkpoint_and_inside_a_checkpoint_is_record
     assert md["model"] == "openai/gpt-4o-mini" and md["tokens_in"] == 11 and md["tokens_out"] == 7
     assert md["cost_usd"] > 0 and md["latency_ms"] >= 0 and md["response"] == "echo: Write about agents"
     assert md["messages"][0] == {"role": "system", "content": "Be brief"}
-    [inner] = summary.metadata["llm_calls"]
-    assert inner["response"] == "echo: Summarize: echo: Write about agents"
+    assert md["llm_calls"]["draft"]["tokens_input"] == 11
+    [(call_id, inner)] = summary.metadata["llm_calls"].items()
+    assert call_id == "llm_1" and inner["resolved_model"] == "openai/gpt-4o-mini" and inner["total_tokens"] == 18
+    client = KitaruClient()
+    assert client.artifacts.get(handle.exec_id, "llm_1_response").load() == "echo: Summarize: echo: Write about agents"
     assert fake.requests[0].headers["authorization"] == "Bearer sk-env"
     assert len(fake.requests) == 2
 
@@ -69,19 +72,27 @@ def test_alias_with_secret_and_default_model(fake: FakeLLMServer, monkeypatch: p
 
     assert ask.run().wait() == "echo: hello"
     assert fake.requests[-1].headers["authorization"] == "Bearer sk-from-secret"
+    from kitaru.config._aliases import select_model
+
     if backend == "embedded":
-        assert resolve_model_selection("fast")["model"] == "openai/gpt-4o-mini"
-        assert kitaru.llm("hello", model="fast") == "echo: hello"  # outside a flow: the local store's secret
-        assert fake.requests[-1].headers["authorization"] == "Bearer sk-from-secret"
+        chosen = resolve_model_selection("fast")
+        assert (chosen.resolved_model, chosen.alias, chosen.secret) == ("openai/gpt-4o-mini", "fast", "openai-team")
+        assert select_model("fast")["api_key"] == "sk-from-secret"  # outside a flow: the local store's secret
     else:  # a server never hands secret values to a user's process: outside a flow only the environment's key
-        assert kitaru.llm("hello", model="fast") == "echo: hello"
-        assert fake.requests[-1].headers["authorization"] == "Bearer sk-env"
+        assert select_model("fast")["credential_source"] == "env:OPENAI_API_KEY"
         monkeypatch.delenv("OPENAI_API_KEY")
         with pytest.raises(kitaru.KitaruContextError, match="only a flow's runtime can read them"):
-            kitaru.llm("hello", model="fast")
+            select_model("fast")
         monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    with pytest.raises(kitaru.KitaruContextError):
+        kitaru.llm("hello", model="fast")  # outside a flow, as in Kitaru 0.4
     monkeypatch.setenv("KITARU_DEFAULT_MODEL", "openai/gpt-4.1")
-    assert kitaru.llm("default please") == "echo: default please"
+
+    @kitaru.flow
+    def by_default() -> str:
+        return kitaru.llm("default please")
+
+    assert by_default.run().wait() == "echo: default please"
     assert fake.requests[-1].body["model"] == "gpt-4.1"
 
 
@@ -100,6 +111,6 @@ def test_mock_response_needs_no_endpoint(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_unknown_alias_or_prefix_is_a_usage_error() -> None:
     with pytest.raises(kitaru.KitaruUsageError):
-        kitaru.llm("x", model="nonsense/model")
+        resolve_model_selection("nonsense/model")
     with pytest.raises(kitaru.KitaruUsageError):
         register_model_alias("bad", model="no-prefix")

@@ -78,7 +78,10 @@ if __name__ == "__main__":
 
 
 @pytest.fixture
-def flows(connected: Any, flow_module) -> Any:
+def flows(connected: Any, flow_module, monkeypatch: pytest.MonkeyPatch) -> Any:
+    # one server serves the whole module: with the cross-execution cache (on by default) a test would reuse the
+    # outputs of an earlier test's identical run; these tests are about runs, tests/compat pins the cache
+    monkeypatch.setenv("KITARU_CACHE", "0")
     return flow_module(FLOWS, "server_flows")
 
 

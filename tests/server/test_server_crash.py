@@ -51,7 +51,8 @@ def test_sigkill_the_server_while_runtimes_write(pg_server: ServerProcess, tmp_p
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     script = flow_file(FLOW, name="crashy_server.py")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KITARU_SERVER_URL": pg_server.url, "KITARU_API_KEY": ADMIN_KEY,
-           "KITARU_LEASE_TTL": "2", "KITARU_CLIENT_RETRY_SECONDS": "60"}
+           "KITARU_LEASE_TTL": "2", "KITARU_CLIENT_RETRY_SECONDS": "60",
+           "KITARU_CACHE": "0"}  # four identical runs must each run every checkpoint, not reuse each other's outputs
     marks = [tmp_path / f"marks{i}.txt" for i in range(N_RUNTIMES)]
     procs = [subprocess.Popen([sys.executable, str(script)], env={**env, "MARKS": str(m)}, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for m in marks]

@@ -1,0 +1,1 @@
+"""Adapters that make other agent frameworks durable inside a Kitaru flow."""
