@@ -1,0 +1,45 @@
+"""Helpers shared by the kitaru-azure tests (Azurite's well-known dev account, stores and stack configs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ACCOUNT = "devstoreaccount1"
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass(frozen=True)
+class Azurite:
+    """A running Azurite blob endpoint (path-style: http://127.0.0.1:PORT/devstoreaccount1)."""
+
+    url: str
+    account: str
+    key: str
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={self.url};")
+
+
+def service(az: Azurite) -> Any:
+    """A BlobServiceClient with the account key (the test's root identity)."""
+    from azure.storage.blob import BlobServiceClient
+
+    return BlobServiceClient(az.url, credential={"account_name": az.account, "account_key": az.key})
+
+
+def blob_names(az: Azurite, container: str, prefix: str = "") -> set[str]:
+    """Committed blob names in a container (root identity)."""
+    return {b.name for b in service(az).get_container_client(container).list_blobs(name_starts_with=prefix)}
+
+
+def make_store(az: Azurite, container: str, **extra: Any) -> Any:
+    """An AzureArtifactStore on Azurite under `az://container/kitaru`, acting with the account key."""
+    from kitaru_azure._config import AzureArtifactStoreConfig
+    from kitaru_azure._store import AzureArtifactStore
+
+    fields: dict[str, Any] = {"path": f"az://{container}/kitaru", "account_url": az.url, "account_key": az.key,
+                              "max_attempts": 3, **extra}
+    return AzureArtifactStore(AzureArtifactStoreConfig(**{k: v for k, v in fields.items() if v is not None}))

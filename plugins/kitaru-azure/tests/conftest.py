@@ -1,0 +1,93 @@
+"""Azurite (the Azure Storage emulator, npm `azurite@3.35`) on loopback for the session, a fresh container per
+test, and a fresh Kitaru home per test. Azurite enforces SAS permissions, expiry and signatures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure_helpers import ACCOUNT, KEY, Azurite, service
+
+REPO = Path(__file__).resolve().parents[3]
+CACHED = REPO / ".ci" / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+INSTALL = ("npm install --prefix .ci/.cache/azurite azurite@3.35  (see the azurite block in scripts/test.sh;"
+           " or set AZURITE_BLOB to an azurite-blob executable)")
+
+
+def _azurite_binary() -> str:
+    """AZURITE_BLOB, else the copy scripts/test.sh installs, else azurite-blob on PATH; a clear failure if none."""
+    for candidate in (os.environ.get("AZURITE_BLOB"), str(CACHED), shutil.which("azurite-blob")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(f"Azurite is not installed; the kitaru-azure tests need it: {INSTALL}", pytrace=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One Azurite blob service on 127.0.0.1 (in memory) for the whole session."""
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("azurite")
+    log = open(workdir / "azurite.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([_azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort", str(port),
+                             "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
+                            cwd=workdir, stdout=log, stderr=log, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"azurite exited: {(workdir / 'azurite.log').read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("azurite did not start within 30 s") from None
+                time.sleep(0.05)
+        yield Azurite(f"http://127.0.0.1:{port}/{ACCOUNT}", ACCOUNT, KEY)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def container(azurite: Azurite) -> str:
+    """A fresh container per test."""
+    name = f"kitaru-{uuid.uuid4().hex[:12]}"
+    service(azurite).create_container(name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh KITARU_HOME per test; fast leases; fresh plugin discovery; no ambient Azure identity."""
+    from kitaru.plugins import reset_plugin_manager
+
+    home = tmp_path / "kitaru-home"
+    monkeypatch.setenv("KITARU_HOME", str(home))
+    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
+    monkeypatch.setenv("KITARU_LEASE_TTL", "1")
+    for var in ("KITARU_STACK", "KITARU_DISABLE_PLUGINS", "KITARU_AUTO_RECOVER"):
+        monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith("AZURE_")]:
+        monkeypatch.delenv(var)
+    reset_plugin_manager()
+    yield home
+    reset_plugin_manager()
