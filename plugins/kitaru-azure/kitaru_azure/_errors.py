@@ -10,8 +10,10 @@ _DENIED = {"AuthorizationFailure", "AuthorizationPermissionMismatch", "Authentic
            "InsufficientAccountPermissions", "KeyBasedAuthenticationNotPermitted"}
 
 
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "error_code", "") or "")
+def error_code(exc: BaseException) -> str:
+    """The service's error code (`x-ms-error-code`), as a plain string."""
+    code = getattr(exc, "error_code", None) or ""
+    return str(getattr(code, "value", code))
 
 
 def _status(exc: BaseException) -> int | None:
@@ -23,14 +25,14 @@ def is_missing(exc: BaseException, *, blob_only: bool = False) -> bool:
     """A 404 for the blob itself (with `blob_only`, not when the whole container is missing)."""
     if _status(exc) != 404:
         return False
-    return not (blob_only and _code(exc) in _CONTAINER_MISSING)
+    return not (blob_only and error_code(exc) in _CONTAINER_MISSING)
 
 
 def backend_error(exc: BaseException, what: str) -> KitaruBackendError:
     """A clear error for a failed storage call: missing container, denied, unreachable, or the service's word."""
     from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 
-    code, status = _code(exc), _status(exc)
+    code, status = error_code(exc), _status(exc)
     if code in _CONTAINER_MISSING:
         return KitaruBackendError(f"{what}: the container does not exist. Create it (`az storage container create"
                                   " --name CONTAINER --account-name ACCOUNT`) or fix the stack's artifact_store path")

@@ -72,9 +72,9 @@ class BlobReader(io.RawIOBase):
 def _failed(exc: BaseException, name: str) -> Exception:
     """A KitaruBackendError for a read that cannot go on (the blob changed, vanished, or access was lost)."""
     from kitaru.errors import KitaruBackendError
-    from kitaru_azure._errors import backend_error
+    from kitaru_azure._errors import backend_error, error_code
 
-    if getattr(exc, "error_code", None) == "ConditionNotMet":
+    if error_code(exc) == "ConditionNotMet":
         return KitaruBackendError(f"blob {name!r} was replaced while it was being read; read it again")
     if _transient(exc):
         return backend_error(exc, f"reading blob {name!r} failed after retries")

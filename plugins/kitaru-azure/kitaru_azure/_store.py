@@ -18,7 +18,7 @@ from kitaru_azure._clients import (
     resolve_identity,
 )
 from kitaru_azure._config import AzureArtifactStoreConfig
-from kitaru_azure._errors import backend_error, is_missing
+from kitaru_azure._errors import backend_error, error_code, is_missing
 from kitaru_azure._reader import BlobReader
 from kitaru_azure._sas import DelegationKeys, sign
 
@@ -237,7 +237,7 @@ def _is_azure(exc: BaseException) -> bool:
 
 def _lost_race(exc: BaseException, blob: Any) -> bool:
     """A concurrent writer of the same content committed first (Azure then drops our uncommitted blocks)."""
-    if str(getattr(exc, "error_code", "")) not in ("InvalidBlockList", "InvalidBlobOrBlock"):
+    if error_code(exc) not in ("InvalidBlockList", "InvalidBlobOrBlock"):
         return False
     try:
         return bool(blob.exists())
@@ -248,6 +248,6 @@ def _lost_race(exc: BaseException, blob: Any) -> bool:
 def _already_exists(exc: BaseException) -> bool:
     from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 
-    code = str(getattr(exc, "error_code", "") or "")
+    code = error_code(exc)
     return isinstance(exc, (ResourceExistsError, ResourceModifiedError)) and code in ("BlobAlreadyExists",
                                                                                       "ConditionNotMet")
