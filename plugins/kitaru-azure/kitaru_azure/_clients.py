@@ -176,4 +176,8 @@ def own_credential(identity: Identity, injected: Any = None) -> Any:
         return sas_credential(identity.sas_token or "")
     if identity.kind == "key":
         return {"account_name": identity.account_name, "account_key": identity.account_key}
+    if not identity.account_url.startswith("https://"):
+        raise KitaruUsageError(f"no credentials for {identity.account_url}: Azure AD sign-in needs HTTPS, and the stack"
+                               " names no account key, connection string or SAS token (as secret references); connect"
+                               " to a Kitaru server to act with brokered SAS tokens")
     return injected or token_credential()

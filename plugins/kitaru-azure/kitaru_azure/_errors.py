@@ -33,6 +33,10 @@ def backend_error(exc: BaseException, what: str) -> KitaruBackendError:
     from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 
     code, status = error_code(exc), _status(exc)
+    if isinstance(exc, ClientAuthenticationError) and status is None:  # no token at all: nothing was sent
+        return KitaruBackendError(f"{what}: no Azure identity ({_first_line(exc)}). Connect to a Kitaru server (it"
+                                  " brokers SAS tokens), sign in (workload/managed identity, `az login`), or set"
+                                  " account_key / connection_string / sas_token in the stack as secret references")
     if code in _CONTAINER_MISSING:
         return KitaruBackendError(f"{what}: the container does not exist. Create it (`az storage container create"
                                   " --name CONTAINER --account-name ACCOUNT`) or fix the stack's artifact_store path")
