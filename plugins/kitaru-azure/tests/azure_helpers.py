@@ -43,3 +43,12 @@ def make_store(az: Azurite, container: str, **extra: Any) -> Any:
     fields: dict[str, Any] = {"path": f"az://{container}/kitaru", "account_url": az.url, "account_key": az.key,
                               "max_attempts": 3, **extra}
     return AzureArtifactStore(AzureArtifactStoreConfig(**{k: v for k, v in fields.items() if v is not None}))
+
+
+def register(az: Azurite, container: str, name: str = "az") -> None:
+    """A stack with an azure store on Azurite that names no credential at all (a server brokers them)."""
+    from kitaru.stacks import register_stack
+
+    register_stack(f"{name}.yaml", text=(f"name: {name}\norchestrator: {{flavor: local}}\n"
+                                         f"artifact_store: {{flavor: azure, path: az://{container}/kitaru,"
+                                         f" account_url: {az.url}}}\n"))

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from azure_helpers import ACCOUNT, KEY, Azurite, service
 
+from kitaru.testing import LocalServer
+
 REPO = Path(__file__).resolve().parents[3]
 CACHED = REPO / ".ci" / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 INSTALL = ("npm install --prefix .ci/.cache/azurite azurite@3.35  (see the azurite block in scripts/test.sh;"
@@ -73,6 +75,14 @@ def container(azurite: Azurite) -> str:
     name = f"kitaru-{uuid.uuid4().hex[:12]}"
     service(azurite).create_container(name)
     return name
+
+
+@pytest.fixture
+def server(tmp_path: Path, azurite: Azurite) -> Iterator[LocalServer]:
+    """A Kitaru server whose own (ambient) identity is the account key; nobody else has any Azure identity."""
+    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+    with LocalServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server-home", env=env) as srv:
+        yield srv
 
 
 @pytest.fixture(autouse=True)

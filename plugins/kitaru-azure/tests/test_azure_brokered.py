@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from azure_helpers import Azurite, blob_names
+from azure_helpers import Azurite, blob_names, register
 
 from kitaru.client import KitaruClient
 from kitaru.store._remote import RemoteStateService
@@ -38,25 +36,6 @@ def brokered(topic: str) -> str:
 if __name__ == "__main__":
     print(brokered.run(topic="durable", stack="az").exec_id, flush=True)
 '''
-
-
-@pytest.fixture
-def server(tmp_path: Path, azurite: Azurite) -> Iterator[LocalServer]:
-    """A Kitaru server whose own (ambient) identity is the account key; nobody else has any Azure identity."""
-    env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
-    with LocalServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server-home", env=env) as srv:
-        yield srv
-
-
-def register(azurite: Azurite, container: str) -> None:
-    """The `az` stack: an azure store on Azurite that names no credential at all."""
-    from kitaru.stacks import register_stack
-
-    register_stack("az.yaml", text=textwrap.dedent(f"""
-        name: az
-        orchestrator: {{flavor: local}}
-        artifact_store: {{flavor: azure, path: az://{container}/kitaru, account_url: {azurite.url}}}
-    """))
 
 
 def test_runtime_and_client_act_with_sas_the_server_brokers(
