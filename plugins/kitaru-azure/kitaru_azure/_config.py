@@ -64,7 +64,8 @@ class AzureArtifactStoreConfig(AzureAccess):
     """`path: az://container/prefix` (or `abfs[s]://container@account.dfs.core.windows.net/prefix`)."""
 
     path: str
-    sas_scope: Literal["auto", "directory", "container"] = "auto"
+    sas_scope: Literal["auto", "directory", "container"] = Field(default="auto",
+                                                                 json_schema_extra={"kitaru_secret": False})
     block_size: int = Field(default=8 * MiB, ge=1 * MiB, le=4000 * MiB)
     single_put_threshold: int = Field(default=8 * MiB, ge=0, le=256 * MiB)
     read_chunk_size: int = Field(default=4 * MiB, ge=256 * 1024, le=256 * MiB)
