@@ -39,13 +39,27 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """One Azurite blob service on 127.0.0.1 (in memory) for the whole session."""
+    """One Azurite blob service on 127.0.0.1 (in memory, plain HTTP) for the whole session."""
+    yield from _run_azurite(tmp_path_factory.mktemp("azurite"), "http")
+
+
+@pytest.fixture(scope="session")
+def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite over HTTPS (a throwaway self-signed certificate) accepting Azure AD bearer tokens (`--oauth basic`:
+    issuer, audience and expiry are checked, the token signature is not)."""
+    from azure_helpers import self_signed_cert
+
+    workdir = tmp_path_factory.mktemp("azurite-oauth")
+    cert, key = self_signed_cert(workdir)
+    yield from _run_azurite(workdir, "https", "--oauth", "basic", "--cert", str(cert), "--key", str(key))
+
+
+def _run_azurite(workdir: Path, scheme: str, *extra: str) -> Iterator[Azurite]:
     port = _free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
     log = open(workdir / "azurite.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([_azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-                             "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
-                            cwd=workdir, stdout=log, stderr=log, start_new_session=True)
+                             "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent",
+                             *extra], cwd=workdir, stdout=log, stderr=log, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -58,7 +72,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
                 if time.monotonic() > deadline:
                     raise TimeoutError("azurite did not start within 30 s") from None
                 time.sleep(0.05)
-        yield Azurite(f"http://127.0.0.1:{port}/{ACCOUNT}", ACCOUNT, KEY)
+        yield Azurite(f"{scheme}://127.0.0.1:{port}/{ACCOUNT}", ACCOUNT, KEY, str(workdir / "cert.pem"))
     finally:
         proc.terminate()
         try:
