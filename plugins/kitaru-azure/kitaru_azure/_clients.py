@@ -167,7 +167,8 @@ def container_client(identity: Identity, container: str, credential: Any, *, max
 
     return ContainerClient(identity.account_url, container, credential=credential,
                            retry_policy=retry_policy(max_attempts), connection_timeout=10, read_timeout=60,
-                           max_single_get_size=chunk_size, max_chunk_get_size=chunk_size, max_single_put_size=chunk_size)
+                           max_single_get_size=chunk_size, max_chunk_get_size=chunk_size, max_single_put_size=chunk_size,
+                           connection_data_block_size=256 * 1024)
 
 
 def own_credential(identity: Identity, injected: Any = None) -> Any:

@@ -68,7 +68,7 @@ class AzureArtifactStoreConfig(AzureAccess):
                                                                  json_schema_extra={"kitaru_secret": False})
     block_size: int = Field(default=8 * MiB, ge=1 * MiB, le=4000 * MiB)
     single_put_threshold: int = Field(default=8 * MiB, ge=0, le=256 * MiB)
-    read_chunk_size: int = Field(default=4 * MiB, ge=256 * 1024, le=256 * MiB)
+    read_chunk_size: int = Field(default=2 * MiB, ge=256 * 1024, le=256 * MiB)
 
     @model_validator(mode="before")
     @classmethod

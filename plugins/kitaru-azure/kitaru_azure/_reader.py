@@ -1,4 +1,4 @@
-"""A streaming, resumable reader over one blob: chunked ranged GETs pinned to the blob's ETag."""
+"""A streaming, resumable reader over one blob: ranged GETs of `chunk` bytes, each pinned to the blob's ETag."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ _RETRIES = 5
 
 
 class BlobReader(io.RawIOBase):
-    """Reads a blob chunk by chunk; a dropped connection resumes at the current offset with `If-Match: <etag>`,
-    so a blob replaced meanwhile is an error, never a mix of two versions."""
+    """Reads a blob one ranged GET at a time (`If-Match: <etag>`), so at most one chunk is in memory; a dropped
+    connection retries the current range, and a blob replaced meanwhile is an error, never a mix of versions."""
 
-    def __init__(self, blob: Any, downloader: Any) -> None:
+    def __init__(self, blob: Any, first: Any, chunk: int) -> None:
         super().__init__()
-        self._blob = blob
-        self._etag = downloader.properties.etag
-        self.size = int(downloader.size)
-        self._chunks = downloader.chunks()
-        self._buf = memoryview(b"")
+        self._blob, self._chunk = blob, chunk
+        self._etag = first.properties.etag
+        self.size = _total_size(first.properties)
+        self._buf = memoryview(first.readall())
+        self._fetched = len(self._buf)  # bytes of the blob requested so far
         self._pos = 0
 
     def readable(self) -> bool:
@@ -41,32 +41,34 @@ class BlobReader(io.RawIOBase):
         return len(data)
 
     def _next_chunk(self) -> bytes:
+        from azure.core import MatchConditions
+
+        if self._fetched >= self.size:
+            return b""
+        length = min(self._chunk, self.size - self._fetched)
         for attempt in range(_RETRIES + 1):
-            if self._pos >= self.size:
-                return b""
             try:
-                return next(self._chunks, b"")
+                data: bytes = self._blob.download_blob(
+                    offset=self._fetched, length=length, etag=self._etag,
+                    match_condition=MatchConditions.IfNotModified, max_concurrency=1).readall()
+                break
             except Exception as exc:  # noqa: BLE001 - connection errors from azure-core / urllib3
                 if attempt == _RETRIES or not _transient(exc):
                     raise _failed(exc, self._blob.blob_name) from exc
-                self._reopen()
-        return b""  # pragma: no cover
-
-    def _reopen(self) -> None:
-        from azure.core import MatchConditions
-
-        try:
-            downloader = self._blob.download_blob(offset=self._pos, etag=self._etag,
-                                                  match_condition=MatchConditions.IfNotModified, max_concurrency=1)
-        except Exception as exc:
-            raise _failed(exc, self._blob.blob_name) from exc
-        self._chunks = downloader.chunks()
+        self._fetched += len(data)
+        return data
 
     def close(self) -> None:
         if not self.closed:
-            self._chunks = iter(())
             self._buf = memoryview(b"")
             super().close()
+
+
+def _total_size(properties: Any) -> int:
+    """The whole blob's size: a ranged download reports `bytes START-END/TOTAL` (its `size` is the range's)."""
+    content_range = getattr(properties, "content_range", None) or ""
+    total = content_range.rpartition("/")[2]
+    return int(total) if total.isdigit() else int(properties.size)
 
 
 def _failed(exc: BaseException, name: str) -> Exception:
@@ -74,11 +76,11 @@ def _failed(exc: BaseException, name: str) -> Exception:
     from kitaru.errors import KitaruBackendError
     from kitaru_azure._errors import backend_error, error_code
 
-    if error_code(exc) == "ConditionNotMet":
+    if error_code(exc) == "ConditionNotMet" or getattr(exc, "status_code", None) == 412:
         return KitaruBackendError(f"blob {name!r} was replaced while it was being read; read it again")
     if _transient(exc):
         return backend_error(exc, f"reading blob {name!r} failed after retries")
-    return backend_error(exc, f"cannot read blob {name!r}") if hasattr(exc, "status_code") else exc  # type: ignore[return-value]
+    return backend_error(exc, f"cannot read blob {name!r}")
 
 
 def _transient(exc: BaseException) -> bool:

@@ -140,12 +140,17 @@ class AzureArtifactStore:
         """Stream a blob; KitaruBackendError if it is missing."""
         blob = self._client("read").get_blob_client(self._name(key))
         try:
-            downloader = blob.download_blob(max_concurrency=1)
+            try:
+                first = blob.download_blob(offset=0, length=self.config.read_chunk_size, max_concurrency=1)
+            except Exception as exc:
+                if getattr(exc, "status_code", None) != 416:
+                    raise
+                first = blob.download_blob(max_concurrency=1)  # an empty blob has no byte 0 to range over
         except Exception as exc:
             if is_missing(exc, blob_only=True):
                 raise KitaruBackendError(f"artifact {key!r} is missing from {self.where}") from None
             raise backend_error(exc, f"cannot read artifact {key!r} from {self.where}") from exc
-        return BlobReader(blob, downloader)  # type: ignore[return-value]
+        return BlobReader(blob, first, self.config.read_chunk_size)  # type: ignore[return-value]
 
     def exists(self, key: str) -> bool:
         """Whether a (committed) blob exists under `key`."""
