@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from kitaru_azure._acr import ACR_AAD_USER, ACRRegistry
+from kitaru_azure._config import ACRConfig
 
 from kitaru.errors import KitaruBackendError
 from kitaru.testing import ContainerRegistryConformance
-from kitaru_azure._acr import ACR_AAD_USER, ACRRegistry
-from kitaru_azure._config import ACRConfig
 
 
 class TestACRWithToken(ContainerRegistryConformance):
@@ -34,7 +34,7 @@ class TestACRWithToken(ContainerRegistryConformance):
 
 
 def _jwt(exp: int) -> str:
-    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
     return f"{part({'alg': 'none'})}.{part({'exp': exp, 'aud': 'acmeagents.azurecr.io'})}.sig"
 
 

@@ -105,9 +105,10 @@ def test_the_credentials_route_mints_sas_by_role(azurite: Azurite, container: st
 
 def test_without_a_server_this_environment_has_no_credentials(azurite: Azurite, container: str) -> None:
     """The control for the tests above: the same environment without a broker cannot write at all."""
-    from kitaru.errors import KitaruUsageError
     from kitaru_azure._config import AzureArtifactStoreConfig
     from kitaru_azure._store import AzureArtifactStore
+
+    from kitaru.errors import KitaruUsageError
 
     store = AzureArtifactStore(AzureArtifactStoreConfig(path=f"az://{container}/kitaru", account_url=azurite.url))
     with pytest.raises(KitaruUsageError, match="no credentials"):

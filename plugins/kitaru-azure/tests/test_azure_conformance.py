@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from azure_helpers import Azurite, blob_names, make_store, service
+from kitaru_azure._store import AzureArtifactStore
 
 from kitaru.errors import KitaruBackendError
 from kitaru.testing import ArtifactStoreConformance
-from kitaru_azure._store import AzureArtifactStore
 
 
 class TestAzureArtifactStore(ArtifactStoreConformance):
@@ -126,9 +126,8 @@ def test_ambient_identity_and_endpoint_from_root(azurite: Azurite, container: st
 
 
 def test_config_validation() -> None:
-    from pydantic import ValidationError
-
     from kitaru_azure._config import AzureArtifactStoreConfig
+    from pydantic import ValidationError
 
     for bad in ({"path": "s3://b/p"}, {"path": "az://Bad_Container/p"}, {"path": "az://ab/p"},
                 {"path": "az://my--box/p"}, {"path": "az://box/a/*/b"}, {"path": "az://box/../x"},
@@ -147,8 +146,9 @@ def test_config_validation() -> None:
 
 
 def test_unknown_account_is_a_clear_error() -> None:
-    from kitaru.errors import KitaruUsageError
     from kitaru_azure._config import AzureArtifactStoreConfig
+
+    from kitaru.errors import KitaruUsageError
 
     with pytest.raises(KitaruUsageError, match="account_name"):
         AzureArtifactStore(AzureArtifactStoreConfig(path="az://box/p"))

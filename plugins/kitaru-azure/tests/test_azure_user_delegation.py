@@ -12,10 +12,10 @@ from urllib.parse import parse_qs
 
 import pytest
 from azure_helpers import OBJECT_ID, TENANT, Azurite, StaticToken, aad_token
-
-from kitaru.errors import KitaruBackendError
 from kitaru_azure._config import AzureArtifactStoreConfig
 from kitaru_azure._store import AzureArtifactStore
+
+from kitaru.errors import KitaruBackendError
 
 
 @pytest.fixture
