@@ -47,6 +47,8 @@ def test_azure_stack_via_cli_and_missing_plugin(tmp_path: Path) -> None:
     assert items["az"]["ready"] and items["az"]["active"]
     shown = json.loads(kitaru("stack", "show", "az", "-o", "json").stdout)["item"]
     assert shown["spec"]["artifact_store"]["account_key"] == {"secret": "azure-acme"}
+    r = kitaru("stack", "show", "az")
+    assert r.returncode == 0 and "else the whole container: use one container per stack" in r.stdout, r.stdout
     r = kitaru("plugins", "list")
     assert r.returncode == 0 and "kitaru-azure" in r.stdout
     r = kitaru("stack", "list", KITARU_DISABLE_PLUGINS="azure")
