@@ -126,9 +126,6 @@ class RefreshingSas:
         life = (creds.expires_at - self._minted_at).total_seconds()
         return min(REFRESH_BEFORE, max(life, 0) / 2)
 
-    def update(self, signature: str) -> None:  # AzureSasCredential's interface; the broker owns the token
-        raise NotImplementedError
-
 
 def sas_credential(token: str) -> Any:
     """A static SAS credential."""
