@@ -44,5 +44,20 @@ echo "== helm and kubectl for the chart tests (tests/charts)"
 timeout 400 bash scripts/install_helm.sh .ci/.cache/helm \
   || echo "helm/kubectl install failed: tests/charts will fail" >&2
 
+# --- Azurite (Azure Storage emulator) for plugins/kitaru-azure ----------------------------------------
+# npm azurite@3.35.x: the last release that runs on Node 20 (3.36+ needs Node >= 22). Installed into
+# .ci/.cache/azurite (git-ignored); the tests start it themselves (or use AZURITE_BLOB=/path/to/azurite-blob).
+if [ ! -x .ci/.cache/azurite/node_modules/.bin/azurite-blob ]; then
+  echo "== installing azurite 3.35 (npm)"
+  if command -v npm >/dev/null 2>&1; then
+    mkdir -p .ci/.cache/azurite
+    timeout 600 npm install --prefix .ci/.cache/azurite --no-audit --no-fund --loglevel=error "azurite@~3.35.0" \
+      || echo "azurite install failed: the kitaru-azure tests will say so" >&2
+  else
+    echo "npm is missing (apt-get install -y nodejs npm): the kitaru-azure tests need azurite" >&2
+  fi
+fi
+# ---------------------------------------------------------------------------------------------------------
+
 echo "== running the test suite"
 exec timeout 3600 python -m pytest -q -p no:cacheprovider "$@"

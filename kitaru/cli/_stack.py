@@ -39,7 +39,23 @@ def _show_human(info: Any) -> None:
             ("status", styled("ready", "green") if info.ready else styled("cannot run", "red"))])
     for problem in info.problems:
         echo("  - ", problem)
+    for note in _flavor_notes(info.spec):
+        echo("  ", note)
     echo(dump_yaml(info.spec).rstrip())
+
+
+def _flavor_notes(spec: dict[str, Any]) -> list[str]:
+    """Each installed component flavor's description (e.g. what its minted credentials cover)."""
+    from kitaru.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    notes = []
+    for kind in _KINDS:
+        component = spec.get(kind)
+        flavor = pm.find_flavor(kind, component["flavor"]) if isinstance(component, dict) else None  # type: ignore[arg-type]
+        if flavor is not None and flavor.description:
+            notes.append(f"{kind.replace('_', ' ')} ({flavor.name}): {flavor.description}")
+    return notes
 
 
 @app.command("register")
