@@ -35,6 +35,7 @@ class GCSArtifactStore:
         self._broker = broker if not config.service_account_key else None
         self._retry = retry_policy(config.retry_deadline)
         self._clients: dict[Access, tuple[Any, Any]] = {}
+        self._source: Any = None  # the server's own identity (minting), built once: its token is reused while valid
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- clients
@@ -213,8 +214,11 @@ class GCSArtifactStore:
             raise KitaruBackendError(f"the gcs store {self.root} acts anonymously (anonymous: true) and cannot mint"
                                      " downscoped credentials; give the server a Google identity")
         scoped = "/".join(p for p in (self.prefix, scope.strip("/")) if p)
-        source = identity(self.config)  # the server's own identity, never a brokered token
-        token, expires = exchange(fresh_token(source), access_boundary(self.bucket, scoped, access),
+        with self._lock:
+            if self._source is None:
+                self._source = identity(self.config)  # the server's own identity, never a brokered token
+            own = fresh_token(self._source)
+        token, expires = exchange(own, access_boundary(self.bucket, scoped, access),
                                   self.config.sts_endpoint_url, timeout=self.config.timeout)
         values = {"access_token": token, "token_type": "Bearer", "bucket": self.bucket, "prefix": scoped}
         if self.config.endpoint_url:

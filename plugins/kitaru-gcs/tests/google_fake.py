@@ -20,6 +20,7 @@ class GoogleFake:
         self.sts_requests: list[dict[str, str]] = []
         self.iam_requests: list[tuple[str, dict[str, Any]]] = []
         self.issued: set[str] = set()
+        self.boundaries: dict[str, dict[str, Any]] = {}  # downscoped token -> the access boundary it carries
         self.refuse_sts: str | None = None
         self.sts_lifetime = 3600
         self._n = 0
@@ -63,7 +64,9 @@ class GoogleFake:
                 return 400, {"error": "invalid_request", "error_description": self.refuse_sts}
             if form.get("subject_token") not in self.issued:
                 return 401, {"error": "invalid_grant", "error_description": "unknown subject token"}
-            return 200, {"access_token": self._token("downscoped"), "expires_in": self.sts_lifetime,
+            token = self._token("downscoped")
+            self.boundaries[token] = json.loads(urllib.parse.unquote(form.get("options", "%7B%7D")))
+            return 200, {"access_token": token, "expires_in": self.sts_lifetime,
                          "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
                          "token_type": "Bearer"}
         if path.endswith(":generateAccessToken"):
