@@ -39,7 +39,11 @@ class ArtifactRegistry:
             return creds
         from google.auth import impersonated_credentials
 
-        extra = {"iam_endpoint_override": self.config.iam_endpoint_url} if self.config.iam_endpoint_url else {}
+        extra = {}
+        if self.config.iam_endpoint_url:  # a base URL (tests, private endpoints); google-auth wants the full one
+            base = self.config.iam_endpoint_url.rstrip("/")
+            extra["iam_endpoint_override"] = f"{base}/v1/projects/-/serviceAccounts/{target}:generateAccessToken"
+
         return impersonated_credentials.Credentials(source_credentials=creds, target_principal=target,
                                                     target_scopes=[CLOUD_PLATFORM],
                                                     lifetime=self.config.token_lifetime, **extra)

@@ -166,8 +166,9 @@ class GCSArtifactStore:
                                      " exist)")
         if resp.status_code in (401, 403):
             resp.close()
-            raise KitaruBackendError(f"permission denied reading {self._where(full)}: the identity needs"
-                                     " roles/storage.objectViewer on the bucket")
+            raise KitaruBackendError(f"permission denied: cannot read {self._where(full)}; the identity needs"
+                                     f" roles/storage.objectViewer on gs://{self.bucket} (brokered credentials"
+                                     " cover only the stack's prefix)")
         if resp.status_code not in (200, 206):
             resp.close()
             raise KitaruBackendError(f"cannot read {self._where(full)}: HTTP {resp.status_code} {resp.text[:200]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -9,8 +10,9 @@ from gcs_helpers import admin_client, make_store, names
 from google_fake import GoogleFake
 
 from kitaru.errors import KitaruBackendError
-from kitaru.testing import ArtifactStoreConformance
-from kitaru_gcs._config import GCSArtifactStoreConfig
+from kitaru.testing import ArtifactStoreConformance, ContainerRegistryConformance
+from kitaru_gcs._config import GCPRegistryConfig, GCSArtifactStoreConfig
+from kitaru_gcs._registry import ArtifactRegistry
 from kitaru_gcs._store import GCSArtifactStore
 
 
@@ -205,3 +207,44 @@ def test_config_validation() -> None:
     with pytest.raises(ValidationError, match="multiple of 256 KiB"):
         GCSArtifactStoreConfig(path="gs://bucket/p", chunk_size=1000 * 1000)
     assert GCSArtifactStoreConfig(path="gs://bucket/a/b/").path == "gs://bucket/a/b"
+
+
+class TestArtifactRegistry(ContainerRegistryConformance):
+    @pytest.fixture
+    def registry(self, server_key: str) -> ArtifactRegistry:
+        return ArtifactRegistry(GCPRegistryConfig(uri="europe-west1-docker.pkg.dev/test-project/agents",
+                                                  service_account_key=server_key))
+
+    def test_docker_login_is_an_oauth_access_token(self, registry: ArtifactRegistry, google: GoogleFake) -> None:
+        creds = registry.credentials("push")
+        assert (creds.registry, creds.username) == ("europe-west1-docker.pkg.dev", "oauth2accesstoken")
+        assert creds.password in google.issued and creds.expires_at is not None
+        assert creds.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=3600)
+        assert registry.image_uri("agent", "1.0") == "europe-west1-docker.pkg.dev/test-project/agents/agent:1.0"
+        minted = registry.mint_credentials("", access="read")
+        assert minted.flavor == "gcp" and minted.values["username"] == "oauth2accesstoken"
+
+
+def test_registry_pull_and_push_tokens_impersonate_narrower_service_accounts(server_key: str,
+                                                                             google: GoogleFake) -> None:
+    registry = ArtifactRegistry(GCPRegistryConfig(
+        uri="us-docker.pkg.dev/test-project/agents", service_account_key=server_key, token_lifetime=900,
+        reader_service_account="puller@test-project.iam.gserviceaccount.com",
+        writer_service_account="pusher@test-project.iam.gserviceaccount.com", iam_endpoint_url=google.url))
+    pull, push = registry.credentials("pull"), registry.credentials("push")
+    assert pull.password.startswith("impersonated-token-") and push.password.startswith("impersonated-token-")
+    (p1, r1), (p2, r2) = google.iam_requests[-2:]
+    assert p1 == "/v1/projects/-/serviceAccounts/puller@test-project.iam.gserviceaccount.com:generateAccessToken"
+    assert p2 == "/v1/projects/-/serviceAccounts/pusher@test-project.iam.gserviceaccount.com:generateAccessToken"
+    assert r1["lifetime"] == "900s" and r1["authorization"].startswith("Bearer server-own-token-")
+    assert pull.expires_at is not None and pull.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=900)
+
+
+def test_registry_config_validation() -> None:
+    from pydantic import ValidationError
+
+    for bad in ("docker.io/library/python", "gcr.io/project/x", "europe-west1-docker.pkg.dev/project"):
+        with pytest.raises(ValidationError):
+            GCPRegistryConfig(uri=bad)
+    assert GCPRegistryConfig(uri="https://europe-west1-docker.pkg.dev/my-project/repo/").uri == \
+        "europe-west1-docker.pkg.dev/my-project/repo"
