@@ -7,7 +7,7 @@ A brokered component never touches the ambient chain: its only token source is t
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
@@ -56,7 +56,7 @@ def brokered(broker: CredentialBroker, access: Access) -> Any:
                 raise KitaruBackendError(f"the Kitaru server brokered {creds.flavor!r} credentials for a gcs store;"
                                          " re-register the stack (`kitaru stack register -f ...`)")
             self.token = creds.values["access_token"]
-            self.expiry = creds.expires_at.astimezone(timezone.utc).replace(tzinfo=None)  # google-auth: naive UTC
+            self.expiry = creds.expires_at.astimezone(UTC).replace(tzinfo=None)  # google-auth: naive UTC
 
     return BrokeredCredentials()
 

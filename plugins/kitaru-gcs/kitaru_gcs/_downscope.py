@@ -7,7 +7,7 @@ The server's own token is never returned: if STS does not downscope it, minting 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kitaru.errors import KitaruBackendError
@@ -40,7 +40,7 @@ def access_boundary(bucket: str, prefix: str, access: Access) -> dict[str, Any]:
     }]}}
 
 
-def exchange(source_token: str, boundary: dict[str, Any], sts_endpoint: str, *, timeout: float = 30) -> tuple[str, datetime]:
+def exchange(source_token: str, boundary: dict[str, Any], sts_endpoint: str) -> tuple[str, datetime]:
     """POST the token exchange to STS; the downscoped token and when it expires (fail closed on anything odd)."""
     import google.auth.transport.requests as gtr
     from google.oauth2 import sts
@@ -49,8 +49,9 @@ def exchange(source_token: str, boundary: dict[str, Any], sts_endpoint: str, *, 
         resp = sts.Client(sts_endpoint).exchange_token(
             request=gtr.Request(), grant_type=GRANT_TYPE, subject_token=source_token, subject_token_type=TOKEN_TYPE,
             requested_token_type=TOKEN_TYPE, additional_options=boundary)
-    except Exception as exc:
-        raise KitaruBackendError(f"Google STS refused to downscope the server's token ({sts_endpoint}): {_clean(exc, source_token)}."
+    except Exception as exc:  # noqa: BLE001 - any failure to downscope fails closed
+        reason = _clean(exc, source_token)
+        raise KitaruBackendError(f"Google STS refused to downscope the server's token ({sts_endpoint}): {reason}."
                                  " The server's identity must be a service account or user with an OAuth access"
                                  " token; Kitaru never hands out the server's own token") from None
     token = resp.get("access_token")
@@ -63,7 +64,7 @@ def exchange(source_token: str, boundary: dict[str, Any], sts_endpoint: str, *, 
         lifetime = 0
     if lifetime <= 0:
         raise KitaruBackendError(f"Google STS ({sts_endpoint}) returned a token without a lifetime; refusing it")
-    return str(token), datetime.now(timezone.utc) + timedelta(seconds=lifetime)
+    return str(token), datetime.now(UTC) + timedelta(seconds=lifetime)
 
 
 def _clean(exc: BaseException, secret: str) -> str:

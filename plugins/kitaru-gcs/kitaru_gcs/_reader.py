@@ -32,7 +32,7 @@ class GCSObjectReader(io.RawIOBase):
             try:
                 data: bytes = self._resp.raw.read(size)
                 break
-            except Exception as exc:  # noqa: BLE001 - urllib3/requests connection errors
+            except Exception as exc:
                 if attempt == _RETRIES or not _transient(exc):
                     raise
                 self._reopen()

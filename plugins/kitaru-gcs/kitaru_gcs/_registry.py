@@ -7,7 +7,7 @@ service accounts by impersonation instead of the component's own identity.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kitaru.errors import KitaruUsageError
@@ -56,13 +56,13 @@ class ArtifactRegistry:
             return RegistryCredentials(self.host, "", "", access, None)  # public repositories only
         source = self._token_source(access)
         token = fresh_token(source)
-        cap = datetime.now(timezone.utc) + timedelta(seconds=self.config.token_lifetime)
-        expiry = source.expiry.replace(tzinfo=timezone.utc) if getattr(source, "expiry", None) else cap
+        cap = datetime.now(UTC) + timedelta(seconds=self.config.token_lifetime)
+        expiry = source.expiry.replace(tzinfo=UTC) if getattr(source, "expiry", None) else cap
         return RegistryCredentials(self.host, USERNAME, token, access, min(expiry, cap))
 
     def mint_credentials(self, scope: str = "", *, access: Access = "read", ttl: int = 3600) -> Credentials:
         """The same token as `Credentials` (read → pull, write → push), for a broker that serves registries."""
         creds = self.credentials("push" if access == "write" else "pull")
-        expires = creds.expires_at or datetime.now(timezone.utc) + timedelta(seconds=min(ttl, 3600))
+        expires = creds.expires_at or datetime.now(UTC) + timedelta(seconds=min(ttl, 3600))
         return Credentials("gcp", access, scope, expires, {"registry": creds.registry, "username": creds.username,
                                                            "password": creds.password})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -220,9 +220,9 @@ class GCSArtifactStore:
                 self._source = identity(self.config)  # the server's own identity, never a brokered token
             own = fresh_token(self._source)
         token, expires = exchange(own, access_boundary(self.bucket, scoped, access),
-                                  self.config.sts_endpoint_url, timeout=self.config.timeout)
+                                  self.config.sts_endpoint_url)
         values = {"access_token": token, "token_type": "Bearer", "bucket": self.bucket, "prefix": scoped}
         if self.config.endpoint_url:
             values["endpoint_url"] = self.config.endpoint_url
-        return Credentials("gcs", access, scope, min(expires, datetime.now(timezone.utc) + timedelta(seconds=ttl)),
+        return Credentials("gcs", access, scope, min(expires, datetime.now(UTC) + timedelta(seconds=ttl)),
                            values)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 _TERM = re.compile(r"(resource\.name|api\.getAttribute\('storage\.googleapis\.com/objectListPrefix', ''\))"
                    r"\.startsWith\('([^'\\]*)'\)")
-ROLE_PERMISSIONS = {  # the object permissions of each predefined role (cloud.google.com/storage/docs/access-control/iam-roles)
+# the object permissions of each predefined role (cloud.google.com/storage/docs/access-control/iam-roles)
+ROLE_PERMISSIONS = {
     "roles/storage.objectViewer": {"storage.objects.get", "storage.objects.list"},
     "roles/storage.objectCreator": {"storage.objects.create"},
     "roles/storage.objectAdmin": {"storage.objects.get", "storage.objects.list", "storage.objects.create",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,13 +24,14 @@ class GoogleFake:
         self.refuse_sts: str | None = None
         self.sts_lifetime = 3600
         self._n = 0
+        self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 status, payload = fake._handle(self.path, body, self.headers.get("Authorization", ""))
                 data = json.dumps(payload).encode()
@@ -44,7 +45,7 @@ class GoogleFake:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _token(self, kind: str) -> str:
-        with threading.Lock():
+        with self._lock:
             self._n += 1
             token = f"{kind}-token-{self._n}"
         self.issued.add(token)
@@ -74,7 +75,7 @@ class GoogleFake:
             self.iam_requests.append((path, {**request, "authorization": auth}))
             if auth.removeprefix("Bearer ") not in self.issued:
                 return 401, {"error": {"code": 401, "message": "unauthenticated"}}
-            expire = datetime.now(timezone.utc) + timedelta(seconds=int(request.get("lifetime", "3600s")[:-1]))
+            expire = datetime.now(UTC) + timedelta(seconds=int(request.get("lifetime", "3600s")[:-1]))
             return 200, {"accessToken": self._token("impersonated"),
                          "expireTime": expire.strftime("%Y-%m-%dT%H:%M:%SZ")}
         return 404, {"error": "not found"}

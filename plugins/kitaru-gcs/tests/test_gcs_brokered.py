@@ -130,7 +130,7 @@ def test_brokered_tokens_cannot_leave_the_prefix_or_exceed_their_access(
     assert upload(w, "elsewhere/evil") == 403
     assert upload(w, "kitaru/blobs/ok", b"overwrite") == 403  # create-once: no overwrite without delete
     assert upload(r, "kitaru/new") == 403  # a reader cannot write
-    get = lambda token, name: requests.get(  # noqa: E731
+    get = lambda token, name: requests.get(
         f"{proxy.url}/download/storage/v1/b/{bucket}/o/{requests.utils.quote(name, safe='')}",
         params={"alt": "media"}, headers={"Authorization": f"Bearer {token}"}).status_code
     requests.post(f"{gcs_url}/upload/storage/v1/b/{bucket}/o", data=b"secret",
@@ -143,9 +143,10 @@ def test_brokered_tokens_cannot_leave_the_prefix_or_exceed_their_access(
 
 def test_without_a_server_this_environment_has_no_credentials(gcs_url: str, bucket: str) -> None:
     """The control for the tests above: the same environment without a broker cannot act at all."""
-    from kitaru.errors import KitaruBackendError
     from kitaru_gcs._config import GCSArtifactStoreConfig
     from kitaru_gcs._store import GCSArtifactStore
+
+    from kitaru.errors import KitaruBackendError
 
     store = GCSArtifactStore(GCSArtifactStoreConfig(path=f"gs://{bucket}/kitaru", endpoint_url=gcs_url))
     with pytest.raises(KitaruBackendError, match="no Google Cloud identity"):

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from gcs_helpers import admin_client, make_store, names
 from google_fake import GoogleFake
-
-from kitaru.errors import KitaruBackendError
-from kitaru.testing import ArtifactStoreConformance, ContainerRegistryConformance
 from kitaru_gcs._config import GCPRegistryConfig, GCSArtifactStoreConfig
 from kitaru_gcs._registry import ArtifactRegistry
 from kitaru_gcs._store import GCSArtifactStore
+
+from kitaru.errors import KitaruBackendError
+from kitaru.testing import ArtifactStoreConformance, ContainerRegistryConformance
 
 
 class TestGCSArtifactStore(ArtifactStoreConformance):
@@ -116,7 +116,7 @@ def test_read_resumes_after_a_dropped_connection_pinned_to_the_generation(gcs_ur
         return reopen(start, gen)
 
     class Flaky:
-        class raw:  # noqa: N801
+        class raw:
             @staticmethod
             def read(n: int) -> bytes:
                 raise ProtocolError("connection reset")
@@ -219,7 +219,7 @@ class TestArtifactRegistry(ContainerRegistryConformance):
         creds = registry.credentials("push")
         assert (creds.registry, creds.username) == ("europe-west1-docker.pkg.dev", "oauth2accesstoken")
         assert creds.password in google.issued and creds.expires_at is not None
-        assert creds.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=3600)
+        assert creds.expires_at <= datetime.now(UTC) + timedelta(seconds=3600)
         assert registry.image_uri("agent", "1.0") == "europe-west1-docker.pkg.dev/test-project/agents/agent:1.0"
         minted = registry.mint_credentials("", access="read")
         assert minted.flavor == "gcp" and minted.values["username"] == "oauth2accesstoken"
@@ -233,11 +233,11 @@ def test_registry_pull_and_push_tokens_impersonate_narrower_service_accounts(ser
         writer_service_account="pusher@test-project.iam.gserviceaccount.com", iam_endpoint_url=google.url))
     pull, push = registry.credentials("pull"), registry.credentials("push")
     assert pull.password.startswith("impersonated-token-") and push.password.startswith("impersonated-token-")
-    (p1, r1), (p2, r2) = google.iam_requests[-2:]
+    (p1, r1), (p2, _) = google.iam_requests[-2:]
     assert p1 == "/v1/projects/-/serviceAccounts/puller@test-project.iam.gserviceaccount.com:generateAccessToken"
     assert p2 == "/v1/projects/-/serviceAccounts/pusher@test-project.iam.gserviceaccount.com:generateAccessToken"
     assert r1["lifetime"] == "900s" and r1["authorization"].startswith("Bearer server-own-token-")
-    assert pull.expires_at is not None and pull.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=900)
+    assert pull.expires_at is not None and pull.expires_at <= datetime.now(UTC) + timedelta(seconds=900)
 
 
 def test_registry_config_validation() -> None:

@@ -4,16 +4,16 @@ asks for (evaluated against allowed and forbidden names), TTLs, and failing clos
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from cel_eval import Request, allowed, evaluate
 from gcs_helpers import make_store
 from google_fake import GoogleFake
+from kitaru_gcs._downscope import access_boundary, condition
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
-from kitaru_gcs._downscope import access_boundary, condition
 
 BUCKET = "acme-agents"
 
@@ -27,7 +27,7 @@ def fresh_google() -> GoogleFake:
 def test_the_sts_request_is_a_token_exchange_with_the_prefix_boundary(fresh_google: GoogleFake) -> None:
     g = fresh_google
     store = make_store("http://127.0.0.1:9", BUCKET, key=g.service_account_key(), sts=f"{g.url}/v1/token")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     creds = store.mint_credentials("runs/r1", access="write", ttl=600)
     assert len(g.oauth_requests) == 1 and len(g.sts_requests) == 1
     form = g.sts_requests[0]
@@ -50,7 +50,7 @@ def test_the_sts_request_is_a_token_exchange_with_the_prefix_boundary(fresh_goog
     # the client gets the downscoped token, never the server's own
     assert creds.values["access_token"].startswith("downscoped-token-") and own not in creds.values.values()
     assert creds.values["bucket"] == BUCKET and creds.values["prefix"] == "kitaru/runs/r1"
-    assert before + timedelta(seconds=590) < creds.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=600)
+    assert before + timedelta(seconds=590) < creds.expires_at <= datetime.now(UTC) + timedelta(seconds=600)
     read = store.mint_credentials("", access="read", ttl=900)
     options = json.loads(unquote(g.sts_requests[1]["options"]))["accessBoundary"]["accessBoundaryRules"][0]
     assert options["availablePermissions"] == ["inRole:roles/storage.objectViewer"]
@@ -64,7 +64,7 @@ def test_expiry_is_the_earlier_of_ttl_and_the_token_lifetime(fresh_google: Googl
     store = make_store("http://127.0.0.1:9", BUCKET, key=fresh_google.service_account_key(),
                        sts=f"{fresh_google.url}/v1/token")
     creds = store.mint_credentials("", access="read", ttl=3600)
-    assert creds.expires_at <= datetime.now(timezone.utc) + timedelta(seconds=300)
+    assert creds.expires_at <= datetime.now(UTC) + timedelta(seconds=300)
     for bad in (0, 59, 3601):
         with pytest.raises(KitaruUsageError, match="ttl"):
             store.mint_credentials("", ttl=bad)

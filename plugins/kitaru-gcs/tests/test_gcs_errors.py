@@ -10,10 +10,10 @@ import pytest
 from boundary_proxy import BoundaryProxy
 from gcs_helpers import free_port, make_store, names
 from google_fake import GoogleFake
-
-from kitaru.errors import KitaruBackendError
 from kitaru_gcs._config import GCSArtifactStoreConfig
 from kitaru_gcs._store import GCSArtifactStore
+
+from kitaru.errors import KitaruBackendError
 
 MB = 1 << 20
 
@@ -43,7 +43,7 @@ def test_permission_denied_is_clear_and_writes_nothing(gcs_url: str, bucket: str
                                      resumable_threshold=MB, retry_deadline=5)
         reader_only = GCSArtifactStore(cfg, broker=lambda access: minting.mint_credentials("", access="read"))
         for data in (b"small", _stream(3)):
-            with pytest.raises(KitaruBackendError, match="permission denied: cannot write .*roles/storage.objectCreator"):
+            with pytest.raises(KitaruBackendError, match="denied: cannot write .*roles/storage.objectCreator"):
                 reader_only.write("blobs/sha256/aa/x", data)
         other = make_store(gcs_url, bucket, key=server_key, sts=f"{google.url}/v1/token",
                            path=f"gs://{bucket}/kitaru-prod")
