@@ -152,3 +152,41 @@ def test_without_a_server_this_environment_has_no_credentials(gcs_url: str, buck
     with pytest.raises(KitaruBackendError, match="no Google Cloud identity"):
         store.write("a.txt", b"x")
     assert names(gcs_url, bucket) == set()
+
+
+def test_the_store_refreshes_brokered_tokens_before_they_expire(gcs_url: str, bucket: str, google: GoogleFake,
+                                                                server_key: str) -> None:
+    """Tokens far from expiry are reused; one within the refresh margin is replaced before the next request."""
+    from datetime import datetime, timedelta, timezone
+
+    from kitaru.plugins import Credentials
+    from kitaru_gcs._config import GCSArtifactStoreConfig
+    from kitaru_gcs._store import GCSArtifactStore
+
+    minting = GCSArtifactStore(GCSArtifactStoreConfig(path=f"gs://{bucket}/kitaru", endpoint_url=gcs_url,
+                                                      service_account_key=server_key,
+                                                      sts_endpoint_url=f"{google.url}/v1/token"))
+    lifetimes: list[int] = [3600, 3600, 120, 3600]
+    calls: list[tuple[str, str]] = []
+
+    def broker(access: str) -> Credentials:
+        creds = minting.mint_credentials("", access=access, ttl=3600)  # type: ignore[arg-type]
+        expires = datetime.now(timezone.utc) + timedelta(seconds=lifetimes.pop(0))
+        calls.append((access, creds.values["access_token"]))
+        return Credentials(creds.flavor, creds.access, creds.scope, expires, creds.values)
+
+    with BoundaryProxy(gcs_url, google) as proxy:
+        store = GCSArtifactStore(GCSArtifactStoreConfig(path=f"gs://{bucket}/kitaru", endpoint_url=proxy.url),
+                                 broker=broker)
+        assert not store.exists("blobs/a")  # read token #1
+        store.write("blobs/a", b"1")  # write token #2 (read-only credentials cannot write)
+        store.write("blobs/b", b"2")
+        assert [a for a, _ in calls] == ["read", "write"]
+        store._conn("write")[0]._credentials.expiry = datetime.utcnow() + timedelta(seconds=120)  # noqa: DTZ003
+        store.write("blobs/c", b"3")  # inside google-auth's refresh margin: a new token first (#3, 120 s)
+        store.write("blobs/d", b"4")  # that one is inside the margin too: #4
+        store.write("blobs/e", b"5")
+        assert [a for a, _ in calls] == ["read", "write", "write", "write"]
+        used = {kind for kind, _, _ in proxy.log}
+    assert used == {"downscoped"} and all(ok for _, _, ok in proxy.log)
+    assert names(gcs_url, bucket) == {f"kitaru/blobs/{k}" for k in "abcde"}
