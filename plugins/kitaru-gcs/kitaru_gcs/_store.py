@@ -126,13 +126,18 @@ class GCSArtifactStore:
         blob = self._blob(full, "write")
         extra = {"if_generation_match": 0} if once else {}
         with gcs_errors("write", self._where(full)):
+            writer = BlobWriter(blob, chunk_size=self.config.chunk_size, ignore_flush=True, retry=self._retry,
+                                content_type="application/octet-stream", timeout=self.config.timeout, **extra)
             try:
-                with BlobWriter(blob, chunk_size=self.config.chunk_size, ignore_flush=True, retry=self._retry,
-                                content_type="application/octet-stream", timeout=self.config.timeout, **extra) as w:
-                    w.write(bytes(head))
+                try:
+                    writer.write(bytes(head))
                     head.clear()
                     for chunk in rest:
-                        w.write(chunk)
+                        writer.write(chunk)
+                except BaseException:
+                    _cancel(writer)
+                    raise
+                writer.close()  # the last chunk finalizes the object: only now does it become visible
             except PreconditionFailed:
                 if not once:
                     raise
@@ -226,3 +231,11 @@ class GCSArtifactStore:
             values["endpoint_url"] = self.config.endpoint_url
         return Credentials("gcs", access, scope, min(expires, datetime.now(UTC) + timedelta(seconds=ttl)),
                            values)
+
+
+def _cancel(writer: Any) -> None:
+    """Cancel a resumable upload session; if even that fails, the unfinished session never becomes visible."""
+    try:
+        writer.terminate()
+    except Exception:  # noqa: BLE001, S110 - keep the original error; GCS expires abandoned sessions in a week
+        pass
