@@ -32,7 +32,7 @@ class GCSArtifactStore:
         self.bucket, _, self.prefix = config.path[5:].partition("/")
         self.root = config.path
         self.endpoint = (config.endpoint_url or DEFAULT_ENDPOINT).rstrip("/")
-        self._broker = broker if not config.service_account_key else None
+        self._broker = broker if not (config.service_account_key or config.anonymous) else None
         self._retry = retry_policy(config.retry_deadline)
         self._clients: dict[Access, tuple[Any, Any]] = {}
         self._source: Any = None  # the server's own identity (minting), built once: its token is reused while valid
