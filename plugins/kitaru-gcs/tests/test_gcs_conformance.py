@@ -248,3 +248,15 @@ def test_registry_config_validation() -> None:
             GCPRegistryConfig(uri=bad)
     assert GCPRegistryConfig(uri="https://europe-west1-docker.pkg.dev/my-project/repo/").uri == \
         "europe-west1-docker.pkg.dev/my-project/repo"
+
+
+def test_imports_stay_lazy() -> None:
+    """`import kitaru` loads no plugin; importing the plugin (discovery) loads no Google SDK."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kitaru, kitaru.stacks; a = [m for m in ('kitaru_gcs', 'google.cloud.storage') if m in"
+            " sys.modules]; import kitaru_gcs; b = [m for m in sys.modules if m.startswith('google')];"
+            " print(a, b); sys.exit(1 if a or b else 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
