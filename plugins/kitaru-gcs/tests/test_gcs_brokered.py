@@ -130,9 +130,10 @@ def test_brokered_tokens_cannot_leave_the_prefix_or_exceed_their_access(
     assert upload(w, "elsewhere/evil") == 403
     assert upload(w, "kitaru/blobs/ok", b"overwrite") == 403  # create-once: no overwrite without delete
     assert upload(r, "kitaru/new") == 403  # a reader cannot write
-    get = lambda token, name: requests.get(
-        f"{proxy.url}/download/storage/v1/b/{bucket}/o/{requests.utils.quote(name, safe='')}",
-        params={"alt": "media"}, headers={"Authorization": f"Bearer {token}"}).status_code
+    def get(token: str, name: str) -> int:
+        return requests.get(f"{proxy.url}/download/storage/v1/b/{bucket}/o/{requests.utils.quote(name, safe='')}",
+                            params={"alt": "media"}, headers={"Authorization": f"Bearer {token}"}).status_code
+
     requests.post(f"{gcs_url}/upload/storage/v1/b/{bucket}/o", data=b"secret",
                   params={"uploadType": "media", "name": "kitaru-prod/secret"})
     assert get(r, "kitaru/blobs/ok") == 200
@@ -159,9 +160,10 @@ def test_the_store_refreshes_brokered_tokens_before_they_expire(gcs_url: str, bu
     """Tokens far from expiry are reused; one within the refresh margin is replaced before the next request."""
     from datetime import datetime, timedelta, timezone
 
-    from kitaru.plugins import Credentials
     from kitaru_gcs._config import GCSArtifactStoreConfig
     from kitaru_gcs._store import GCSArtifactStore
+
+    from kitaru.plugins import Credentials
 
     minting = GCSArtifactStore(GCSArtifactStoreConfig(path=f"gs://{bucket}/kitaru", endpoint_url=gcs_url,
                                                       service_account_key=server_key,
