@@ -69,50 +69,73 @@ def test_unreachable_endpoint_fails_fast_and_clearly() -> None:
         assert time.monotonic() - started < 15  # retried with backoff until retry_deadline, then given up
 
 
+class _FlakyUpstream:
+    """A proxy to the emulator that answers 503 to the upload-chunk PUTs numbered in `fail`."""
+
+    def __init__(self, gcs_url: str, fail: set[int] | None = None, fail_after: int | None = None) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        self.puts = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "PUT":
+                    outer.puts += 1
+                    if outer.puts in (fail or set()) or (fail_after is not None and outer.puts > fail_after):
+                        self.send_response(503)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                r = requests.request(self.command, gcs_url + self.path, data=body, headers=headers)
+                self.send_response(r.status_code)
+                for k, v in r.headers.items():
+                    if k.lower() == "location":
+                        v = v.replace(gcs_url, outer.url)
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self._srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._srv.server_address[1]}"
+        threading.Thread(target=self._srv.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._srv.shutdown()
+        self._srv.server_close()
+
+
+def test_a_failed_chunk_is_retried_and_the_upload_resumes(gcs_url: str, bucket: str) -> None:
+    flaky = _FlakyUpstream(gcs_url, fail={2, 4})
+    try:
+        store = make_store(flaky.url, bucket, chunk_size=MB, resumable_threshold=MB, retry_deadline=30)
+        store.write("blobs/sha256/cc/resumed", (bytes([i]) * MB for i in range(5)))
+    finally:
+        flaky.close()
+    with make_store(gcs_url, bucket).open("blobs/sha256/cc/resumed") as f:
+        assert f.read() == b"".join(bytes([i]) * MB for i in range(5))
+    assert flaky.puts >= 5 + 2
+
+
 def test_failed_stream_mid_upload_leaves_nothing(gcs_url: str, bucket: str) -> None:
     """The endpoint dies half-way through a resumable upload: the error is clear, the object never appears."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    import requests
-
-    puts = [0]
-
-    class CutOff(BaseHTTPRequestHandler):
-        def log_message(self, *a: object) -> None:
-            pass
-
-        def _any(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.command == "PUT":
-                puts[0] += 1
-                if puts[0] > 2:  # after two chunks the "network" only answers 503
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-            r = requests.request(self.command, gcs_url + self.path, data=body, headers=headers)
-            self.send_response(r.status_code)
-            for k, v in r.headers.items():
-                if k.lower() == "location":
-                    v = v.replace(gcs_url, url)
-                if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(r.content)))
-            self.end_headers()
-            self.wfile.write(r.content)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _any
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), CutOff)
-    url = f"http://127.0.0.1:{srv.server_address[1]}"
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    flaky = _FlakyUpstream(gcs_url, fail_after=2)  # after two chunks the "network" only answers 503
     try:
-        store = make_store(url, bucket, chunk_size=MB, resumable_threshold=MB, retry_deadline=3)
+        store = make_store(flaky.url, bucket, chunk_size=MB, resumable_threshold=MB, retry_deadline=3)
         with pytest.raises(KitaruBackendError, match="did not answer|could not write"):
             store.write("blobs/sha256/bb/half", _stream(6))
     finally:
-        srv.shutdown()
-        srv.server_close()
+        flaky.close()
     assert names(gcs_url, bucket) == set()
