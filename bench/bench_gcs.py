@@ -137,7 +137,12 @@ def main() -> None:
     from gcs_helpers import admin_client, start_fake_gcs
 
     gcs_proc, gcs_url = start_fake_gcs()
-    moto_proc, moto_url = _start_moto()
+    try:
+        moto_proc, moto_url = _start_moto()
+    except BaseException:
+        gcs_proc.kill()
+        gcs_proc.wait(timeout=10)
+        raise
     try:
         bucket = f"bench-{uuid.uuid4().hex[:10]}"
         admin_client(gcs_url).create_bucket(bucket)
