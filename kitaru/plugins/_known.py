@@ -6,7 +6,7 @@ KNOWN_FLAVORS: dict[str, str] = {
     "s3": "kitaru-s3",
     "ecr": "kitaru-s3",
     "gcs": "kitaru-gcs",
-    "gar": "kitaru-gcs",
+    "gcp": "kitaru-gcs",
     "azure": "kitaru-azure",
     "acr": "kitaru-azure",
     "kubernetes": "kitaru-k8s",

@@ -209,6 +209,12 @@ def test_flow_runs_on_registered_stack_and_client_reads_outputs(tmp_path: Path, 
         f.run(1, stack="nope")
 
 
-def test_store_from_root_unknown_scheme_names_package() -> None:
-    with pytest.raises(KitaruUsageError, match="no installed artifact store can read 'gs://b/p'"):
-        store_from_root("gs://b/p")
+def test_store_from_root_unknown_scheme_names_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KITARU_DISABLE_PLUGINS", "gcs")  # as if kitaru-gcs were not installed (CI installs it)
+    reset_plugin_manager()
+    try:
+        with pytest.raises(KitaruUsageError, match="no installed artifact store can read 'gs://b/p'.*kitaru-gcs"):
+            store_from_root("gs://b/p")
+    finally:
+        monkeypatch.delenv("KITARU_DISABLE_PLUGINS")
+        reset_plugin_manager()
