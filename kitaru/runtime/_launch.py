@@ -11,7 +11,7 @@ from kitaru.config._paths import resolve_home
 from kitaru.config._resolve import resolve_config
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime._context import new_owner
-from kitaru.runtime._dispatch import spawn_runner
+from kitaru.runtime._dispatch import dispatch_runner, stack_orchestrator
 from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
 from kitaru.runtime._source import describe_source, load_flow
@@ -47,6 +47,7 @@ def _create_and_run(
     seed: dict[str, Any] | None = None, detach: bool = False,
 ) -> tuple[str, StateService]:
     home, state, store = _environment(config)
+    orchestrator = stack_orchestrator(config.stack or "default", home=home, state=state) if detach else None
     from kitaru.runtime._recovery import sweep
 
     sweep(state)
@@ -61,7 +62,7 @@ def _create_and_run(
         seed=seed,
     )
     if detach:
-        spawn_runner(exec_id, owner=owner, home=home, cwd=source.get("cwd"))
+        dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"))
         return exec_id, state
     run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=inputs_ref, state=state, store=store,
              owner=owner, config=config, home=home)
@@ -104,10 +105,12 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
         raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
     if not row["flow_source"].get("importable"):
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
+    orchestrator = stack_orchestrator(row["stack"], home=home, state=state)  # a stack that cannot run: nothing claimed
     owner = new_owner()
     ttl = max(_stored_config(row).lease_ttl, DISPATCH_GRACE)  # the new process needs time to start
     state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
-    spawn_runner(exec_id, owner=owner, home=home, cwd=row["flow_source"].get("cwd"))
+    dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state,
+                    cwd=row["flow_source"].get("cwd"))
     return state
 
 

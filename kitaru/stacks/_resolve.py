@@ -61,6 +61,10 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
         from kitaru.artifacts import LocalArtifactStore
 
         return LocalArtifactStore(home / "artifacts")  # the built-in default: no plugin discovery on the hot path
+    if kind == "orchestrator" and raw == {"flavor": "local"}:
+        from kitaru.plugins._local_jobs import LocalOrchestrator
+
+        return LocalOrchestrator(home / "jobs")
     from pydantic import ValidationError
 
     from kitaru.plugins import ComponentContext, get_plugin_manager

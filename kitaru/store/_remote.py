@@ -122,6 +122,10 @@ class RemoteStateService:
         """Mark running executions whose lease expired as failed; return them."""
         return self._send("POST", "/executions/expire-lost")  # type: ignore[no-any-return]
 
+    def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
+        """Remember where an execution's latest runner was dispatched."""
+        self._send("PUT", f"/executions/{_q(exec_id)}/dispatch", {"orchestrator": orchestrator, "job_id": job_id})
+
     def set_execution_metadata(self, exec_id: str, metadata: dict[str, Any]) -> None:
         """Merge `metadata` into the execution's metadata."""
         self._send("PATCH", f"/executions/{_q(exec_id)}/metadata", {"metadata": metadata})

@@ -228,6 +228,12 @@ class StateService(CatalogService):
                     lost.append(row["id"])
         return [self.get_execution(i) for i in lost]  # type: ignore[misc]
 
+    def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
+        """Remember where an execution's latest runner was dispatched, so status, logs and cancel find the job."""
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE executions SET orchestrator = :o, job_id = :j, dispatched_at = :t WHERE id = :id",
+                       {"o": orchestrator, "j": job_id, "t": now(), "id": exec_id})
+
     def set_execution_metadata(self, exec_id: str, metadata: dict[str, Any]) -> None:
         """Merge `metadata` into the execution's metadata (kitaru.log in the flow body)."""
         with self.db.transaction() as tx:

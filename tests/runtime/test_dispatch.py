@@ -1,0 +1,143 @@
+"""Every runner starts through the stack's orchestrator: a recording orchestrator plugin sees each dispatch."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitaru.client import KitaruClient
+from tests.conftest import on_backend, wait_for
+from tests.plugins.fakedists import make_dist
+
+RECORDING = """
+import json, os
+from pydantic import BaseModel, ConfigDict
+from kitaru.plugins import hookimpl
+from kitaru.plugins._local_jobs import LocalOrchestrator
+
+class RecordingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    log: str
+
+class Recording(LocalOrchestrator):
+    flavor = "recording"
+
+    def __init__(self, jobs_dir, log):
+        super().__init__(jobs_dir)
+        self.log = log
+
+    def submit(self, job):
+        with open(self.log, "a") as f:
+            f.write(json.dumps({"exec_id": job.exec_id, "command": job.command, "env": sorted(job.env)}) + "\\n")
+        return super().submit(job)
+
+@hookimpl
+def kitaru_register_components(registry):
+    registry.add_orchestrator("recording", config=RecordingConfig,
+                              factory=lambda c, ctx: Recording(ctx.home / "jobs", c.log))
+"""
+
+FLOWS = """
+import os
+import kitaru
+from kitaru import checkpoint, flow
+
+@checkpoint
+def step(name: str) -> str:
+    with open(os.environ["MARKS"], "a") as f:
+        f.write(name + "\\n")
+    return "out-" + name
+
+@flow
+def gated(topic: str) -> str:
+    first = step(topic)
+    ok = kitaru.wait(schema=bool, name="go", question="go on?")
+    return first + ("+" + step("after") if ok else "")
+"""
+
+
+@pytest.fixture(params=["embedded", "sqlite"])
+def backend(request: pytest.FixtureRequest, kitaru_home: Path, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with on_backend(request.param, tmp_path, monkeypatch):
+        yield request.param
+
+
+@pytest.fixture
+def recording_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> Path:
+    """A stack `rec` whose orchestrator logs every JobSpec it gets (also importable by runner processes)."""
+    site = tmp_path / "site"
+    make_dist(site, "kitaru-recording", "0.1", {"recording": "kitaru_recording"}, {"kitaru_recording": RECORDING})
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    from kitaru.plugins import reset_plugin_manager
+
+    reset_plugin_manager()
+    log = tmp_path / "dispatches.jsonl"
+    import kitaru
+
+    spec = {"name": "rec", "orchestrator": {"flavor": "recording", "log": str(log)}, "artifact_store": {"flavor": "local"}}
+    from kitaru.stacks import register_stack
+
+    register_stack("rec.yaml", text=json.dumps(spec), activate=False)
+    assert kitaru  # the SDK is what the test drives
+    return log
+
+
+def _dispatches(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_answer_and_replay_dispatch_through_the_stacks_orchestrator(flow_module, recording_stack: Path) -> None:
+    mod = flow_module(FLOWS, "dispatch_flows")
+    handle = mod.gated.run("a", stack="rec")
+    assert handle.status == "waiting"
+    assert _dispatches(recording_stack) == []  # the first turn ran in this process
+
+    client = KitaruClient()
+    client.executions.input(handle.exec_id, wait="go", value=True)
+    wait_for(lambda: client.executions.get(handle.exec_id).status == "completed", timeout=30)
+    [job] = _dispatches(recording_stack)
+    assert job["exec_id"] == handle.exec_id
+    assert job["command"][-3:] == ["-m", "kitaru.runtime", handle.exec_id]
+    assert {"KITARU_HOME", "KITARU_RUNNER_OWNER"} <= set(job["env"])
+    row = client.executions.get(handle.exec_id)
+    assert row.orchestrator == "recording" and row.job_id and row.job_id.startswith(handle.exec_id)
+    assert mod.marks() == ["a", "after"]  # the completed checkpoint did not run again
+
+    replayed = client.executions.replay(handle.exec_id, from_="step_2")
+    wait_for(lambda: client.executions.get(replayed.exec_id).status == "completed", timeout=30)
+    assert [j["exec_id"] for j in _dispatches(recording_stack)] == [handle.exec_id, replayed.exec_id]
+
+
+def test_a_stack_whose_orchestrator_cannot_be_built_fails_the_continuation_clearly(
+        flow_module, recording_stack: Path, tmp_path: Path) -> None:
+    mod = flow_module(FLOWS, "dispatch_flows2")
+    handle = mod.gated.run("b", stack="rec")
+    from kitaru.plugins import reset_plugin_manager
+
+    os.environ["KITARU_DISABLE_PLUGINS"] = "kitaru-recording"
+    try:
+        reset_plugin_manager()
+        from kitaru.stacks._resolve import forget_cached
+
+        forget_cached("rec")
+        from kitaru.errors import KitaruError
+
+        with pytest.raises(KitaruError, match="recording"):
+            KitaruClient().executions.input(handle.exec_id, wait="go", value=True)
+    finally:
+        del os.environ["KITARU_DISABLE_PLUGINS"]
+        reset_plugin_manager()
+        forget_cached("rec")
+    assert _dispatches(recording_stack) == []
+    client = KitaruClient()
+    assert client.executions.get(handle.exec_id).status == "waiting"  # answered, nothing claimed
+    client.executions.resume(handle.exec_id)
+    wait_for(lambda: client.executions.get(handle.exec_id).status == "completed", timeout=30)
+    assert len(_dispatches(recording_stack)) == 1
