@@ -39,7 +39,19 @@ def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options:
     """Create an execution for `flow` and run it here until it ends or waits."""
     config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
     inputs = bind_inputs(flow.fn, args, kwargs)
-    return _create_and_run(flow, config, inputs)
+    return _create_and_run(flow, config, inputs, detach=_runs_remotely(config))
+
+
+def _runs_remotely(config: Any) -> bool:
+    """Whether the stack's orchestrator runs jobs elsewhere (then `.run()` returns once it is dispatched)."""
+    from kitaru.stacks import resolve_stack
+    from kitaru.stacks._service import require_server_for_remote
+
+    stack = resolve_stack(config.stack)
+    if not stack.orchestrator.remote:
+        return False
+    require_server_for_remote(stack.spec, stack.state)
+    return True
 
 
 def _create_and_run(

@@ -26,7 +26,7 @@ class ResolvedStack:
     """A stack whose components are built on first access (secrets resolved, configs validated)."""
 
     def __init__(self, name: str, spec: dict[str, Any], home: Path, state: StateService) -> None:
-        self.name, self.spec, self.home, self._state = name, spec, home, state
+        self.name, self.spec, self.home, self.state = name, spec, home, state
         self._built: dict[str, Any] = {}
 
     def component(self, kind: str) -> Any | None:
@@ -34,7 +34,7 @@ class ResolvedStack:
         with _lock:
             if kind not in self._built:
                 raw = self.spec.get(kind)
-                self._built[kind] = None if raw is None else build_component(kind, raw, self.name, self.home, self._state)
+                self._built[kind] = None if raw is None else build_component(kind, raw, self.name, self.home, self.state)
             return self._built[kind]
 
     @property

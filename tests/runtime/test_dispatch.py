@@ -19,6 +19,7 @@ import json, os
 from pydantic import BaseModel, ConfigDict
 from kitaru.plugins import hookimpl
 from kitaru.plugins._local_jobs import LocalOrchestrator
+from kitaru.artifacts import LocalArtifactStore
 
 class RecordingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -36,10 +37,30 @@ class Recording(LocalOrchestrator):
             f.write(json.dumps({"exec_id": job.exec_id, "command": job.command, "env": sorted(job.env)}) + "\\n")
         return super().submit(job)
 
+class RemoteRecording(Recording):
+    flavor = "recording-remote"
+    remote = True
+
+class SharedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+
+class SharedStore(LocalArtifactStore):
+    # a directory every machine mounts (think NFS): a store remote jobs can reach
+    flavor = "shared"
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.root = "shared://" + str(self.path)
+
 @hookimpl
 def kitaru_register_components(registry):
     registry.add_orchestrator("recording", config=RecordingConfig,
                               factory=lambda c, ctx: Recording(ctx.home / "jobs", c.log))
+    registry.add_orchestrator("recording-remote", config=RecordingConfig, remote=True,
+                              factory=lambda c, ctx: RemoteRecording(ctx.home / "jobs", c.log))
+    registry.add_artifact_store("shared", config=SharedConfig, factory=lambda c, ctx: SharedStore(c.path),
+                                schemes=("shared",), from_root=lambda root: SharedStore(root[len("shared://"):]))
 """
 
 FLOWS = """
@@ -141,3 +162,38 @@ def test_a_stack_whose_orchestrator_cannot_be_built_fails_the_continuation_clear
     client.executions.resume(handle.exec_id)
     wait_for(lambda: client.executions.get(handle.exec_id).status == "completed", timeout=30)
     assert len(_dispatches(recording_stack)) == 1
+
+
+def _remote_spec(log: Path, store: dict[str, Any]) -> str:
+    return json.dumps({"name": "far", "orchestrator": {"flavor": "recording-remote", "log": str(log)},
+                       "artifact_store": store})
+
+
+def test_a_remote_orchestrator_needs_a_store_its_jobs_can_reach(recording_stack: Path) -> None:
+    from kitaru.stacks import StackSpecError, register_stack
+
+    with pytest.raises(StackSpecError, match=r"artifact_store\.flavor: .*s3://"):
+        register_stack("far.yaml", text=_remote_spec(recording_stack, {"flavor": "local"}))
+
+
+def test_remote_stacks_need_a_server_and_run_returns_once_dispatched(
+        flow_module, recording_stack: Path, tmp_path: Path, backend: str) -> None:
+    from kitaru.errors import KitaruUsageError
+    from kitaru.stacks import register_stack
+
+    text = _remote_spec(recording_stack, {"flavor": "shared", "path": str(tmp_path / "shared")})
+    if backend == "embedded":
+        with pytest.raises(KitaruUsageError, match="kitaru login"):
+            register_stack("far.yaml", text=text)
+        return
+    register_stack("far.yaml", text=text)
+    mod = flow_module(FLOWS, "dispatch_flows3")
+    handle = mod.gated.run("c", stack="far")
+    [job] = _dispatches(recording_stack)  # the first turn went to the orchestrator, not this process
+    assert job["exec_id"] == handle.exec_id and "KITARU_AUTH_TOKEN" in job["env"]
+    client = KitaruClient()
+    wait_for(lambda: client.executions.get(handle.exec_id).status == "waiting", timeout=30)
+    client.executions.input(handle.exec_id, wait="go", value=False)
+    assert handle.wait(timeout=30) == "out-c"
+    assert [j["exec_id"] for j in _dispatches(recording_stack)] == [handle.exec_id] * 2
+    assert list((tmp_path / "shared").rglob("*"))  # outputs went to the stack's store
