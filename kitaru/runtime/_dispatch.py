@@ -40,6 +40,8 @@ def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, 
     """
     env = {"KITARU_HOME": str(home), "KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
            **_server_env(state, exec_id)}
+    if orchestrator.remote:
+        env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
     job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd)
     try:
         job_id: str = orchestrator.submit(job)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def _create_and_run(
     sweep(state)
     exec_id, owner = new_exec_id(), new_owner()
     source = describe_source(flow.fn)
+    if orchestrator is not None and orchestrator.remote:
+        source = _with_code(source, flow.name, store, home)
     inputs_ref = put_value(store, inputs)
     state.create_execution(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
@@ -79,6 +82,15 @@ def _create_and_run(
     run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=inputs_ref, state=state, store=store,
              owner=owner, config=config, home=home)
     return exec_id, state
+
+
+def _with_code(source: dict[str, Any], flow_name: str, store: Any, home: Path) -> dict[str, Any]:
+    """Ship the flow's project to the stack's store so a remote runner can import it."""
+    if not source.get("importable"):
+        raise KitaruUsageError(f"flow {flow_name!r} must be defined at module level to run on a remote stack")
+    from kitaru.runtime._code import package_code
+
+    return {**source, "code": package_code(source, store, cache_dir=home / "code-cache", exclude=(home,))}
 
 
 def replay(
@@ -126,6 +138,20 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
     return state
 
 
+def _runnable_source(source: dict[str, Any], home: Path) -> dict[str, Any]:
+    """On a remote runner: the flow's project unpacked from its verified archive (nothing from the starter's disk)."""
+    if os.environ.get("KITARU_FETCH_CODE") != "1":
+        return source
+    if not source.get("code"):
+        raise KitaruStateError("this runner was started to run shipped code, but the execution has no code archive;"
+                               " start it again from its project with `.run()`")
+    from kitaru.runtime._code import fetch_code, unpacked_source
+
+    unpacked = unpacked_source(source, fetch_code(source["code"], home / "code"))
+    os.chdir(unpacked["cwd"])
+    return unpacked
+
+
 def continue_here(exec_id: str, owner: str | None) -> str:
     """Run an execution in this process (the body of `python -m kitaru.runtime`)."""
     home = resolve_home()
@@ -141,7 +167,7 @@ def continue_here(exec_id: str, owner: str | None) -> str:
         raise KitaruStateError(f"execution {exec_id} was taken over by another runner before this one started")
     heartbeat = start_heartbeat(state, exec_id, owner, config.lease_ttl)  # before the slow imports below
     try:
-        flow = load_flow(row["flow_source"])
+        flow = load_flow(_runnable_source(row["flow_source"], home))
         store = artifact_store_for_stack(config.stack, home)
     except Exception as exc:  # the runner cannot even start the body: fail the execution, say why
         heartbeat.stop()

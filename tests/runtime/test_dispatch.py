@@ -74,6 +74,14 @@ def step(name: str) -> str:
         f.write(name + "\\n")
     return "out-" + name
 
+@checkpoint
+def where() -> str:
+    return os.path.abspath(__file__)
+
+@flow
+def located() -> str:
+    return where()
+
 @flow
 def gated(topic: str) -> str:
     first = step(topic)
@@ -177,7 +185,7 @@ def test_a_remote_orchestrator_needs_a_store_its_jobs_can_reach(recording_stack:
 
 
 def test_remote_stacks_need_a_server_and_run_returns_once_dispatched(
-        flow_module, recording_stack: Path, tmp_path: Path, backend: str) -> None:
+        flow_module, recording_stack: Path, tmp_path: Path, backend: str, kitaru_home: Path) -> None:
     from kitaru.errors import KitaruUsageError
     from kitaru.stacks import register_stack
 
@@ -197,3 +205,8 @@ def test_remote_stacks_need_a_server_and_run_returns_once_dispatched(
     assert handle.wait(timeout=30) == "out-c"
     assert [j["exec_id"] for j in _dispatches(recording_stack)] == [handle.exec_id] * 2
     assert list((tmp_path / "shared").rglob("*"))  # outputs went to the stack's store
+
+    located = mod.located.run(stack="far")
+    ran_from = Path(located.wait(timeout=30))
+    assert ran_from.is_relative_to(kitaru_home / "code") and ran_from.name == "dispatch_flows3.py"  # from the archive
+    assert list((tmp_path / "shared" / "code" / "sha256").glob("*.tar.gz"))
