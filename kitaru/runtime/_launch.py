@@ -19,8 +19,9 @@ from kitaru.runtime._source import describe_source, load_flow
 from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
 from kitaru.store import StateService, new_exec_id, open_state
 
-DISPATCH_GRACE = 15.0
-"""Seconds a dispatched runner process has to start and take over the lease heartbeat."""
+def dispatch_grace() -> float:
+    """Seconds a dispatched runner has to start and take over the lease heartbeat (`KITARU_DISPATCH_GRACE`)."""
+    return float(os.environ.get("KITARU_DISPATCH_GRACE", "15"))
 
 
 def _environment(config: Any) -> tuple[Path, StateService, Any]:
@@ -73,7 +74,7 @@ def _create_and_run(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
          "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original,
          "replay_from": replay_from},
-        owner=owner, lease_ttl=max(config.lease_ttl, DISPATCH_GRACE) if detach else config.lease_ttl,
+        owner=owner, lease_ttl=max(config.lease_ttl, dispatch_grace()) if detach else config.lease_ttl,
         seed=seed,
     )
     if detach:
@@ -131,7 +132,7 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
     orchestrator = stack_orchestrator(row["stack"], home=home, state=state)  # a stack that cannot run: nothing claimed
     owner = new_owner()
-    ttl = max(_stored_config(row).lease_ttl, DISPATCH_GRACE)  # the new process needs time to start
+    ttl = max(_stored_config(row).lease_ttl, dispatch_grace())  # the new process needs time to start
     state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
     dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state,
                     cwd=row["flow_source"].get("cwd"))

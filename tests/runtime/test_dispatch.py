@@ -41,6 +41,20 @@ class RemoteRecording(Recording):
     flavor = "recording-remote"
     remote = True
 
+class Held(RemoteRecording):
+    # accepts jobs and runs nothing; <log>.status says what the backend reports ("pending", "failed: why")
+    flavor = "held"
+
+    def submit(self, job):
+        with open(self.log, "a") as f:
+            f.write(json.dumps({"exec_id": job.exec_id, "command": job.command, "env": sorted(job.env)}) + "\\n")
+        return "held-" + job.exec_id
+
+    def status(self, job_id):
+        from kitaru.plugins import JobStatus
+        state, _, why = open(self.log + ".status").read().partition(":")
+        return JobStatus(state.strip(), why.strip())
+
 class SharedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
@@ -59,6 +73,8 @@ def kitaru_register_components(registry):
                               factory=lambda c, ctx: Recording(ctx.home / "jobs", c.log))
     registry.add_orchestrator("recording-remote", config=RecordingConfig, remote=True,
                               factory=lambda c, ctx: RemoteRecording(ctx.home / "jobs", c.log))
+    registry.add_orchestrator("held", config=RecordingConfig, remote=True,
+                              factory=lambda c, ctx: Held(ctx.home / "jobs", c.log))
     registry.add_artifact_store("shared", config=SharedConfig, factory=lambda c, ctx: SharedStore(c.path),
                                 schemes=("shared",), from_root=lambda root: SharedStore(root[len("shared://"):]))
 """
@@ -90,23 +106,31 @@ def gated(topic: str) -> str:
 """
 
 
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The recording orchestrator plugin, installed for this process, its runners and its server."""
+    site = tmp_path / "site"
+    make_dist(site, "kitaru-recording", "0.1", {"recording": "kitaru_recording"}, {"kitaru_recording": RECORDING})
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("KITARU_JOB_GRACE", "1")  # the server's reconciler re-checks a pending job after 1 s
+    from kitaru.plugins import reset_plugin_manager
+
+    reset_plugin_manager()
+    yield site
+    reset_plugin_manager()
+
+
 @pytest.fixture(params=["embedded", "sqlite"])
-def backend(request: pytest.FixtureRequest, kitaru_home: Path, tmp_path: Path,
+def backend(request: pytest.FixtureRequest, kitaru_home: Path, tmp_path: Path, plugin_site: Path,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with on_backend(request.param, tmp_path, monkeypatch):
         yield request.param
 
 
 @pytest.fixture
-def recording_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> Path:
-    """A stack `rec` whose orchestrator logs every JobSpec it gets (also importable by runner processes)."""
-    site = tmp_path / "site"
-    make_dist(site, "kitaru-recording", "0.1", {"recording": "kitaru_recording"}, {"kitaru_recording": RECORDING})
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
-    from kitaru.plugins import reset_plugin_manager
-
-    reset_plugin_manager()
+def recording_stack(tmp_path: Path, backend: str) -> Path:
+    """A stack `rec` whose orchestrator logs every JobSpec it gets."""
     log = tmp_path / "dispatches.jsonl"
     import kitaru
 
@@ -210,3 +234,29 @@ def test_remote_stacks_need_a_server_and_run_returns_once_dispatched(
     ran_from = Path(located.wait(timeout=30))
     assert ran_from.is_relative_to(kitaru_home / "code") and ran_from.name == "dispatch_flows3.py"  # from the archive
     assert list((tmp_path / "shared" / "code" / "sha256").glob("*.tar.gz"))
+
+
+def test_the_reconciler_asks_the_orchestrator_before_declaring_a_runner_lost(
+        flow_module, recording_stack: Path, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend == "embedded":
+        pytest.skip("remote stacks need a server")
+    from kitaru.stacks import register_stack
+
+    monkeypatch.setenv("KITARU_DISPATCH_GRACE", "0.5")
+    status = Path(f"{recording_stack}.status")
+    status.write_text("pending: ContainerCreating")
+    register_stack("held.yaml", text=json.dumps({
+        "name": "held", "orchestrator": {"flavor": "held", "log": str(recording_stack)},
+        "artifact_store": {"flavor": "shared", "path": str(tmp_path / "shared")}}))
+    mod = flow_module(FLOWS, "dispatch_flows4")
+    handle = mod.located.run(stack="held")
+    client = KitaruClient()
+    import time
+
+    time.sleep(2.5)  # the lease (lease TTL 2 s, grace 0.5 s) has expired; the job is still "pending"
+    assert client.executions.get(handle.exec_id).status == "running"  # a slow pod is not a lost runner
+
+    status.write_text("failed: ErrImagePull: registry.example/agent:1 not found")
+    wait_for(lambda: client.executions.get(handle.exec_id).status == "failed", timeout=60, interval=0.5)
+    failure = client.executions.get(handle.exec_id).failure
+    assert failure is not None and failure.origin == "infrastructure" and "ErrImagePull" in failure.message

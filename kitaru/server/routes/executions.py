@@ -59,7 +59,9 @@ def find_executions(
 def expire_lost_runners(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
     """Mark running executions whose lease expired as failed; return them."""
     require_user(who)
-    return ctx.state.expire_lost_runners()
+    from kitaru.runtime._reconcile import job_status_via_stacks
+
+    return ctx.state.expire_lost_runners(job_status_via_stacks(ctx.home, ctx.state))
 
 
 @router.get("/executions/{exec_id}")
