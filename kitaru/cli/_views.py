@@ -57,6 +57,7 @@ def execution_detail(e: Execution) -> None:
         ("ended", fmt_time(e.ended_at) if e.ended_at else None),
         ("duration", fmt_duration(e.duration_s)),
         ("runs", str(e.runs)),
+        ("runner", f"{e.orchestrator} job {e.job_id}" if e.job_id else None),
         ("replay of", f"{e.original_exec_id} from {e.replay_from}" if e.original_exec_id else None),
         ("failure", styled(_failure_text(e) or "", "red") if e.failure else None),
         ("metadata", json.dumps(e.metadata, sort_keys=True) if e.metadata else None),

@@ -60,6 +60,7 @@ def execution(row: dict[str, Any], calls: list[CheckpointCall] | None = None,
         original_exec_id=row["original_exec_id"], replay_from=row["replay_from"], failure=failure(row["failure"]),
         config=row["config"] or {}, metadata=row["metadata"] or {}, runs=row["runs"],
         checkpoints=calls or [], pending_waits=waits or [],
+        orchestrator=row.get("orchestrator"), job_id=row.get("job_id"), dispatched_at=ts(row.get("dispatched_at")),
     )
 
 

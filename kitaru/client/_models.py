@@ -124,6 +124,10 @@ class Execution(_Model):
     runs: int
     checkpoints: list[CheckpointCall] = field(default_factory=list)
     pending_waits: list[PendingWait] = field(default_factory=list)
+    orchestrator: str | None = None
+    """The orchestrator flavor its latest runner was dispatched to (None: only ran in the starting process)."""
+    job_id: str | None = None
+    dispatched_at: datetime | None = None
 
     @property
     def duration_s(self) -> float | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,8 @@ from kitaru.errors import KitaruUsageError
 from kitaru.plugins._protocols import JobSpec, JobStatus
 
 _children: dict[str, subprocess.Popen[Any]] = {}
+_RECORD_EXIT = 'trap "" HUP; "$@"; code=$?; printf %s "$code" > "$0.tmp" && mv -f "$0.tmp" "$0"; exit "$code"'
+"""A shell (not a second interpreter: dispatch stays fast) runs the command and records its exit code atomically."""
 
 
 class LocalOrchestrator:
@@ -40,7 +41,7 @@ class LocalOrchestrator:
         env = {**os.environ, **job.env}
         with open(d / "log", "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "kitaru.plugins._local_wrap", str(d / "exit"), *job.command],
+                ["/bin/sh", "-c", _RECORD_EXIT, str(d / "exit"), *job.command],
                 cwd=job.cwd if job.cwd and os.path.isdir(job.cwd) else None, env=env,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
             )

@@ -29,6 +29,8 @@ class Flavor:
     description: str = ""
     schemes: tuple[str, ...] = ()
     from_root: Callable[[str], Any] | None = None
+    remote: bool = False
+    """Orchestrators only: jobs run elsewhere (they need a Kitaru server and a cloud artifact store)."""
 
 
 @dataclass
@@ -40,9 +42,11 @@ class ComponentRegistry:
     _plugin: str = ""
     _distribution: str | None = None
 
-    def add_orchestrator(self, name: str, *, config: type[BaseModel], factory: Factory, description: str = "") -> None:
-        """Register an orchestrator flavor (factory returns an `Orchestrator`)."""
-        self._add(Flavor("orchestrator", name, config, factory, description=description))
+    def add_orchestrator(self, name: str, *, config: type[BaseModel], factory: Factory, description: str = "",
+                         remote: bool = False) -> None:
+        """Register an orchestrator flavor (factory returns an `Orchestrator`); `remote`: its jobs run on other
+        machines, so its stacks need a Kitaru server and an artifact store those machines can reach."""
+        self._add(Flavor("orchestrator", name, config, factory, description=description, remote=remote))
 
     def add_artifact_store(
         self, name: str, *, config: type[BaseModel], factory: Factory, description: str = "",

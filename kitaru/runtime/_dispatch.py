@@ -1,38 +1,67 @@
-"""Start a detached runner process for an execution (the local orchestrator's submit)."""
+"""Start a runner for an execution through its stack's orchestrator (the one way runners start).
+
+A detached `flow.run()`, replay, retry, resume, an answered wait and automatic recovery all come
+here: the execution's stack names an orchestrator, which gets a `JobSpec` running `python -m
+kitaru.runtime EXEC_ID`. The built-in `local` orchestrator runs it as a detached local process;
+remote flavors (Kubernetes, Vertex AI, SageMaker) run it as a job. Where it went is recorded on the
+execution, so status, logs and cancel find the job.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from kitaru.errors import KitaruBackendError
+from kitaru.plugins._protocols import JobSpec
+
+if TYPE_CHECKING:
+    from kitaru.store import StateService
+
+RUNNER_COMMAND = (sys.executable, "-m", "kitaru.runtime")
 
 
-def spawn_runner(exec_id: str, *, owner: str, home: Path, cwd: str | None = None) -> subprocess.Popen[Any]:
-    """Run `python -m kitaru.runtime EXEC_ID` detached; it inherits the lease held by `owner`."""
-    logs = home / "runners"
-    logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "KITARU_HOME": str(home), "KITARU_RUNNER_OWNER": owner}
-    env.pop("KITARU_INTERACTIVE", None)
-    env.update(_server_env(exec_id))
-    with open(logs / f"{exec_id}.log", "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kitaru.runtime", exec_id],
-            cwd=cwd if cwd and os.path.isdir(cwd) else None,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
+def stack_orchestrator(stack: str, *, home: Path, state: StateService) -> Any:
+    """The live orchestrator of `stack`; KitaruUsageError says why the stack cannot run."""
+    from kitaru.stacks import resolve_stack
+
+    return resolve_stack(stack, home=home, state=state).orchestrator
 
 
-def _server_env(exec_id: str) -> dict[str, str]:
+def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, state: StateService,
+                    cwd: str | None = None) -> str:
+    """Submit `python -m kitaru.runtime EXEC_ID` to `orchestrator`; record and return the job id.
+
+    The runner inherits the lease held by `owner`; a runner connected to a server gets a token scoped
+    to this one execution (never the caller's API key). If the orchestrator refuses the job, the
+    execution fails with origin `infrastructure` (retry continues it) instead of waiting for a lease
+    that no runner will ever take.
+    """
+    env = {"KITARU_HOME": str(home), "KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
+           **_server_env(state, exec_id)}
+    if orchestrator.remote:
+        env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
+    job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd)
+    try:
+        job_id: str = orchestrator.submit(job)
+    except Exception as exc:  # any refusal of the backend: record it on the execution, then report it
+        from kitaru.runtime._runner import failure_from
+
+        state.finish_execution(exec_id, owner=owner, status="failed", failure=failure_from(exc, "infrastructure"))
+        raise KitaruBackendError(
+            f"the {orchestrator.flavor} orchestrator did not start a runner for execution {exec_id}: {exc}; "
+            f"it is marked failed: fix the cause, then `kitaru executions retry {exec_id}`"
+        ) from exc
+    state.record_dispatch(exec_id, orchestrator=orchestrator.flavor, job_id=job_id)
+    return job_id
+
+
+def _server_env(state: StateService, exec_id: str) -> dict[str, str]:
     """When connected to a server: its URL and a token scoped to this execution (never the caller's API key)."""
-    from kitaru.store import current_state, is_remote
+    from kitaru.store import is_remote
 
-    state = current_state()
     if not is_remote(state):
         return {}
-    return {"KITARU_SERVER_URL": state.url, "KITARU_AUTH_TOKEN": state.execution_token(exec_id), "KITARU_API_KEY": ""}
+    return {"KITARU_SERVER_URL": state.url, "KITARU_AUTH_TOKEN": state.execution_token(exec_id),  # type: ignore[attr-defined]
+            "KITARU_API_KEY": ""}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,15 +12,16 @@ from kitaru.config._paths import resolve_home
 from kitaru.config._resolve import resolve_config
 from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.runtime._context import new_owner
-from kitaru.runtime._dispatch import spawn_runner
+from kitaru.runtime._dispatch import dispatch_runner, stack_orchestrator
 from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
 from kitaru.runtime._source import describe_source, load_flow
 from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
 from kitaru.store import StateService, new_exec_id, open_state
 
-DISPATCH_GRACE = 15.0
-"""Seconds a dispatched runner process has to start and take over the lease heartbeat."""
+def dispatch_grace() -> float:
+    """Seconds a dispatched runner has to start and take over the lease heartbeat (`KITARU_DISPATCH_GRACE`)."""
+    return float(os.environ.get("KITARU_DISPATCH_GRACE", "15"))
 
 
 def _environment(config: Any) -> tuple[Path, StateService, Any]:
@@ -39,7 +41,19 @@ def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options:
     """Create an execution for `flow` and run it here until it ends or waits."""
     config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
     inputs = bind_inputs(flow.fn, args, kwargs)
-    return _create_and_run(flow, config, inputs)
+    return _create_and_run(flow, config, inputs, detach=_runs_remotely(config))
+
+
+def _runs_remotely(config: Any) -> bool:
+    """Whether the stack's orchestrator runs jobs elsewhere (then `.run()` returns once it is dispatched)."""
+    from kitaru.stacks import resolve_stack
+    from kitaru.stacks._service import require_server_for_remote
+
+    stack = resolve_stack(config.stack)
+    if not stack.orchestrator.remote:
+        return False
+    require_server_for_remote(stack.spec, stack.state)
+    return True
 
 
 def _create_and_run(
@@ -47,25 +61,37 @@ def _create_and_run(
     seed: dict[str, Any] | None = None, detach: bool = False,
 ) -> tuple[str, StateService]:
     home, state, store = _environment(config)
+    orchestrator = stack_orchestrator(config.stack or "default", home=home, state=state) if detach else None
     from kitaru.runtime._recovery import sweep
 
     sweep(state)
     exec_id, owner = new_exec_id(), new_owner()
     source = describe_source(flow.fn)
+    if orchestrator is not None and orchestrator.remote:
+        source = _with_code(source, flow.name, store, home)
     inputs_ref = put_value(store, inputs)
     state.create_execution(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
          "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original,
          "replay_from": replay_from},
-        owner=owner, lease_ttl=max(config.lease_ttl, DISPATCH_GRACE) if detach else config.lease_ttl,
+        owner=owner, lease_ttl=max(config.lease_ttl, dispatch_grace()) if detach else config.lease_ttl,
         seed=seed,
     )
     if detach:
-        spawn_runner(exec_id, owner=owner, home=home, cwd=source.get("cwd"))
+        dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"))
         return exec_id, state
     run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=inputs_ref, state=state, store=store,
              owner=owner, config=config, home=home)
     return exec_id, state
+
+
+def _with_code(source: dict[str, Any], flow_name: str, store: Any, home: Path) -> dict[str, Any]:
+    """Ship the flow's project to the stack's store so a remote runner can import it."""
+    if not source.get("importable"):
+        raise KitaruUsageError(f"flow {flow_name!r} must be defined at module level to run on a remote stack")
+    from kitaru.runtime._code import package_code
+
+    return {**source, "code": package_code(source, store, cache_dir=home / "code-cache", exclude=(home,))}
 
 
 def replay(
@@ -112,11 +138,27 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
         raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
     if not row["flow_source"].get("importable"):
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
+    orchestrator = stack_orchestrator(row["stack"], home=home, state=state)  # a stack that cannot run: nothing claimed
     owner = new_owner()
-    ttl = max(_stored_config(row).lease_ttl, DISPATCH_GRACE)  # the new process needs time to start
+    ttl = max(_stored_config(row).lease_ttl, dispatch_grace())  # the new process needs time to start
     state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
-    spawn_runner(exec_id, owner=owner, home=home, cwd=row["flow_source"].get("cwd"))
+    dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state,
+                    cwd=row["flow_source"].get("cwd"))
     return state
+
+
+def _runnable_source(source: dict[str, Any], home: Path) -> dict[str, Any]:
+    """On a remote runner: the flow's project unpacked from its verified archive (nothing from the starter's disk)."""
+    if os.environ.get("KITARU_FETCH_CODE") != "1":
+        return source
+    if not source.get("code"):
+        raise KitaruStateError("this runner was started to run shipped code, but the execution has no code archive;"
+                               " start it again from its project with `.run()`")
+    from kitaru.runtime._code import fetch_code, unpacked_source
+
+    unpacked = unpacked_source(source, fetch_code(source["code"], home / "code"))
+    os.chdir(unpacked["cwd"])
+    return unpacked
 
 
 def continue_here(exec_id: str, owner: str | None) -> str:
@@ -134,7 +176,7 @@ def continue_here(exec_id: str, owner: str | None) -> str:
         raise KitaruStateError(f"execution {exec_id} was taken over by another runner before this one started")
     heartbeat = start_heartbeat(state, exec_id, owner, config.lease_ttl)  # before the slow imports below
     try:
-        flow = load_flow(row["flow_source"])
+        flow = load_flow(_runnable_source(row["flow_source"], home))
         store = artifact_store_for_stack(config.stack, home)
     except Exception as exc:  # the runner cannot even start the body: fail the execution, say why
         heartbeat.stop()

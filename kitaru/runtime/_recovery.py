@@ -17,7 +17,15 @@ def sweep(state: StateService, *, force: bool = False) -> list[str]:
     if not force and t - _last_sweep.get(id(state), 0.0) < _MIN_INTERVAL:
         return []
     _last_sweep[id(state)] = t
-    lost = state.expire_lost_runners()
+    from kitaru.store import is_remote
+
+    if is_remote(state):
+        lost = state.expire_lost_runners()  # the server asks the orchestrators
+    else:
+        from kitaru.config._paths import resolve_home
+        from kitaru.runtime._reconcile import job_status_via_stacks
+
+        lost = state.expire_lost_runners(job_status_via_stacks(resolve_home(), state))
     recovered: list[str] = []
     for row in lost:
         if row and row["config"].get("auto_recover"):

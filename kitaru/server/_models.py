@@ -192,6 +192,13 @@ class Artifact(BaseModel):
     invocation_id: str | None = Field(default=None, max_length=255)
 
 
+class Dispatch(BaseModel):
+    """Where an execution's runner was dispatched."""
+
+    orchestrator: str = Field(min_length=1, max_length=64)
+    job_id: str = Field(min_length=1, max_length=255)
+
+
 class Metadata(BaseModel):
     """Metadata to merge."""
 

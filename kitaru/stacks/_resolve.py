@@ -26,7 +26,7 @@ class ResolvedStack:
     """A stack whose components are built on first access (secrets resolved, configs validated)."""
 
     def __init__(self, name: str, spec: dict[str, Any], home: Path, state: StateService) -> None:
-        self.name, self.spec, self.home, self._state = name, spec, home, state
+        self.name, self.spec, self.home, self.state = name, spec, home, state
         self._built: dict[str, Any] = {}
 
     def component(self, kind: str) -> Any | None:
@@ -34,7 +34,7 @@ class ResolvedStack:
         with _lock:
             if kind not in self._built:
                 raw = self.spec.get(kind)
-                self._built[kind] = None if raw is None else build_component(kind, raw, self.name, self.home, self._state)
+                self._built[kind] = None if raw is None else build_component(kind, raw, self.name, self.home, self.state)
             return self._built[kind]
 
     @property
@@ -61,6 +61,10 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
         from kitaru.artifacts import LocalArtifactStore
 
         return LocalArtifactStore(home / "artifacts")  # the built-in default: no plugin discovery on the hot path
+    if kind == "orchestrator" and raw == {"flavor": "local"}:
+        from kitaru.plugins._local_jobs import LocalOrchestrator
+
+        return LocalOrchestrator(home / "jobs")
     from pydantic import ValidationError
 
     from kitaru.plugins import ComponentContext, get_plugin_manager

@@ -186,6 +186,7 @@ def create_stack(
 
 def _store(spec: dict[str, Any], activate: bool, state: StateService | None) -> StackInfo:
     st = _state(state)
+    require_server_for_remote(spec, st)
     st.put_stack(spec["name"], spec)
     if activate:
         st.put_setting(ACTIVE_KEY, spec["name"])
@@ -193,6 +194,24 @@ def _store(spec: dict[str, Any], activate: bool, state: StateService | None) -> 
 
     forget_cached(spec["name"])
     return get_stack(spec["name"], st)
+
+
+def require_server_for_remote(spec: dict[str, Any], state: StateService) -> None:
+    """A stack with a remote orchestrator lives on a Kitaru server: its jobs report there, not to this laptop."""
+    from kitaru.store import is_remote
+
+    flavor = (spec.get("orchestrator") or {}).get("flavor", "local")
+    if flavor == "local" or is_remote(state):
+        return
+    from kitaru.plugins import get_plugin_manager
+
+    found = get_plugin_manager().find_flavor("orchestrator", flavor)
+    if found is not None and found.remote:
+        raise KitaruUsageError(
+            f"stack {spec.get('name')!r} runs jobs on {flavor!r}, which report to a Kitaru server; this process uses"
+            " the embedded store. Connect first: `kitaru login https://SERVER --api-key KEY` (deploy one with the"
+            " Helm chart in charts/kitaru), then register the stack again"
+        )
 
 
 def _name_of(name_or_id: str, st: StateService) -> str:

@@ -64,6 +64,7 @@ def validate_spec(data: Any, *, source: str = "<stack>", lines: dict[Path_, int]
             out[kind] = component
     if data.get("settings") is not None:
         out["settings"] = _settings(data["settings"], p)
+    _check_remote_store(out, p)
     if p.items:
         raise StackSpecError(p.items)
     return out
@@ -97,6 +98,20 @@ def _component(kind: str, raw: Any, p: _Problems) -> dict[str, Any] | None:
         for err in exc.errors():
             p.add((kind, *err["loc"]), f"{err['msg']} (flavor {flavor.name!r} from {flavor.distribution or flavor.plugin})")
     return {"flavor": flavor.name, **config} if len(p.items) == before else None
+
+
+def _check_remote_store(spec: dict[str, Any], p: _Problems) -> None:
+    """A remote orchestrator's jobs cannot read a directory on this machine: they need a cloud store."""
+    orchestrator, store = spec.get("orchestrator"), spec.get("artifact_store")
+    if not orchestrator or not store:
+        return
+    pm = get_plugin_manager()
+    flavor = pm.find_flavor("orchestrator", orchestrator["flavor"])
+    store_flavor = pm.find_flavor("artifact_store", store["flavor"])
+    if flavor is not None and flavor.remote and store_flavor is not None and "file" in store_flavor.schemes:
+        p.add(("artifact_store", "flavor"),
+              f"the {flavor.name!r} orchestrator runs jobs on other machines, which cannot reach a local directory;"
+              " use a cloud store: s3://… (pip install kitaru-s3), gs://… (kitaru-gcs) or az://… (kitaru-azure)")
 
 
 def _settings(raw: Any, p: _Problems) -> dict[str, Any]:

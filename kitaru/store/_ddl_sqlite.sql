@@ -76,6 +76,9 @@ CREATE TABLE executions (
 	created_at FLOAT NOT NULL, 
 	updated_at FLOAT NOT NULL, 
 	ended_at FLOAT, 
+	orchestrator VARCHAR(64), 
+	job_id VARCHAR(255), 
+	dispatched_at FLOAT, 
 	PRIMARY KEY (id)
 );
 

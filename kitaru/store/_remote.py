@@ -119,9 +119,13 @@ class RemoteStateService:
         """Cancel: a waiting/failed execution ends now; a running one stops at its next checkpoint."""
         return self._send("POST", f"/executions/{_q(exec_id)}/cancel")  # type: ignore[no-any-return]
 
-    def expire_lost_runners(self) -> list[dict[str, Any]]:
-        """Mark running executions whose lease expired as failed; return them."""
+    def expire_lost_runners(self, job_status: Any = None) -> list[dict[str, Any]]:
+        """Mark running executions whose lease expired as failed; return them (the server asks orchestrators)."""
         return self._send("POST", "/executions/expire-lost")  # type: ignore[no-any-return]
+
+    def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
+        """Remember where an execution's latest runner was dispatched."""
+        self._send("PUT", f"/executions/{_q(exec_id)}/dispatch", {"orchestrator": orchestrator, "job_id": job_id})
 
     def set_execution_metadata(self, exec_id: str, metadata: dict[str, Any]) -> None:
         """Merge `metadata` into the execution's metadata."""

@@ -46,6 +46,9 @@ executions = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("ended_at", Float),
+    Column("orchestrator", String(64)),  # where its last runner was dispatched: flavor, job id, when
+    Column("job_id", String(255)),
+    Column("dispatched_at", Float),
     Index("ix_executions_created", "created_at", "id"),
     Index("ix_executions_flow_created", "flow_name", "created_at"),
     Index("ix_executions_status_created", "status", "created_at"),

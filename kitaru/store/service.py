@@ -8,8 +8,9 @@ processes can share one store.
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from kitaru.errors import KitaruStateError
@@ -19,6 +20,15 @@ from kitaru.store._rows import dumps, now, to_dict
 ACTIVE = ("running",)
 RESUMABLE = ("waiting", "failed")
 TERMINAL = ("completed", "failed", "cancelled")
+
+
+def job_grace() -> float:
+    """Seconds a dispatched job its orchestrator reports pending/running keeps an expired lease (`KITARU_JOB_GRACE`)."""
+    return float(os.environ.get("KITARU_JOB_GRACE", "30"))
+
+
+JobStatusLookup = Callable[[dict[str, Any]], Any]
+"""Given an execution row (id, stack, orchestrator, job_id): its job's `JobStatus`, or None if unknown."""
 
 
 class Database(Protocol):
@@ -205,28 +215,44 @@ class StateService(CatalogService):
                 tx.execute("UPDATE waits SET status = 'aborted' WHERE exec_id = :id AND status = 'pending'", {"id": exec_id})
         return self.get_execution(exec_id)  # type: ignore[return-value]
 
-    def expire_lost_runners(self) -> list[dict[str, Any]]:
-        """Mark running executions whose lease expired as failed ("runner lost"); return them."""
+    def expire_lost_runners(self, job_status: JobStatusLookup | None = None) -> list[dict[str, Any]]:
+        """Mark running executions whose lease expired as failed; return them.
+
+        With `job_status` (the reconciler asks the execution's orchestrator), a dispatched job that is
+        still pending or running (a pod pulling its image, a job in a queue) keeps its execution for
+        another `job_grace()` seconds, and a job the backend reports failed fails the execution with
+        origin `infrastructure` and the backend's reason; otherwise the runner is lost.
+        """
         t = now()
         stale = self.db.query(
-            "SELECT id FROM executions WHERE status = 'running' AND lease_expires_at < :t", {"t": t}
+            "SELECT id, stack, orchestrator, job_id FROM executions WHERE status = 'running' AND lease_expires_at < :t",
+            {"t": t},
         )
         if not stale:
             return []
-        failure = dumps({"origin": "runtime", "reason": "runner lost",
-                         "message": "the process running this execution stopped heartbeating (crashed or killed);"
-                                    " continue it with `kitaru executions retry`"})
+        verdicts = {row["id"]: job_status(dict(row)) if job_status and row["job_id"] else None for row in stale}
         lost = []
         with self.db.transaction() as tx:
             for row in stale:
+                verdict = verdicts[row["id"]]
+                if verdict is not None and not verdict.done:
+                    tx.execute("UPDATE executions SET lease_expires_at = :e WHERE id = :id AND status = 'running'"
+                               " AND lease_expires_at < :t", {"e": t + job_grace(), "t": t, "id": row["id"]})
+                    continue
                 cur = tx.execute(
                     "UPDATE executions SET status = 'failed', failure = :f, lease_owner = NULL, lease_expires_at = NULL,"
                     " ended_at = :t, updated_at = :t WHERE id = :id AND status = 'running' AND lease_expires_at < :t",
-                    {"f": failure, "t": t, "id": row["id"]},
+                    {"f": dumps(_lost_failure(row, verdict)), "t": t, "id": row["id"]},
                 )
                 if cur.rowcount == 1:
                     lost.append(row["id"])
         return [self.get_execution(i) for i in lost]  # type: ignore[misc]
+
+    def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
+        """Remember where an execution's latest runner was dispatched, so status, logs and cancel find the job."""
+        with self.db.transaction() as tx:
+            tx.execute("UPDATE executions SET orchestrator = :o, job_id = :j, dispatched_at = :t WHERE id = :id",
+                       {"o": orchestrator, "j": job_id, "t": now(), "id": exec_id})
 
     def set_execution_metadata(self, exec_id: str, metadata: dict[str, Any]) -> None:
         """Merge `metadata` into the execution's metadata (kitaru.log in the flow body)."""
@@ -468,6 +494,17 @@ class StateService(CatalogService):
             params["n"] = name
         rows = self.db.query(f"SELECT * FROM artifacts WHERE {' AND '.join(where)} ORDER BY created_at DESC", params)
         return [to_dict(r) for r in rows]  # type: ignore[misc]
+
+def _lost_failure(row: Any, verdict: Any) -> dict[str, Any]:
+    """Why a runner stopped: the backend's own reason when its job failed, else "runner lost"."""
+    if verdict is not None and verdict.state == "failed":
+        return {"origin": "infrastructure", "reason": "job failed",
+                "message": f"{row['orchestrator']} job {row['job_id']} failed: {verdict.message or 'no reason given'};"
+                           " fix the cause, then `kitaru executions retry`"}
+    return {"origin": "runtime", "reason": "runner lost",
+            "message": "the process running this execution stopped heartbeating (crashed or killed);"
+                       " continue it with `kitaru executions retry`"}
+
 
 class CancelRequested(Exception):
     """Raised at a checkpoint boundary when the execution was asked to cancel."""

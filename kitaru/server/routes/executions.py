@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from kitaru.server._deps import Ctx, Who, require_execution, require_row, require_user
-from kitaru.server._models import Claim, CreateExecution, Finish, Lease, Metadata
+from kitaru.server._models import Claim, CreateExecution, Dispatch, Finish, Lease, Metadata
 from kitaru.server._tokens import RUNTIME_TTL, Principal, sign
 
 router = APIRouter(tags=["executions"])
@@ -59,7 +59,9 @@ def find_executions(
 def expire_lost_runners(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
     """Mark running executions whose lease expired as failed; return them."""
     require_user(who)
-    return ctx.state.expire_lost_runners()
+    from kitaru.runtime._reconcile import job_status_via_stacks
+
+    return ctx.state.expire_lost_runners(job_status_via_stacks(ctx.home, ctx.state))
 
 
 @router.get("/executions/{exec_id}")
@@ -104,6 +106,15 @@ def request_cancel(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Cancel now (waiting/failed) or at the next checkpoint boundary (running)."""
     require_execution(who, exec_id)
     return ctx.state.request_cancel(exec_id)
+
+
+@router.put("/executions/{exec_id}/dispatch", status_code=204)
+def record_dispatch(exec_id: ExecId, body: Dispatch, ctx: Ctx, who: Who) -> Response:
+    """Record the orchestrator job that runs the execution's latest runner."""
+    require_execution(who, exec_id)
+    require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    ctx.state.record_dispatch(exec_id, orchestrator=body.orchestrator, job_id=body.job_id)
+    return Response(status_code=204)
 
 
 @router.patch("/executions/{exec_id}/metadata", status_code=204)
