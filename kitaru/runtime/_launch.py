@@ -126,7 +126,7 @@ def replay(
         from_=from_, overrides=overrides, store=store,
     )
     return _create_and_run(flow, config, {**recorded, **inputs}, original=exec_id, replay_from=point,
-                           seed={"calls": calls, "waits": waits}, detach=detach)
+                           seed={"calls": calls, "waits": waits}, detach=detach or _runs_remotely(config))
 
 
 def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
