@@ -23,9 +23,9 @@ def sweep(state: StateService, *, force: bool = False) -> list[str]:
         lost = state.expire_lost_runners()  # the server asks the orchestrators
     else:
         from kitaru.config._paths import resolve_home
-        from kitaru.runtime._reconcile import job_status_via_stacks
+        from kitaru.runtime._reconcile import reconcile
 
-        lost = state.expire_lost_runners(job_status_via_stacks(resolve_home(), state))
+        lost = reconcile(resolve_home(), state)
     recovered: list[str] = []
     for row in lost:
         if row and row["config"].get("auto_recover"):

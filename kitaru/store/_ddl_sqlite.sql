@@ -79,6 +79,7 @@ CREATE TABLE executions (
 	orchestrator VARCHAR(64), 
 	job_id VARCHAR(255), 
 	dispatched_at FLOAT, 
+	cancel_requested_at FLOAT, 
 	PRIMARY KEY (id)
 );
 

@@ -49,6 +49,7 @@ executions = Table(
     Column("orchestrator", String(64)),  # where its last runner was dispatched: flavor, job id, when
     Column("job_id", String(255)),
     Column("dispatched_at", Float),
+    Column("cancel_requested_at", Float),  # when a cancel was asked: the reconciler stops the job after a grace
     Index("ix_executions_created", "created_at", "id"),
     Index("ix_executions_flow_created", "flow_name", "created_at"),
     Index("ix_executions_status_created", "status", "created_at"),

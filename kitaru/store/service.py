@@ -141,7 +141,8 @@ class StateService(CatalogService):
         with self.db.transaction() as tx:
             cur = tx.execute(
                 "UPDATE executions SET status = 'running', lease_owner = :owner, lease_expires_at = :exp,"
-                " failure = NULL, ended_at = NULL, cancel_requested = 0, runs = runs + 1, updated_at = :t"
+                " failure = NULL, ended_at = NULL, cancel_requested = 0, cancel_requested_at = NULL, runs = runs + 1,"
+                " updated_at = :t"
                 f" WHERE id = :id AND (status IN ({allowed})"
                 "   OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < :t)))",
                 {"owner": owner, "exp": t + lease_ttl, "t": t, "id": exec_id},
@@ -205,7 +206,8 @@ class StateService(CatalogService):
             if row["status"] in ("completed", "cancelled"):
                 raise KitaruStateError(f"execution {exec_id} is already {row['status']}; nothing to cancel")
             if row["status"] == "running":
-                tx.execute("UPDATE executions SET cancel_requested = 1, updated_at = :t WHERE id = :id", {"t": t, "id": exec_id})
+                tx.execute("UPDATE executions SET cancel_requested = 1, cancel_requested_at = COALESCE(cancel_requested_at, :t),"
+                           " updated_at = :t WHERE id = :id", {"t": t, "id": exec_id})
             else:
                 tx.execute(
                     "UPDATE executions SET status = 'cancelled', ended_at = :t, updated_at = :t,"
@@ -247,6 +249,28 @@ class StateService(CatalogService):
                 if cur.rowcount == 1:
                     lost.append(row["id"])
         return [self.get_execution(i) for i in lost]  # type: ignore[misc]
+
+    def overdue_cancellations(self, grace: float) -> list[dict[str, Any]]:
+        """Running executions with a dispatched job whose cancel was asked over `grace` seconds ago."""
+        rows = self.db.query(
+            "SELECT id, stack, orchestrator, job_id FROM executions WHERE status = 'running' AND cancel_requested = 1"
+            " AND cancel_requested_at < :t AND job_id IS NOT NULL", {"t": now() - grace},
+        )
+        return [dict(r) for r in rows]
+
+    def force_cancel(self, exec_id: str, *, reason: str) -> bool:
+        """End a running execution whose cancel was asked but whose runner did not stop (its job was stopped)."""
+        t = now()
+        with self.db.transaction() as tx:
+            cur = tx.execute(
+                "UPDATE executions SET status = 'cancelled', failure = :f, lease_owner = NULL, lease_expires_at = NULL,"
+                " ended_at = :t, updated_at = :t WHERE id = :id AND status = 'running' AND cancel_requested = 1",
+                {"f": dumps({"origin": "cancelled", "reason": "cancelled by user", "message": reason}), "t": t,
+                 "id": exec_id},
+            )
+            if cur.rowcount == 1:
+                tx.execute("UPDATE waits SET status = 'aborted' WHERE exec_id = :id AND status = 'pending'", {"id": exec_id})
+            return bool(cur.rowcount == 1)
 
     def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
         """Remember where an execution's latest runner was dispatched, so status, logs and cancel find the job."""

@@ -55,6 +55,10 @@ class Held(RemoteRecording):
         state, _, why = open(self.log + ".status").read().partition(":")
         return JobStatus(state.strip(), why.strip())
 
+    def cancel(self, job_id):
+        with open(self.log + ".status", "w") as f:
+            f.write("cancelled: stopped " + job_id)
+
 class SharedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
@@ -114,6 +118,7 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("KITARU_JOB_GRACE", "1")  # the server's reconciler re-checks a pending job after 1 s
+    monkeypatch.setenv("KITARU_CANCEL_GRACE", "0.5")  # and stops a cancelled execution's job after 0.5 s
     from kitaru.plugins import reset_plugin_manager
 
     reset_plugin_manager()
@@ -260,3 +265,22 @@ def test_the_reconciler_asks_the_orchestrator_before_declaring_a_runner_lost(
     wait_for(lambda: client.executions.get(handle.exec_id).status == "failed", timeout=60, interval=0.5)
     failure = client.executions.get(handle.exec_id).failure
     assert failure is not None and failure.origin == "infrastructure" and "ErrImagePull" in failure.message
+
+
+def test_cancel_stops_the_job_when_the_runner_does_not_stop_by_itself(
+        flow_module, recording_stack: Path, tmp_path: Path, backend: str) -> None:
+    if backend == "embedded":
+        pytest.skip("remote stacks need a server")
+    from kitaru.stacks import register_stack
+
+    status = Path(f"{recording_stack}.status")
+    status.write_text("running")
+    register_stack("held.yaml", text=json.dumps({
+        "name": "held", "orchestrator": {"flavor": "held", "log": str(recording_stack)},
+        "artifact_store": {"flavor": "shared", "path": str(tmp_path / "shared")}}))
+    mod = flow_module(FLOWS, "dispatch_flows5")
+    handle = mod.located.run(stack="held")
+    client = KitaruClient()
+    assert client.executions.cancel(handle.exec_id).status == "running"  # cooperative first: the runner may stop
+    wait_for(lambda: client.executions.get(handle.exec_id).status == "cancelled", timeout=60, interval=0.3)
+    assert status.read_text() == f"cancelled: stopped held-{handle.exec_id}"  # the orchestrator stopped the job

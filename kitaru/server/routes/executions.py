@@ -57,11 +57,12 @@ def find_executions(
 
 @router.post("/executions/expire-lost")
 def expire_lost_runners(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
-    """Mark running executions whose lease expired as failed; return them."""
+    """Reconcile: stop the jobs of overdue cancels, mark runners whose lease expired (and whose job is not
+    pending or running) as failed; return those."""
     require_user(who)
-    from kitaru.runtime._reconcile import job_status_via_stacks
+    from kitaru.runtime._reconcile import reconcile
 
-    return ctx.state.expire_lost_runners(job_status_via_stacks(ctx.home, ctx.state))
+    return reconcile(ctx.home, ctx.state)
 
 
 @router.get("/executions/{exec_id}")
