@@ -43,6 +43,7 @@ from kitaru.sdk import (
 )
 
 if TYPE_CHECKING:
+    from kitaru import memory
     from kitaru.client import KitaruClient
     from kitaru.config import ImageSettings, KitaruConfig
     from kitaru.stacks import create_stack, current_stack, delete_stack, list_stacks, use_stack
@@ -84,6 +85,7 @@ __all__ = [
     "llm",
     "load",
     "log",
+    "memory",
     "save",
     "use_stack",
     "wait",
@@ -102,9 +104,15 @@ _LAZY = {
     "delete_stack": "kitaru.stacks",
 }
 
+_SUBMODULES = frozenset({"memory"})
+
 
 def __getattr__(name: str) -> Any:
     """Import heavier parts (client, stacks, server connection) on first use."""
+    if name in _SUBMODULES:  # `kitaru.memory` without `import kitaru.memory`
+        import importlib
+
+        return importlib.import_module(f"kitaru.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kitaru' has no attribute {name!r}")
