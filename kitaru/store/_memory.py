@@ -201,6 +201,8 @@ class MemoryService:
 
     def memory_audit_log(self, scope: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Purge audit records (of one scope, or all), newest first."""
+        if scope is not None:
+            check_name(scope, "scope")
         where, params = ("WHERE scope = :s", {"s": scope, "n": limit}) if scope else ("", {"n": limit})
         rows = self.db.query(f"SELECT * FROM memory_audit {where} ORDER BY id DESC LIMIT :n", params)
         return [_log(r) for r in rows]
@@ -226,6 +228,8 @@ class MemoryService:
 
     def memory_compaction_log(self, scope: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Compaction records (of one scope, or all), newest first."""
+        if scope is not None:
+            check_name(scope, "scope")
         where, params = ("WHERE scope = :s", {"s": scope, "n": limit}) if scope else ("", {"n": limit})
         rows = self.db.query(f"SELECT * FROM memory_compactions {where} ORDER BY id DESC LIMIT :n", params)
         return [_log(r) for r in rows]

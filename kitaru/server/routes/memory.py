@@ -19,6 +19,8 @@ router = APIRouter(tags=["memory"])
 Scope = Annotated[str, Query(min_length=1, max_length=255)]
 Key = Annotated[str, Query(min_length=1, max_length=255)]
 _NAME = Field(min_length=1, max_length=255)
+_EXEC = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+Version = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
 class BlobRef(BaseModel):
@@ -38,7 +40,7 @@ class MemoryWrite(BaseModel):
     key: str = _NAME
     value: BlobRef
     scope_type: str = Field(default="namespace", max_length=16)
-    exec_id: str | None = Field(default=None, max_length=64)
+    exec_id: str | None = _EXEC
 
 
 class MemoryDelete(BaseModel):
@@ -46,7 +48,7 @@ class MemoryDelete(BaseModel):
 
     scope: str = _NAME
     key: str = _NAME
-    exec_id: str | None = Field(default=None, max_length=64)
+    exec_id: str | None = _EXEC
 
 
 class MemoryPurge(BaseModel):
@@ -61,7 +63,7 @@ class Source(BaseModel):
     """An entry a compaction summarised."""
 
     key: str = _NAME
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
 
 
 class MemoryCompaction(BaseModel):
@@ -102,7 +104,7 @@ def list_entries(ctx: Ctx, who: Who, scope: Scope,
 
 @router.get("/memory/entry")
 def get_entry(ctx: Ctx, who: Who, scope: Scope, key: Key,
-              version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+              version: Version = None) -> dict[str, Any]:
     """The latest (or a given) version of a key, tombstones included."""
     return require_row(ctx.state.memory_get(scope, key, version), f"memory key {key!r} in scope {scope!r}")  # type: ignore[no-any-return]
 
