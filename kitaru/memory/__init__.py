@@ -15,8 +15,8 @@ from kitaru.memory._api import memory_delete as delete
 from kitaru.memory._api import memory_entry as entry
 from kitaru.memory._api import memory_get as get
 from kitaru.memory._api import memory_history as history
-from kitaru.memory._api import memory_list as list  # noqa: A004 - the reference's public name
-from kitaru.memory._api import memory_set as set  # noqa: A004 - the reference's public name
+from kitaru.memory._api import memory_list as list
+from kitaru.memory._api import memory_set as set
 from kitaru.memory._models import MemoryEntry
 from kitaru.memory._scope import MemoryConfig, configure, current_config
 from kitaru.store._memory import RESERVED_PREFIX, SCOPE_TYPES

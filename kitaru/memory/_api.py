@@ -15,8 +15,6 @@ from kitaru.memory._models import MemoryEntry, store_value
 from kitaru.memory._scope import resolve_scope
 from kitaru.store._memory import check_key, check_name
 
-_MISSING = object()
-
 
 def _run(op: str, scope: str, key: str | None, fn: Callable[[Any, str | None], Any]) -> Any:
     """Run `fn(state, exec_id)` directly, or as a journaled step in a flow body; return its (recorded) result."""

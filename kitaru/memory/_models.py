@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _UNLOADED = object()
@@ -30,7 +30,7 @@ class MemoryEntry:
         t = rec.get("created_at")
         return cls(scope=rec["scope"], key=rec["key"], version=int(rec["version"]), scope_type=rec["scope_type"],
                    deleted=bool(rec.get("deleted")), exec_id=rec.get("exec_id"), actor=rec.get("actor"),
-                   created_at=datetime.fromtimestamp(float(t), tz=timezone.utc) if t is not None else None,
+                   created_at=datetime.fromtimestamp(float(t), tz=UTC) if t is not None else None,
                    ref=rec.get("value"))
 
     @property
