@@ -112,3 +112,17 @@ def test_memory_is_a_lazy_module_of_kitaru() -> None:
             " assert 'memory' in kitaru.__all__; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_concurrent_writers_of_one_key_get_distinct_versions() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(worker: int) -> list[int]:
+        return [kitaru.memory.set("shared", f"w{worker}-{i}").version for i in range(5)]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        versions = [v for batch in pool.map(write, range(6)) for v in batch]
+    assert sorted(versions) == list(range(1, 31))
+    history = kitaru.memory.history("shared")
+    assert [h.version for h in history] == list(range(30, 0, -1))
+    assert kitaru.memory.get("shared") == history[0].value
