@@ -176,3 +176,21 @@ def test_the_server_validates_keys_and_refs_like_the_sdk(backend: str) -> None:
         r = httpx.put(f"{url}{API}/memory/entry", json=body, headers=h)
         assert r.status_code == 422, (body, r.text)
     assert [e.key for e in kitaru.memory.list()] == ["ok"]
+
+
+def test_a_runtime_token_writes_as_its_own_execution_and_cannot_purge(backend: str) -> None:
+    url, admin_key = _server(backend)
+    admin = {"Authorization": f"Bearer {_token(url, admin_key)}"}
+    record = {"id": "execa", "flow_name": "f", "flow_source": {}, "stack": "default", "inputs": {}}
+    r = httpx.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60}, headers=admin)
+    assert r.status_code == 201, r.text
+    runtime = httpx.post(f"{url}{API}/executions/execa/token", headers=admin).json()["access_token"]
+    h = {"Authorization": f"Bearer {runtime}"}
+    ref = kitaru.memory.set("k", "v").ref
+    r = httpx.put(f"{url}{API}/memory/entry", headers=h,
+                  json={"scope": "default", "key": "k", "value": ref, "exec_id": "someone-else"})
+    assert r.status_code == 200, r.text
+    assert r.json()["exec_id"] == "execa" and kitaru.memory.entry("k").exec_id == "execa"  # no spoofing
+    assert httpx.post(f"{url}{API}/memory/purge", json={"scope": "default"}, headers=h).status_code == 403
+    assert httpx.post(f"{url}{API}/memory/reindex", headers=h).status_code == 403
+    assert [e.version for e in kitaru.memory.history("k")] == [2, 1]
