@@ -116,6 +116,7 @@ _LAZY = {
 _LAZY_MODULES = {"memory", "replay", "client", "stacks", "store", "mcp", "adapters", "runtime"}
 
 
+
 def __getattr__(name: str) -> Any:
     """Import heavier parts (client, stacks, server connection, memory) on first use."""
     import importlib

@@ -60,3 +60,6 @@ app.add_typer(_server.app, name="server")
 app.add_typer(_auth.app, name="auth")
 app.command("login")(_auth.login_command)
 app.command("logout")(_auth.logout_command)
+from kitaru.cli import _memory  # noqa: E402 - `memory …` (kitaru/cli/_memory.py)
+
+app.add_typer(_memory.app, name="memory")
