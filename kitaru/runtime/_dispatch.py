@@ -30,16 +30,17 @@ def stack_orchestrator(stack: str, *, home: Path, state: StateService) -> Any:
 
 
 def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, state: StateService,
-                    cwd: str | None = None) -> str:
+                    cwd: str | None = None, server_env: dict[str, str] | None = None) -> str:
     """Submit `python -m kitaru.runtime EXEC_ID` to `orchestrator`; record and return the job id.
 
     The runner inherits the lease held by `owner`; a runner connected to a server gets a token scoped
-    to this one execution (never the caller's API key). If the orchestrator refuses the job, the
+    to this one execution (never the caller's API key; a server dispatching itself passes `server_env`).
+    If the orchestrator refuses the job, the
     execution fails with origin `infrastructure` (retry continues it) instead of waiting for a lease
     that no runner will ever take.
     """
     env = {"KITARU_HOME": str(home), "KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
-           **_server_env(state, exec_id)}
+           **(server_env if server_env is not None else _server_env(state, exec_id))}
     if orchestrator.remote:
         env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
     job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd)

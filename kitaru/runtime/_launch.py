@@ -138,6 +138,8 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
         raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
     if not row["flow_source"].get("importable"):
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
+    if _continued_by_server(row, state, statuses):
+        return state
     orchestrator = stack_orchestrator(row["stack"], home=home, state=state)  # a stack that cannot run: nothing claimed
     owner = new_owner()
     ttl = max(_stored_config(row).lease_ttl, dispatch_grace())  # the new process needs time to start
@@ -159,6 +161,24 @@ def _runnable_source(source: dict[str, Any], home: Path) -> dict[str, Any]:
     unpacked = unpacked_source(source, fetch_code(source["code"], home / "code"))
     os.chdir(unpacked["cwd"])
     return unpacked
+
+
+def _continued_by_server(row: dict[str, Any], state: StateService, statuses: Sequence[str]) -> bool:
+    """Executions of remote stacks are continued by the server (through the stack's orchestrator), never here."""
+    from kitaru.stacks._service import stored_spec
+    from kitaru.store import is_remote
+
+    if not is_remote(state):
+        return False
+    flavor = ((stored_spec(row["stack"], state) or {}).get("orchestrator") or {}).get("flavor", "local")
+    if flavor == "local":
+        return False
+    from kitaru.plugins import get_plugin_manager
+
+    known = get_plugin_manager().find_flavor("orchestrator", flavor)
+    if known is not None and not known.remote:
+        return False  # a local-machine flavor (its plugin is here): continued in this process's orchestrator
+    return bool(state.continue_execution(row["id"], statuses)["continued"])  # type: ignore[attr-defined]
 
 
 def continue_here(exec_id: str, owner: str | None) -> str:

@@ -192,6 +192,12 @@ class Artifact(BaseModel):
     invocation_id: str | None = Field(default=None, max_length=255)
 
 
+class Continue(BaseModel):
+    """Which statuses a continuation may take an execution from."""
+
+    statuses: list[Literal["waiting", "failed"]] = Field(default_factory=lambda: ["waiting", "failed"], max_length=2)
+
+
 class Dispatch(BaseModel):
     """Where an execution's runner was dispatched."""
 

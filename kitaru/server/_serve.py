@@ -51,6 +51,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
     if key is not None and preset is None:
         print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
               f"Log in with: kitaru login http://{host}:{port} --api-key {key}", file=sys.stderr)
+    if host not in ("0.0.0.0", "::"):  # runners the server dispatches report back here unless told otherwise
+        os.environ.setdefault("KITARU_SERVER_PUBLIC_URL", f"http://{host}:{port}")
     print(f"Kitaru server on http://{host}:{port} (database {redact_url(url)})", file=sys.stderr, flush=True)
     uvicorn.run("kitaru.server._asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False,

@@ -124,6 +124,11 @@ class RemoteStateService(RemoteMemory):
         """Mark running executions whose lease expired as failed; return them (the server asks orchestrators)."""
         return self._send("POST", "/executions/expire-lost")  # type: ignore[no-any-return]
 
+    def continue_execution(self, exec_id: str, statuses: Sequence[str]) -> dict[str, Any]:
+        """Ask the server to continue an execution of a remote stack (it dispatches the runner as the owner)."""
+        return self._send("POST", f"/executions/{_q(exec_id)}/continue",  # type: ignore[no-any-return]
+                          {"statuses": list(statuses)})
+
     def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
         """Remember where an execution's latest runner was dispatched."""
         self._send("PUT", f"/executions/{_q(exec_id)}/dispatch", {"orchestrator": orchestrator, "job_id": job_id})

@@ -22,10 +22,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVER_TUNABLES = frozenset({"KITARU_JOB_GRACE", "KITARU_CANCEL_GRACE", "KITARU_DISPATCH_GRACE"})
+"""Reconciler timings a test may set for its server too (every other KITARU_* variable stays out)."""
+
+
 class LocalServer:
     """One Kitaru server process; it can be SIGKILLed and restarted on the same port and database.
 
-    It inherits this process's environment minus every `KITARU_*` variable (plus `env`), so a test's
+    It inherits this process's environment minus every `KITARU_*` variable but `SERVER_TUNABLES` (plus `env`), so a test's
     own connection settings never leak into the server. `admin_key` is the bootstrap admin API key;
     without `signing_key` the server keeps its token signing key in its database (as in production).
     """
@@ -43,7 +47,7 @@ class LocalServer:
     def start(self, timeout: float = 30.0) -> None:
         """Start and wait (bounded) until /ready answers."""
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_") or k in SERVER_TUNABLES}
         root = str(Path(__file__).resolve().parents[2])
         env.update(PYTHONPATH=os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p),
                    KITARU_HOME=str(self.home), KITARU_BOOTSTRAP_API_KEY=self.admin_key, **self.extra_env)

@@ -34,7 +34,8 @@ class Recording(LocalOrchestrator):
 
     def submit(self, job):
         with open(self.log, "a") as f:
-            f.write(json.dumps({"exec_id": job.exec_id, "command": job.command, "env": sorted(job.env)}) + "\\n")
+            f.write(json.dumps({"exec_id": job.exec_id, "command": job.command, "env": sorted(job.env),
+                                "home": job.env["KITARU_HOME"]}) + "\\n")
         return super().submit(job)
 
 class RemoteRecording(Recording):
@@ -232,7 +233,9 @@ def test_remote_stacks_need_a_server_and_run_returns_once_dispatched(
     wait_for(lambda: client.executions.get(handle.exec_id).status == "waiting", timeout=30)
     client.executions.input(handle.exec_id, wait="go", value=False)
     assert handle.wait(timeout=30) == "out-c"
-    assert [j["exec_id"] for j in _dispatches(recording_stack)] == [handle.exec_id] * 2
+    first, answered = _dispatches(recording_stack)
+    assert first["exec_id"] == answered["exec_id"] == handle.exec_id
+    assert first["home"] == str(kitaru_home) and answered["home"] != str(kitaru_home)  # the server dispatched it
     assert list((tmp_path / "shared").rglob("*"))  # outputs went to the stack's store
 
     located = mod.located.run(stack="far")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from kitaru.server._deps import Ctx, Who, require_execution, require_row, require_user
-from kitaru.server._models import Claim, CreateExecution, Dispatch, Finish, Lease, Metadata
+from kitaru.server._models import Claim, Continue, CreateExecution, Dispatch, Finish, Lease, Metadata
 from kitaru.server._tokens import RUNTIME_TTL, Principal, sign
 
 router = APIRouter(tags=["executions"])
@@ -107,6 +107,23 @@ def request_cancel(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Cancel now (waiting/failed) or at the next checkpoint boundary (running)."""
     require_execution(who, exec_id)
     return ctx.state.request_cancel(exec_id)
+
+
+@router.post("/executions/{exec_id}/continue")
+def continue_execution(exec_id: ExecId, body: Continue, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Continue a waiting/failed execution of a remote stack: the server dispatches its runner through the stack's
+    orchestrator, acting as the execution's owner (no client runs the code). `continued` is false for a local
+    stack, whose owner's machine continues it."""
+    require_execution(who, exec_id)
+    require_user(who)
+    from kitaru.server._continue import continue_remotely, remote_orchestrator
+
+    row = require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    orchestrator = remote_orchestrator(ctx, row)
+    if orchestrator is None:  # a local stack: its owner's machine continues it
+        return {"continued": False, "reason": f"execution {exec_id} runs on a local stack; its owner continues it"
+                                              f" with `kitaru executions resume {exec_id}`"}
+    return {"continued": True, "job_id": continue_remotely(ctx, row, orchestrator, body.statuses)}
 
 
 @router.put("/executions/{exec_id}/dispatch", status_code=204)

@@ -40,7 +40,26 @@ def get_wait(exec_id: ExecId, invocation_id: str, ctx: Ctx, who: Who) -> dict[st
 def resolve_wait(exec_id: ExecId, body: ResolveWait, ctx: Ctx, who: Who) -> dict[str, bool]:
     """Answer or abort a pending wait; `resolved` is false if it was no longer pending."""
     require_execution(who, exec_id)
-    return {"resolved": ctx.state.resolve_wait(exec_id, body.invocation_id, status=body.status, answer=body.answer)}
+    resolved = ctx.state.resolve_wait(exec_id, body.invocation_id, status=body.status, answer=body.answer)
+    if resolved:
+        _continue_if_remote(ctx, exec_id)
+    return {"resolved": resolved}
+
+
+def _continue_if_remote(ctx: Any, exec_id: str) -> None:
+    """An answered execution of a remote stack resumes at once: the server dispatches its runner."""
+    from kitaru.errors import KitaruStateError
+    from kitaru.server._continue import continue_remotely, remote_orchestrator
+
+    row = ctx.state.get_execution(exec_id)
+    if row is None or row["status"] != "waiting" or ctx.state.list_waits(exec_id, status="pending"):
+        return  # still running (its runner polls for the answer) or more questions are open
+    orchestrator = remote_orchestrator(ctx, row)
+    if orchestrator is not None:
+        try:
+            continue_remotely(ctx, row, orchestrator, ("waiting",))
+        except KitaruStateError:
+            pass  # another answer or a resume dispatched it first
 
 
 @router.get("/waits")
