@@ -43,8 +43,8 @@ class Connection:
         c = self.config
         if self.broker is not None and not c.host:
             creds = self.broker("write")
-            _apply_token(cfg, creds.values["host"], creds.values["token"], creds.values.get("certificate_authority_data"),
-                         c.verify_ssl)
+            values = creds.values
+            _apply_token(cfg, values["host"], values["token"], values.get("certificate_authority_data"), c.verify_ssl)
             self._expires_at = creds.expires_at
         elif c.host:
             _apply_token(cfg, c.host, c.token, c.certificate_authority_data, c.verify_ssl)

@@ -131,8 +131,9 @@ class KubernetesOrchestrator:
         for pod in pods:
             if _started(pod):
                 with self._errors(f"read the log of pod {pod.metadata.name}"):
-                    resp = self._core().read_namespaced_pod_log(pod.metadata.name, self.namespace, container=m.CONTAINER,
-                                                                _preload_content=False, _request_timeout=self._timeout)
+                    resp = self._core().read_namespaced_pod_log(
+                        pod.metadata.name, self.namespace, container=m.CONTAINER, _preload_content=False,
+                        _request_timeout=self._timeout)
                 yield from resp.data.decode("utf-8", "replace").splitlines()  # raw bytes: the client's str() is lossy
             else:
                 yield f"[kubernetes] pod {pod.metadata.name}: {pending_reason(pod)}"

@@ -97,7 +97,8 @@ def _pod_failure(pod: Any) -> str | None:
     terminated = _terminated(pod)
     if terminated is not None:
         reason = terminated.reason or "Error"
-        return f"{reason} (exit code {terminated.exit_code})" + (f": {terminated.message}" if terminated.message else "")
+        detail = f": {terminated.message}" if terminated.message else ""
+        return f"{reason} (exit code {terminated.exit_code}){detail}"
     waiting = _waiting(pod)
     if waiting is not None and waiting.reason:
         return f"{waiting.reason}: {waiting.message or ''}".rstrip(": ")

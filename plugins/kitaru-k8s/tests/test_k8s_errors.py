@@ -115,3 +115,39 @@ def test_pod_settings_errors_name_the_field(pod_settings: dict[str, Any], field:
         KubernetesOrchestratorConfig.model_validate({"namespace": "a", "pod_settings": pod_settings})
     text = str(err.value)
     assert field in text and message in text, text
+
+
+def test_fake_rejects_an_invalid_manifest_like_a_strict_api_server(cluster: FakeCluster) -> None:
+    from kubernetes import client
+
+    api = client.ApiClient(cluster.orchestrator("team-a").connection.api().configuration)
+    bad = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "typo"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "x", "imagee": "typo"}]}}}}
+    with pytest.raises(client.ApiException) as err:
+        client.BatchV1Api(api).create_namespaced_job("team-a", bad)
+    assert err.value.status == 422 and "imagee" in err.value.body
+    assert cluster.list("Job", "team-a") == []
+
+
+def test_kubeconfig_context_is_used(cluster: FakeCluster, tmp_path: Any) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(f"""
+apiVersion: v1
+kind: Config
+current-context: elsewhere
+clusters:
+- {{name: fake, cluster: {{server: "{cluster.url}"}}}}
+- {{name: nowhere, cluster: {{server: "http://127.0.0.1:9"}}}}
+users:
+- {{name: admin, user: {{token: "{cluster.admin_token}"}}}}
+contexts:
+- {{name: fake-ctx, context: {{cluster: fake, user: admin, namespace: team-a}}}}
+- {{name: elsewhere, context: {{cluster: nowhere, user: admin}}}}
+""")
+    orch = KubernetesOrchestrator(KubernetesOrchestratorConfig(
+        namespace="team-a", kubeconfig=str(kubeconfig), context="fake-ctx", image=IMAGE))
+    job_id = orch.submit(JOB)
+    assert orch.wait(job_id, timeout=30).state == "succeeded"
+    with pytest.raises(KitaruUsageError, match="kubeconfig"):
+        KubernetesOrchestrator(KubernetesOrchestratorConfig(
+            namespace="team-a", kubeconfig=str(kubeconfig), context="missing", image=IMAGE)).submit(JOB)

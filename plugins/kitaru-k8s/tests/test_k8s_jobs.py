@@ -69,7 +69,8 @@ def test_every_pod_setting_reaches_the_job_and_a_secret_volume_becomes_files(clu
             "volume_mounts": [{"name": "key", "mountPath": "/etc/model", "readOnly": True},
                               {"name": "scratch", "mountPath": "/scratch"}],
         })
-    read = JobSpec("exec-1", [sys.executable, "-c", "import sys; print(open(sys.argv[1]).read())", "/etc/model/key.txt"])
+    code = "import sys; print(open(sys.argv[1]).read())"
+    read = JobSpec("exec-1", [sys.executable, "-c", code, "/etc/model/key.txt"])
     job_id = orch.submit(read)
     assert orch.wait(job_id, timeout=30).state == "succeeded"
     assert "file-secret" in list(orch.logs(job_id))
@@ -82,7 +83,8 @@ def test_every_pod_setting_reaches_the_job_and_a_secret_volume_becomes_files(clu
     assert c["resources"]["limits"] == {"memory": "1Gi"} and pod["nodeSelector"] == {"pool": "agents"}
     assert pod["tolerations"][0]["key"] == "dedicated" and "nodeAffinity" in pod["affinity"]
     assert pod["serviceAccountName"] == "runner" and pod["imagePullSecrets"] == [{"name": "regcred"}]
-    assert job["metadata"]["labels"]["team"] == "a" and job["spec"]["template"]["metadata"]["annotations"]["owner"] == "ml"
+    assert job["metadata"]["labels"]["team"] == "a"
+    assert job["spec"]["template"]["metadata"]["annotations"]["owner"] == "ml"
     assert {v["name"] for v in pod["volumes"]} == {"key", "scratch"}
 
 

@@ -52,7 +52,8 @@ class FakeCluster:
         from kitaru_k8s._manifests import DISPATCH_RULES
 
         for ns in namespaces:
-            self.add_service_account(ns, "kitaru-dispatch", DISPATCH_RULES if dispatch_rules is None else dispatch_rules)
+            self.add_service_account(ns, "kitaru-dispatch", DISPATCH_RULES if dispatch_rules is None
+                                     else dispatch_rules)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.cluster = self  # type: ignore[attr-defined]

@@ -39,7 +39,8 @@ class ApiError(Exception):
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
     """`jobs.batch "x" not found`, as the real API server says it."""
     qualified = f"{resource}.{group}" if group else resource
-    return ApiError(404, "NotFound", f'{qualified} "{name}" not found', {"name": name, "group": group, "kind": resource})
+    details = {"name": name, "group": group, "kind": resource}
+    return ApiError(404, "NotFound", f'{qualified} "{name}" not found', details)
 
 
 class Handler(BaseHTTPRequestHandler):
