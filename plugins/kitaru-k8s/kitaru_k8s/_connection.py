@@ -41,7 +41,7 @@ class Connection:
         cfg = client.Configuration()
         cfg.retries = 1  # fail fast on an unreachable server; callers decide about retrying
         c = self.config
-        if self.broker is not None and not c.host:
+        if self.broker is not None and not c.token:  # a client of a server: the stack's token stays there
             creds = self.broker("write")
             values = creds.values
             _apply_token(cfg, values["host"], values["token"], values.get("certificate_authority_data"), c.verify_ssl)

@@ -70,3 +70,26 @@ def test_rbac_manifests_are_exactly_the_dispatch_verbs_and_valid() -> None:
     assert rules == {("batch", "jobs"): {"create", "get", "delete"}, ("", "secrets"): {"create"},
                      ("", "pods"): {"get", "list", "watch"}, ("", "pods/log"): {"get"}, ("", "events"): {"list"}}
     assert [m["kind"] for m in manifests] == ["ServiceAccount", "Role", "RoleBinding"]
+
+
+def test_brokered_token_close_to_expiry_is_minted_again(cluster: FakeCluster, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from kitaru.plugins import Credentials
+
+    server_side = cluster.orchestrator("team-a")
+    minted: list[Credentials] = []
+
+    def broker(access: str) -> Credentials:
+        fresh = server_side.mint_credentials("team-a", access="write", ttl=600)
+        short = Credentials(fresh.flavor, fresh.access, fresh.scope, datetime.now(timezone.utc) + timedelta(seconds=30),
+                            fresh.values)  # inside the refresh margin: the next call mints again
+        minted.append(short)
+        return short
+
+    flavor = get_plugin_manager().flavor("orchestrator", "kubernetes")
+    orch = flavor.factory(flavor.config.model_validate({"namespace": "team-a", "image": IMAGE}),
+                          ComponentContext(home=tmp_path, stack="k8s", broker=broker))
+    job_id = orch.submit(JobSpec("exec-r", [sys.executable, "-c", "pass"]))
+    orch.status(job_id)
+    assert len(minted) >= 3 and len({c.values["token"] for c in minted}) == len(minted)
