@@ -103,9 +103,14 @@ class KubernetesOrchestrator:
         return job_status(job, self._pods(name), cancelled=job_id in _cancelled)
 
     def cancel(self, job_id: str) -> None:
-        """Delete the Job with foreground propagation (its pod is killed first); a finished Job is left alone."""
+        """Delete the Job with foreground propagation (its pod is killed first); a finished Job is left alone.
+
+        "Finished" is Kubernetes' view (a Complete/Failed condition): a Job reported `failed` because its pod
+        can never start (ImagePullBackOff) is still active there, and cancel removes it with its Secret.
+        """
         name = self._name(job_id)
-        if self.status(job_id).done:
+        job = self._read_job(name)
+        if job is None or _finished(job):
             return
         with _cancelled_lock:
             _cancelled.add(job_id)
@@ -207,6 +212,11 @@ class KubernetesOrchestrator:
             return  # events are a courtesy: a token without `list events` still gets the pod's state
         for ev in events:
             yield f"[kubernetes] {ev.type or 'Normal'} {ev.reason or ''}: {ev.message or ''}"
+
+
+def _finished(job: Any) -> bool:
+    conditions = (job.status.conditions or []) if job.status else []
+    return any(c.type in ("Complete", "Failed") and c.status == "True" for c in conditions)
 
 
 def _started(pod: Any) -> bool:

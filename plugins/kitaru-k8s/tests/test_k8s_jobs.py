@@ -126,6 +126,10 @@ def test_image_pull_failure_fails_with_the_reason_and_logs_say_why(cluster: Fake
     assert status.state == "failed" and status.message.startswith("ImagePullBackOff"), status
     logs = "\n".join(orch.logs(job_id))
     assert "ImagePullBackOff" in logs and "Failed to pull image" in logs and "never" not in logs
+    orch.cancel(job_id)  # still active in Kubernetes' view: cancel removes it and its Secret
+    ns, name = names(job_id)
+    eventually(lambda: cluster.get("Job", ns, name) is None and cluster.get("Secret", ns, f"{name}-env") is None,
+               what="cleanup after a failed pull")
 
 
 def test_oom_eviction_and_deadline_carry_the_kubernetes_reason(cluster: FakeCluster) -> None:
