@@ -20,14 +20,17 @@ from kitaru_k8s.testing import FakeCluster
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--no-validate", action="store_true", help="skip the fake's strict schema check (~40 ms/object)")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="skip the fake's strict schema check (~40 ms/object)")
     args = parser.parse_args()
-    with FakeCluster(namespaces=("bench",), grace_period=0.5, validate=None if args.no_validate else "1.31") as cluster:
+    validate = None if args.no_validate else "1.31"
+    with FakeCluster(namespaces=("bench",), grace_period=0.5, validate=validate) as cluster:
         orch = cluster.orchestrator("bench", image="python:3.11")
         orch.submit(JobSpec("warm", [sys.executable, "-c", "pass"], env={"T": "x"}))  # client import + connection
         submits, running, statuses = [], [], []
         for i in range(args.runs):
-            spec = JobSpec(f"b{i}", [sys.executable, "-c", "import time; time.sleep(30)"], env={"KITARU_AUTH_TOKEN": "t"})
+            command = [sys.executable, "-c", "import time; time.sleep(30)"]
+            spec = JobSpec(f"b{i}", command, env={"KITARU_AUTH_TOKEN": "t"})
             t0 = time.perf_counter()
             job_id = orch.submit(spec)
             t1 = time.perf_counter()

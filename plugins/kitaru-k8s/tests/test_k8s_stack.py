@@ -55,3 +55,30 @@ def test_valid_stack_registers_and_lists(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     r = kitaru("stack", "show", "k8s", "-o", "json")
     assert r.returncode == 0 and '"kubernetes"' in r.stdout and "team-a" in r.stdout
+
+
+def test_stack_create_from_flags(tmp_path: Path) -> None:
+    r = kitaru("stack", "create", "k8s", "--type", "kubernetes", "--artifact-store", "s3://acme-agents/kitaru",
+               "--container-registry", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/agents", "--namespace", "team-a",
+               "--cluster", "prod", "--region", "eu-west-1",
+               "--extra", "orchestrator.pod_settings.node_selector.pool=agents",
+               "--extra", "orchestrator.active_deadline_seconds=3600", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    import json
+
+    spec = json.loads(r.stdout)["item"]["spec"]
+    assert spec["orchestrator"] == {"flavor": "kubernetes", "namespace": "team-a", "cluster": "prod",
+                                    "region": "eu-west-1", "pod_settings": {"node_selector": {"pool": "agents"}},
+                                    "active_deadline_seconds": 3600}
+    assert spec["artifact_store"] == {"flavor": "s3", "path": "s3://acme-agents/kitaru"}
+    assert spec["container_registry"]["flavor"] == "ecr"
+    r = kitaru("stack", "create", "bad", "--type", "kubernetes", "--artifact-store", "s3://acme-agents/kitaru",
+               "--extra", "orchestrator.pod_settings.tolerations=[{key: a, tolerationSecond: 1}]")
+    assert r.returncode == 2 and "orchestrator.namespace: Field required" in r.stderr
+    assert "orchestrator.pod_settings.tolerations" in r.stderr and "tolerationSecond" in r.stderr
+    r = kitaru("stack", "create", "bad", "--type", "kubernetes", "--artifact-store", "gs://b/k", "--namespace", "a")
+    assert r.returncode == 2 and "gs://" in r.stderr and "kitaru-gcs" in r.stderr
+    r = kitaru("stack", "create", "bad", "--type", "kubernetes", "--artifact-store", "/tmp/x", "--namespace", "a",
+               "--extra", "pod_settings.x=1")
+    assert r.returncode == 2 and "COMPONENT.FIELD" in r.stderr
+    assert "bad" not in kitaru("stack", "list").stdout
