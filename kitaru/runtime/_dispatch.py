@@ -39,10 +39,12 @@ def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, 
     execution fails with origin `infrastructure` (retry continues it) instead of waiting for a lease
     that no runner will ever take.
     """
-    env = {"KITARU_HOME": str(home), "KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
+    env = {"KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
            **(server_env if server_env is not None else _server_env(state, exec_id))}
     if orchestrator.remote:
         env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
+    else:
+        env["KITARU_HOME"] = str(home)  # the same machine: the same store and job files
     job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd)
     try:
         job_id: str = orchestrator.submit(job)

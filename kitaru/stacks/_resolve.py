@@ -71,7 +71,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     from kitaru.stacks._secrets import is_secret_ref, resolve_refs
 
     flavor = get_plugin_manager().flavor(kind, raw["flavor"])  # type: ignore[arg-type]
-    broker = server_broker(state, stack, kind) if kind == "artifact_store" else None
+    broker = server_broker(state, stack, kind) if kind in ("artifact_store", "orchestrator") else None
     fields = {k: v for k, v in raw.items() if k != "flavor"}
     if broker is not None and not getattr(state, "reads_secrets", True):
         # a user's process on a server never sees secret values: it acts with brokered credentials instead

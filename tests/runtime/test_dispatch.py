@@ -35,7 +35,7 @@ class Recording(LocalOrchestrator):
     def submit(self, job):
         with open(self.log, "a") as f:
             f.write(json.dumps({"exec_id": job.exec_id, "command": job.command, "env": sorted(job.env),
-                                "home": job.env["KITARU_HOME"]}) + "\\n")
+                                "home": str(self.jobs_dir.parent)}) + "\\n")
         return super().submit(job)
 
 class RemoteRecording(Recording):

@@ -1,4 +1,5 @@
-"""Stacks (compositions of components) and credential brokering for their artifact stores."""
+"""Stacks (compositions of components) and credential brokering for their artifact stores and orchestrators
+(short-lived, dispatch-only credentials for the clients that start runs)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
         raise forbidden(f"this token may only mint credentials for stack {who.stack!r}")
     if not who.is_runtime:
         require_user(who)
+    elif body.component != "artifact_store":
+        raise forbidden("a runtime token mints storage credentials only; runners never dispatch jobs")
     scope = _check_scope(body.scope)
     from kitaru.stacks import resolve_stack
     from kitaru.stacks._service import stored_spec
@@ -67,11 +70,14 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
     if body.component not in spec:
         raise ApiError(404, "NotFound", f"stack {name!r} has no {body.component}")
 
-    store = resolve_stack(name, home=ctx.home, state=ctx.state).component(body.component)
-    creds = store.mint_credentials(scope, access=body.access, ttl=min(body.ttl, MAX_TTL))
+    component = resolve_stack(name, home=ctx.home, state=ctx.state).component(body.component)
+    if not hasattr(component, "mint_credentials"):
+        raise ApiError(409, "NotSupported", f"the {component.flavor} {body.component} of stack {name!r} needs no"
+                       " brokered credentials")
+    creds = component.mint_credentials(scope, access=body.access, ttl=min(body.ttl, MAX_TTL))
     log.info("minted %s credentials for stack %s (%s, scope %r) for %s", body.access, name, creds.flavor, scope,
              who.name)  # never the values
-    return {"flavor": creds.flavor, "access": creds.access, "scope": creds.scope, "root": store.root,
+    return {"flavor": creds.flavor, "access": creds.access, "scope": creds.scope, "root": getattr(component, "root", None),
             "expires_at": creds.expires_at.isoformat(), "values": creds.values}
 
 

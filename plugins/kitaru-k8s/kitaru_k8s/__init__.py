@@ -55,4 +55,4 @@ def _make_orchestrator(config: KubernetesOrchestratorConfig, ctx: ComponentConte
 def kitaru_register_components(registry: ComponentRegistry) -> None:
     """Register the `kubernetes` orchestrator flavor."""
     registry.add_orchestrator("kubernetes", config=KubernetesOrchestratorConfig, factory=_make_orchestrator,
-                              description="one Kubernetes batch/v1 Job per execution")
+                              description="one Kubernetes batch/v1 Job per execution", remote=True)
