@@ -14,7 +14,10 @@
 
 from __future__ import annotations
 
+import enum
+
 __all__ = [
+    "FailureOrigin",
     "KitaruBackendError",
     "KitaruContextError",
     "KitaruDivergenceError",
@@ -26,6 +29,29 @@ __all__ = [
     "KitaruUserCodeError",
     "KitaruWaitValidationError",
 ]
+
+
+class FailureOrigin(str, enum.Enum):
+    """Where an execution's failure came from (a `str`, so comparing with "user_code" keeps working)."""
+
+    USER_CODE = "user_code"  # the flow body or a checkpoint raised
+    RUNTIME = "runtime"  # the durable runtime failed (e.g. its runner was lost)
+    BACKEND = "backend"  # the state store, artifact store or a provider failed
+    DIVERGENCE = "divergence"  # the re-run body contradicts its journal
+    INFRASTRUCTURE = "infrastructure"  # compute failed: image pull, OOM, eviction, deadline
+    CANCELLED = "cancelled"  # someone cancelled the execution
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: object) -> FailureOrigin:
+        """The origin for a stored value; anything unrecognised is UNKNOWN."""
+        try:
+            return cls(str(getattr(value, "value", value)).strip().lower())
+        except ValueError:
+            return cls.UNKNOWN
 
 
 class KitaruError(Exception):

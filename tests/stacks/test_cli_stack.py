@@ -26,7 +26,7 @@ def test_stack_lifecycle_via_cli(tmp_path: Path) -> None:
     r = kitaru("stack", "register", "-f", str(spec), "-o", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["command"] == "stack register" and doc["item"]["name"] == "team" and doc["item"]["ready"]
+    assert doc["command"] == "stack.register" and doc["item"]["name"] == "team" and doc["item"]["ready"]
     assert kitaru("stack", "use", "team").returncode == 0
     assert kitaru("stack", "current").stdout.strip() == "team"
     listing = json.loads(kitaru("stack", "list", "-o", "json").stdout)
