@@ -40,7 +40,7 @@ def test_stack_lifecycle_via_cli(tmp_path: Path) -> None:
     assert kitaru("stack", "delete", "team", "--force").returncode == 0
     assert kitaru("stack", "current").stdout.strip() == "default"
     r = kitaru("stack", "delete", "default", "-o", "json")
-    assert r.returncode == 2 and json.loads(r.stdout)["error"]["message"].startswith("the 'default' stack is built in")
+    assert r.returncode == 1 and json.loads(r.stderr)["error"]["message"].startswith("the 'default' stack is built in")
 
 
 def test_register_errors_point_at_file_and_line(tmp_path: Path) -> None:
