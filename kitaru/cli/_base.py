@@ -161,7 +161,7 @@ def _command_of(args: list[str], root: Any) -> str:
 
 
 def _click_exceptions() -> Any:
-    """The click exceptions module typer uses (its vendored copy in recent versions)."""
+    """The click exceptions module typer uses (its vendored copy in recent versions) for ClickException."""
     try:
         from typer._click import exceptions
     except ImportError:
@@ -173,7 +173,7 @@ def _exit_code_of(report: Callable[[], Any]) -> int:
     """Run a `fail(...)` call and return the exit code it raised."""
     try:
         report()
-    except _click_exceptions().Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
     return EXIT_FAILED
 
@@ -202,11 +202,11 @@ class KitaruGroup(TyperGroup):
         _state.update(json=True, command=_command_of(argv, self))
         try:
             code = super().main(*args, **{**kwargs, "standalone_mode": False})
-        except cx.Abort:
+        except typer.Abort:
             code = _exit_code_of(lambda: fail("aborted", EXIT_FAILED, kind="Abort"))
         except cx.ClickException as exc:  # usage errors: bad option, missing argument, unknown command
             code = _exit_code_of(lambda: fail(exc.format_message(), EXIT_USAGE, kind=type(exc).__name__))
-        except cx.Exit as exc:
+        except typer.Exit as exc:
             code = exc.exit_code
         raise SystemExit(code if isinstance(code, int) else 0)
 
