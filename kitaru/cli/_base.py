@@ -79,7 +79,18 @@ class Out:
 
 
 def _plain(data: Any) -> Any:
-    """Models → their JSON-ready dict (converted only when JSON is printed)."""
+    """Models → their JSON-ready dict (converted only when JSON is printed); executions and log lines in
+    Kitaru 0.4's shapes."""
+    from kitaru.client._models import Execution, LogEntry
+
+    if isinstance(data, Execution):
+        from kitaru.cli._serialize import execution
+
+        return execution(data)
+    if isinstance(data, LogEntry):
+        from kitaru.cli._serialize import log_entry
+
+        return log_entry(data)
     to_dict = getattr(data, "to_dict", None)
     return to_dict() if callable(to_dict) else data
 

@@ -91,3 +91,13 @@ def test_text_mode_keeps_exit_2_for_usage_errors(capsys: pytest.CaptureFixture[s
     assert code == 2 and out == "" and "bogus" in err
     code, _, err = kitaru(capsys, "executions", "get", "no-such-execution")
     assert code == 2 and err.startswith("Error: execution 'no-such-execution' does not exist")
+
+
+def test_action_commands_return_the_execution_shape(flows: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    waiting = flows.review.run().exec_id
+    answered = kitaru_json(capsys, "executions", "input", waiting, "--value", "true")
+    assert answered["command"] == "executions.input" and SUMMARY <= set(answered["item"])
+    other = flows.review.run().exec_id
+    cancelled = kitaru_json(capsys, "executions", "cancel", other)
+    assert cancelled["command"] == "executions.cancel" and cancelled["item"]["status"] == "cancelled"
+    assert SUMMARY | {"frozen_execution_spec", "checkpoints", "artifacts"} <= set(cancelled["item"])

@@ -110,3 +110,22 @@ def test_replay_and_retry_through_the_execution(flows: Any) -> None:
     wait_for(lambda: retried.refresh().status.is_finished, timeout=60)
     assert retried.refresh().status == "failed"  # the same bug fails again, recorded as a new run
     assert retried.refresh().runs >= 2
+
+
+def test_the_same_through_a_server(flows: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import on_backend
+
+    with on_backend("sqlite", tmp_path, monkeypatch):
+        exec_id = flows.pipeline.run(topic="ai").exec_id
+        client = KitaruClient()
+        e = client.executions.get(exec_id)
+        assert e.status == "completed" and [c.name for c in e.checkpoints] == ["research", "write"]
+        assert [x.message for x in client.executions.logs(exec_id)] == ["researching ai", "writing"]
+        assert [x.message for x in client.executions.logs(exec_id, source="runner")] == ["flow body speaking"]
+        assert [x.message for x in client.executions.logs(exec_id, checkpoint="write", limit=5)] == ["writing"]
+        assert [a.name for a in client.artifacts.list(exec_id, kind="context")] == ["sources"]
+        ref = next(a for a in e.artifacts if a.name == "sources")
+        assert client.artifacts.get(ref.artifact_id).load() == ["a", "b"]
+        assert len(client.executions.list(status="COMPLETED")) == 1
+        with pytest.raises(KitaruBackendError):
+            client.executions.get("no-such-execution")
