@@ -262,7 +262,8 @@ class ExecutionsAPI:
                 f"execution {row['id']} is waiting for input; answer it with `kitaru executions input {row['id']}`"
             )
         if row["status"] not in ("waiting", "failed"):
-            raise KitaruStateError(f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
+            raise KitaruStateError(
+                f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
         claim_and_dispatch(row["id"], ("waiting", "failed"))
         return self.get(row["id"])
 

@@ -72,7 +72,8 @@ def call(row: dict[str, Any], attempts: list[dict[str, Any]],
     started, ended = row["started_at"], row["ended_at"]
     recorded = [CheckpointAttempt(attempt_id=f"{cid}#{a['attempt']}", status=status(a["status"]),
                                   started_at=ts(a["started_at"]), ended_at=ts(a["ended_at"]),
-                                  failure=failure(a["error"], checkpoint=inv, default_origin="user_code"), attempt=a["attempt"], error=a["error"])
+                                  failure=failure(a["error"], checkpoint=inv, default_origin="user_code"),
+                                  attempt=a["attempt"], error=a["error"])
                 for a in attempts]
     if row["attempts"] > len(recorded):  # the attempt in flight (or the one a crash interrupted)
         recorded.append(CheckpointAttempt(attempt_id=f"{cid}#{row['attempts']}", status=status(row["status"]),
@@ -83,7 +84,8 @@ def call(row: dict[str, Any], attempts: list[dict[str, Any]],
         call_id=cid, name=row["name"], status=status(row["status"]), started_at=ts(started), ended_at=ts(ended),
         metadata=metadata, original_call_id=call_id(row["reused_from"], inv) if row["reused_from"] else None,
         parent_call_ids=[p if ":" in str(p) else call_id(exec_id, str(p)) for p in parents if p],
-        failure=failure(row["error"], checkpoint=inv, default_origin="user_code"), attempts=recorded, artifacts=artifacts or [],
+        failure=failure(row["error"], checkpoint=inv, default_origin="user_code"), attempts=recorded,
+        artifacts=artifacts or [],
         checkpoint_type=row["type"], exec_id=exec_id, invocation_id=inv, seq=row["seq"], type=row["type"],
         duration_s=metadata.get("duration_s", (ended - started) if ended else None),
         input_preview=row["input_preview"], input_hash=row["input_hash"], output=row["output"],
