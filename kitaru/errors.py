@@ -1,15 +1,19 @@
 """The Kitaru error tree. Every error says what went wrong and what to do next.
 
     KitaruError
-    ├── KitaruUsageError (ValueError)      wrong call, bad argument, bad config
-    ├── KitaruContextError                 called from the wrong place (outside a flow, ...)
-    ├── KitaruStateError                   the execution is not in a state that allows this
-    ├── KitaruWaitValidationError          an answer does not match the wait's schema
-    ├── KitaruBackendError                 the state store, artifact store or a provider failed
-    └── KitaruRuntimeError                 the durable runtime failed
-        └── KitaruExecutionError           an execution ended failed/cancelled
-            ├── KitaruUserCodeError        ... because user code raised
-            └── KitaruDivergenceError      ... because the body no longer matches its journal
+    ├── KitaruUsageError (ValueError)          wrong call, bad argument, bad config
+    │   └── KitaruWaitValidationError          an answer does not match the wait's schema
+    ├── KitaruContextError (RuntimeError)      called from the wrong place (outside a flow, ...)
+    ├── KitaruStateError (RuntimeError)        the execution is not in a state that allows this
+    ├── KitaruFeatureNotAvailableError         the feature needs a package or part not installed here
+    ├── KitaruLogRetrievalError                logs could not be read from their backend
+    └── KitaruRuntimeError (RuntimeError)      the durable runtime failed
+        ├── KitaruBackendError                 the state store, artifact store or a provider failed
+        └── KitaruExecutionError               an execution ended failed/cancelled
+            ├── KitaruUserCodeError            ... because user code raised
+            └── KitaruDivergenceError          ... because the body no longer matches its journal
+
+The bases match Kitaru 0.4, so `except RuntimeError` / `except ValueError` written for it still catch.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ __all__ = [
     "KitaruDivergenceError",
     "KitaruError",
     "KitaruExecutionError",
+    "KitaruFeatureNotAvailableError",
+    "KitaruLogRetrievalError",
     "KitaruRuntimeError",
     "KitaruStateError",
     "KitaruUsageError",
@@ -31,27 +37,25 @@ __all__ = [
 ]
 
 
-class FailureOrigin(str, enum.Enum):
-    """Where an execution's failure came from (a `str`, so comparing with "user_code" keeps working)."""
+class FailureOrigin(enum.StrEnum):
+    """Where a failure came from; compares equal to its string value (`origin == "user_code"`)."""
 
-    USER_CODE = "user_code"  # the flow body or a checkpoint raised
-    RUNTIME = "runtime"  # the durable runtime failed (e.g. its runner was lost)
-    BACKEND = "backend"  # the state store, artifact store or a provider failed
-    DIVERGENCE = "divergence"  # the re-run body contradicts its journal
-    INFRASTRUCTURE = "infrastructure"  # compute failed: image pull, OOM, eviction, deadline
-    CANCELLED = "cancelled"  # someone cancelled the execution
+    USER_CODE = "user_code"
+    DIVERGENCE = "divergence"
+    RUNTIME = "runtime"
+    INFRASTRUCTURE = "infrastructure"
+    BACKEND = "backend"
+    CANCELLED = "cancelled"
     UNKNOWN = "unknown"
 
-    def __str__(self) -> str:
-        return self.value
-
     @classmethod
-    def parse(cls, value: object) -> FailureOrigin:
-        """The origin for a stored value; anything unrecognised is UNKNOWN."""
-        try:
-            return cls(str(getattr(value, "value", value)).strip().lower())
-        except ValueError:
-            return cls.UNKNOWN
+    def _missing_(cls, value: object) -> FailureOrigin:
+        """An origin this version does not know (from a newer server) reads as UNKNOWN, never an error."""
+        if isinstance(value, str):
+            for member in cls:
+                if member.value == value.strip().lower():
+                    return member
+        return cls.UNKNOWN
 
 
 class KitaruError(Exception):
@@ -62,28 +66,41 @@ class KitaruUsageError(KitaruError, ValueError):
     """The API was called wrongly: a bad argument, target, selector or config value."""
 
 
-class KitaruContextError(KitaruError):
-    """A Kitaru primitive was called where it is not allowed (outside a flow, nested checkpoint)."""
-
-
-class KitaruStateError(KitaruError):
-    """The execution is not in a state that allows the operation (e.g. result of a running flow)."""
-
-
-class KitaruWaitValidationError(KitaruError, ValueError):
+class KitaruWaitValidationError(KitaruUsageError):
     """An answer to a wait does not match the wait's schema; the wait stays pending."""
 
 
-class KitaruBackendError(KitaruError):
-    """A backend (state store, artifact store, server, model provider) failed or is unreachable."""
+class KitaruContextError(KitaruError, RuntimeError):
+    """A Kitaru primitive was called where it is not allowed (outside a flow, nested checkpoint)."""
 
 
-class KitaruRuntimeError(KitaruError):
+class KitaruStateError(KitaruError, RuntimeError):
+    """The execution is not in a state that allows the operation (e.g. result of a running flow)."""
+
+
+class KitaruFeatureNotAvailableError(KitaruError):
+    """A feature this installation does not provide yet, or whose extra is not installed."""
+
+    def __init__(self, feature: str, *, provided_by: str) -> None:
+        super().__init__(f"{feature} is not available in this installation; it comes with {provided_by}")
+        self.feature = feature
+        self.provided_by = provided_by
+
+
+class KitaruLogRetrievalError(KitaruError):
+    """The logs of an execution could not be read from where they are kept."""
+
+
+class KitaruRuntimeError(KitaruError, RuntimeError):
     """The durable runtime could not carry out an execution."""
 
 
+class KitaruBackendError(KitaruRuntimeError):
+    """A backend (state store, artifact store, server, model provider) failed or is unreachable."""
+
+
 class KitaruExecutionError(KitaruRuntimeError):
-    """An execution ended without a result: it failed or was cancelled."""
+    """An execution ended without a result: it failed or was cancelled. `failure_origin` is a FailureOrigin."""
 
     def __init__(
         self,
@@ -91,12 +108,12 @@ class KitaruExecutionError(KitaruRuntimeError):
         *,
         exec_id: str | None = None,
         status: str | None = None,
-        failure_origin: str | None = None,
+        failure_origin: FailureOrigin | str | None = None,
     ) -> None:
         super().__init__(message)
         self.exec_id = exec_id
         self.status = status
-        self.failure_origin = failure_origin
+        self.failure_origin = FailureOrigin(failure_origin) if failure_origin is not None else None
 
 
 class KitaruUserCodeError(KitaruExecutionError):

@@ -261,10 +261,18 @@ class ExecutionsAPI:
             raise KitaruStateError(
                 f"execution {row['id']} is waiting for input; answer it with `kitaru executions input {row['id']}`"
             )
+        answered = row["status"] != "failed" and bool(self._state.list_waits(row["id"], status="answered"))
+        if row["status"] in ("running", "completed") and answered:
+            return self.get(row["id"])  # `input` already resumed it (Kitaru 0.4 scripts call resume after input)
         if row["status"] not in ("waiting", "failed"):
             raise KitaruStateError(
                 f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
-        claim_and_dispatch(row["id"], ("waiting", "failed"))
+        try:
+            claim_and_dispatch(row["id"], ("waiting", "failed"))
+        except KitaruStateError:
+            if not answered:
+                raise
+            # the runner that the answer started claimed it first: it is resumed, which is what was asked
         return self.get(row["id"])
 
     def retry(self, exec_id: str) -> Execution:

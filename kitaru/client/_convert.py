@@ -52,7 +52,7 @@ def failure(data: dict[str, Any] | None, *, checkpoint: str | None = None,
         return None
     kind = data.get("type")
     return FailureInfo(message=data.get("message") or data.get("reason") or "", exception_type=kind,
-                       traceback=data.get("traceback"), origin=FailureOrigin.parse(data.get("origin", default_origin)),
+                       traceback=data.get("traceback"), origin=FailureOrigin(data.get("origin") or default_origin),
                        reason=data.get("reason", ""), type=kind, checkpoint=data.get("checkpoint", checkpoint))
 
 

@@ -11,45 +11,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from kitaru._status import ExecutionStatus  # defined once for the SDK and the client
 from kitaru.errors import FailureOrigin
 
 if TYPE_CHECKING:
     from kitaru.client._client import KitaruClient
-
-
-class ExecutionStatus(str, enum.Enum):
-    """The life cycle of an execution (a `str`: `status == "completed"` keeps working)."""
-
-    RUNNING = "running"
-    WAITING = "waiting"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def _missing_(cls, value: object) -> ExecutionStatus | None:
-        """Accept any case and surrounding blanks: `ExecutionStatus("Completed ")`."""
-        if isinstance(value, str):
-            folded = value.strip().lower()
-            for member in cls:
-                if member.value == folded:
-                    return member
-        return None
-
-    @property
-    def is_finished(self) -> bool:
-        """Whether the execution has ended (completed, failed or cancelled)."""
-        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
-
-    is_terminal = is_finished
-
-    @property
-    def is_successful(self) -> bool:
-        """Whether the execution completed."""
-        return self is ExecutionStatus.COMPLETED
 
 
 def ts(value: float | None) -> datetime | None:

@@ -1,4 +1,5 @@
-"""Fixtures for the Kitaru 0.4 compatibility tests: a module of flows run on the embedded store."""
+"""Fixtures for the Kitaru 0.4 compatibility tests: a module of flows run on the embedded store; the server
+fixtures for the tests that need one."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from tests.server.conftest import sqlite_server  # noqa: F401 - fixture
 
 FLOWS = '''
 import kitaru

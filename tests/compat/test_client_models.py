@@ -50,6 +50,7 @@ def test_status_is_a_str_enum_with_is_finished() -> None:
     assert ExecutionStatus("COMPLETED") is ExecutionStatus.COMPLETED  # any case
     assert ExecutionStatus.COMPLETED == "completed" and ExecutionStatus.FAILED.value == "failed"
     assert ExecutionStatus.CANCELLED.is_finished and not ExecutionStatus.WAITING.is_finished
+    assert str(ExecutionStatus.COMPLETED) == "completed" and f"{ExecutionStatus.FAILED}" == "failed"
     with pytest.raises(ValueError):
         ExecutionStatus("paused")
 
@@ -57,7 +58,7 @@ def test_status_is_a_str_enum_with_is_finished() -> None:
 def test_failure_origin_is_an_enum_of_the_reference_values() -> None:
     assert {"user_code", "runtime", "backend", "divergence", "unknown"} <= {o.value for o in FailureOrigin}
     assert FailureOrigin("user_code") == "user_code"
-    assert FailureOrigin.parse("no-such-origin") is FailureOrigin.UNKNOWN
+    assert FailureOrigin("no-such-origin") is FailureOrigin.UNKNOWN  # a newer server's origin never breaks a read
 
 
 def test_a_completed_execution_reads_as_the_reference_documents(flows: Any) -> None:
