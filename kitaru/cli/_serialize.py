@@ -36,7 +36,8 @@ def log_entry(entry: Any) -> dict[str, Any]:
 def stack(info: Any) -> dict[str, Any]:
     """A stack: `{id, name, is_active}` then this project's fields (components, readiness, problems)."""
     data = info.as_dict()
-    return {"id": data.get("id") or info.name, "name": info.name, "is_active": bool(info.active), **data}
+    return {**data, "id": str(getattr(info, "id", None) or data.get("id") or info.name), "name": info.name,
+            "is_active": bool(info.active)}
 
 
 def secret(row: dict[str, Any]) -> dict[str, Any]:
