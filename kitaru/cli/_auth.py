@@ -30,20 +30,63 @@ def _api(method: str, path: str, body: Any = None) -> Any:
 
 
 def login_command(
-    url: Annotated[str, typer.Argument(help="Server URL, e.g. https://kitaru.example.com", show_default=False)],
-    api_key: Annotated[str, typer.Option("--api-key", envvar="KITARU_API_KEY", help="Your API key.",
-                                         show_default=False)],
+    url: Annotated[str | None, typer.Argument(help="Server URL, e.g. https://kitaru.example.com (default: the"
+                                                   " KITARU_SERVER_URL or saved server).", show_default=False)] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="KITARU_API_KEY", help="Your API key.",
+                                                show_default=False)] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Log in again even if this server is saved.")] = False,
+    project: Annotated[str | None, typer.Option("--project", help="Project to use on the server.")] = None,
+    no_verify_ssl: Annotated[bool, typer.Option("--no-verify-ssl", help="Do not verify the server's TLS "
+                                                                        "certificate (testing only).")] = False,
+    ssl_ca_cert: Annotated[str | None, typer.Option("--ssl-ca-cert", help="CA bundle to verify the server with.")
+                           ] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="Seconds to wait for the server.")
+                       ] = None,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Connect the SDK, CLI and runners to a Kitaru server (saved in the user config dir, mode 600)."""
-    from kitaru.store import connect
-    from kitaru.store._connection import connection_path
+    from kitaru.store._connection import active_connection, connection_path
 
     out = Out("login", output)
-    state = connect(url, api_key=api_key, save=True)
+    saved = active_connection() or {}
+    url = url or saved.get("url")
+    if not url:
+        from kitaru.errors import KitaruUsageError
+
+        raise KitaruUsageError("which server? `kitaru login https://kitaru.example.com --api-key KEY`")
+    if api_key is None and saved.get("url") and saved["url"].rstrip("/") == url.rstrip("/"):
+        api_key = saved.get("api_key")  # `kitaru login` again (or --refresh) with the saved key
+    state = _connect(url, api_key=api_key, refresh=refresh, project=project, no_verify_ssl=no_verify_ssl,
+                     ssl_ca_cert=ssl_ca_cert, timeout=timeout)
     me = state.http.request("GET", "/auth/me")[0]
-    item = {"url": state.url, "principal": me["name"], "role": me["role"], "saved_to": str(connection_path())}
+    item = {"url": state.url, "server_url": state.url, "principal": me["name"], "role": me["role"],
+            "project": project, "saved_to": str(connection_path())}
     out.item(item, lambda: typer.echo(f"Logged in to {state.url} as {me['name']} ({me['role']})."))
+
+
+def _connect(url: str, *, api_key: str | None, **options: Any) -> Any:
+    """Log in with `kitaru.connect` (the SDK's form, which knows TLS, timeout and project options)."""
+    import inspect
+
+    import kitaru
+    from kitaru.errors import KitaruUsageError
+    from kitaru.store import connect as store_connect
+    from kitaru.store import current_state
+
+    if not api_key:
+        raise KitaruUsageError("an API key is needed: `kitaru login URL --api-key KEY` (or KITARU_API_KEY);"
+                               " create one with `kitaru auth api-keys create`")
+    sdk_connect = kitaru.connect
+    accepted = inspect.signature(sdk_connect).parameters
+    if "no_verify_ssl" in accepted:  # the Kitaru 0.4 signature: it persists the login like `kitaru login`
+        sdk_connect(url, api_key=api_key, **options)
+        return current_state()
+    unsupported = [f"--{k.replace('_', '-')}" for k, v in options.items()
+                   if v not in (None, False) and k not in accepted and k != "refresh"]
+    if unsupported:
+        raise KitaruUsageError(f"{', '.join(unsupported)} is not supported by this Kitaru build's connect();"
+                               " upgrade kitaru")
+    return store_connect(url, api_key=api_key, save=True)
 
 
 def logout_command(output: OutputOpt = OutputFormat.text) -> None:

@@ -44,10 +44,16 @@ def is_terminal() -> bool:
         return False
 
 
+def dotted(command: str) -> str:
+    """`executions get` → `executions.get`: the command name in JSON documents (as Kitaru 0.4 writes it)."""
+    return ".".join(command.split())
+
+
 class Out:
-    """Writes one command's result as JSON (`-o json`) or as human text."""
+    """Writes one command's result as JSON (`-o json`: one compact line) or as human text."""
 
     def __init__(self, command: str, fmt: OutputFormat) -> None:
+        command = dotted(command)
         self.command = command
         self.json = fmt == OutputFormat.json
         _state["json"], _state["command"] = self.json, command
@@ -73,17 +79,29 @@ class Out:
 
 
 def _plain(data: Any) -> Any:
-    """Models → their JSON-ready dict (converted only when JSON is printed)."""
+    """Models → their JSON-ready dict (converted only when JSON is printed); executions and log lines in
+    Kitaru 0.4's shapes."""
+    from kitaru.client._models import Execution, LogEntry
+
+    if isinstance(data, Execution):
+        from kitaru.cli._serialize import execution
+
+        return execution(data)
+    if isinstance(data, LogEntry):
+        from kitaru.cli._serialize import log_entry
+
+        return log_entry(data)
     to_dict = getattr(data, "to_dict", None)
     return to_dict() if callable(to_dict) else data
 
 
-def emit_json(doc: Any, *, indent: int | None = 2) -> None:
-    """Write one JSON document (or line) to stdout."""
+def emit_json(doc: Any, *, indent: int | None = None, err: bool = False) -> None:
+    """Write one JSON document as one line (to stderr with `err`, where errors go)."""
     import json
 
-    sys.stdout.write(json.dumps(doc, indent=indent, default=str, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    stream = sys.stderr if err else sys.stdout
+    stream.write(json.dumps(doc, indent=indent, default=str, ensure_ascii=False) + "\n")
+    stream.flush()
 
 
 def parse_json(text: str | None, option: str, *, want_object: bool = False) -> Any:
@@ -106,18 +124,69 @@ def parse_json(text: str | None, option: str, *, want_object: bool = False) -> A
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """2 for usage/validation errors, 1 for every other failure."""
+    """2 for usage/validation errors and unknown ids (text mode), 1 for every other failure."""
     from kitaru.errors import KitaruUsageError, KitaruWaitValidationError
 
-    return EXIT_USAGE if isinstance(exc, (KitaruUsageError, KitaruWaitValidationError)) else EXIT_FAILED
+    usage = isinstance(exc, (KitaruUsageError, KitaruWaitValidationError, LookupError))
+    return EXIT_USAGE if usage else EXIT_FAILED
 
 
 def fail(message: str, code: int = EXIT_FAILED, *, kind: str = "error") -> NoReturn:
-    """Report an error (stderr, plus a JSON error document in JSON mode) and exit with `code`."""
+    """Report an error and exit.
+
+    With `-o json` (as Kitaru 0.4): one JSON line `{"command", "error": {"message", "type"}}` on stderr and
+    exit 1, usage errors included. In text mode: `Error: …` on stderr and `code` (2 for usage errors).
+    """
     if _state["json"]:
-        emit_json({"command": _state["command"], "error": {"type": kind, "message": message, "exit_code": code}})
+        emit_json({"command": _state["command"] or "cli", "error": {"message": message, "type": kind,
+                                                                    "exit_code": EXIT_FAILED}}, err=True)
+        raise typer.Exit(EXIT_FAILED)
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether a command line asks for `-o json` (looked at before parsing, so parse errors are JSON too)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            if args[i + 1].lower() == "json":
+                return True
+        elif arg.lower() in ("--output=json", "-ojson", "-o=json"):
+            return True
+    return False
+
+
+def _command_of(args: list[str], root: Any) -> str:
+    """The dotted sub-command named by the leading words of a command line (`executions.get`)."""
+    words: list[str] = []
+    group = root
+    for arg in args:
+        commands = getattr(group, "commands", None)
+        if arg.startswith("-") or commands is None or arg not in commands:
+            break
+        words.append(arg)
+        group = commands[arg]
+    return ".".join(words) or "cli"
+
+
+def _click_exceptions() -> Any:
+    """The click exceptions module typer uses (its vendored copy in recent versions) for ClickException."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def _exit_code_of(report: Callable[[], Any]) -> int:
+    """Run a `fail(...)` call and return the exit code it raised."""
+    try:
+        report()
+    except typer.Exit as done:
+        return int(done.exit_code)
+    return EXIT_FAILED
 
 
 def _debug() -> bool:
@@ -137,7 +206,20 @@ class KitaruGroup(TyperGroup):
             install(self)
             self._fast_installed = True
         _state.update(json=False, command=None)
-        return super().main(*args, **kwargs)
+        argv = list(kwargs.get("args") if kwargs.get("args") is not None else (args[0] if args else sys.argv[1:]))
+        if not wants_json(argv):
+            return super().main(*args, **kwargs)
+        cx = _click_exceptions()
+        _state.update(json=True, command=_command_of(argv, self))
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except typer.Abort:
+            code = _exit_code_of(lambda: fail("aborted", EXIT_FAILED, kind="Abort"))
+        except cx.ClickException as exc:  # usage errors: bad option, missing argument, unknown command
+            code = _exit_code_of(lambda: fail(exc.format_message(), EXIT_USAGE, kind=type(exc).__name__))
+        except typer.Exit as exc:
+            code = exc.exit_code
+        raise SystemExit(code if isinstance(code, int) else 0)
 
     def list_commands(self, ctx: Any) -> list[str]:
         """Sub-command names in registration order (without building lazy sub-apps)."""

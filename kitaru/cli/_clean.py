@@ -52,7 +52,8 @@ def _size(path: Path) -> int:
 def clean_command(
     scope: Annotated[Scope, typer.Argument(help="project: this project's .kitaru/ (or KITARU_HOME); global: the"
                                                 " user config dir; all: both.", show_default=False)],
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", "--force",
+                                      help="Do not ask for confirmation (--force as in Kitaru 0.4).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be deleted.")] = False,
     output: OutputOpt = OutputFormat.text,
 ) -> None:

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kitaru.cli._base import Out, OutputFormat, OutputOpt, emit_json, parse_json
+from kitaru.cli._base import Out, OutputFormat, OutputOpt, parse_json
 from kitaru.cli._input import input_command
 from kitaru.client._models import ExecutionStatus
 
@@ -36,12 +36,17 @@ def list_executions(
 ) -> None:
     """List executions, newest first."""
     out = Out("executions list", output)
-    items = _client().executions.list(flow=flow, status=status.value if status else None, limit=size, page=page)
-    if limit is not None:
-        items = items[:limit]
+    if limit is not None and page != 1:
+        from kitaru.errors import KitaruUsageError
+
+        raise KitaruUsageError("--limit cannot be combined with --page; use --limit N or --page P --size N")
+    client = _client().executions
+    found = client.list(flow=flow, status=status, limit=limit) if limit is not None else \
+        client.list(flow=flow, status=status, limit=size, page=page)
+    from kitaru.cli._serialize import execution_summary
     from kitaru.cli._views import executions_table
 
-    out.items(items, lambda: executions_table(items))
+    out.items([execution_summary(e) for e in found] if out.json else found, lambda: executions_table(found))
 
 
 @app.command("get")
@@ -51,85 +56,57 @@ def get_execution(exec_id: ExecId, output: OutputOpt = OutputFormat.text) -> Non
     execution = _client().executions.get(exec_id)
     from kitaru.cli._views import execution_detail
 
-    out.item(execution, lambda: execution_detail(execution))
+    out.item(_full(execution) if out.json else execution, lambda: execution_detail(execution))
+
+
+def _full(execution: Any) -> dict[str, Any]:
+    from kitaru.cli._serialize import execution as serialize
+
+    return serialize(execution)
 
 
 @app.command("logs")
 def logs(
     exec_id: ExecId,
-    checkpoint: Annotated[str | None, typer.Option("--checkpoint", "-c",
-                                                   help="Only lines of this checkpoint (invocation id).")] = None,
+    checkpoint: Annotated[str | None, typer.Option(
+        "--checkpoint", "-c", help="Only lines of this checkpoint (function name or invocation id).")] = None,
+    source: Annotated[str, typer.Option(
+        "--source", help='"step" (lines written inside checkpoints), "runner" (flow body and runner) or "all".'
+    )] = "step",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="Maximum total log entries to return (the first ones).")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Stream new lines until the execution ends.")] = False,
-    interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between polls with --follow.")] = 0.5,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the last N lines.")] = None,
+    interval: Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between polls with --follow.")] = 0.5,
+    grouped: Annotated[bool, typer.Option("--grouped", help="Group lines by checkpoint under headers.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="-v adds time and level, -vv also the checkpoint.")] = 0,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Show an execution's captured logs; --follow streams them until it ends (JSON lines with -o json)."""
-    out = Out("executions logs", output)
-    client = _client()
-    from kitaru.cli._views import log_line
+    from kitaru.errors import KitaruUsageError
 
+    out = Out("executions logs", output)
+    if grouped and out.json:
+        raise KitaruUsageError("--grouped cannot be combined with --output json")
+    client = _client()
     if follow:
-        _follow(client, exec_id, checkpoint, interval, limit, out)
-        return
-    entries = _tail(client, exec_id, checkpoint, limit)
+        from kitaru.cli._follow import follow_logs
+
+        code = follow_logs(client, exec_id, checkpoint=checkpoint, source=source, limit=limit, interval=interval,
+                           out=out, grouped=grouped, verbosity=min(verbose, 2))
+        raise typer.Exit(code)
+    entries = client.executions.logs(exec_id, checkpoint=checkpoint, source=source, limit=limit)
+    from kitaru.cli._serialize import log_entry
+    from kitaru.cli._views import log_lines
 
     def human() -> None:
         if not entries:
-            out.note(f"No log lines for execution {exec_id}" + (f" checkpoint {checkpoint!r}." if checkpoint else "."))
-        for entry in entries:
-            log_line(entry, show_checkpoint=checkpoint is None)
+            out.note(f"No log entries found for execution {exec_id}" + (
+                f" checkpoint {checkpoint!r}." if checkpoint else ".") + (
+                " Lines written outside checkpoints are under --source runner." if source == "step" else ""))
+        log_lines(entries, grouped=grouped, verbosity=min(verbose, 2))
 
-    out.items(entries, human)
-
-
-def _tail(client: Any, exec_id: str, checkpoint: str | None, limit: int | None) -> list[Any]:
-    """All log lines (or the last `limit`), paging through the client."""
-    from collections import deque
-
-    kept: Any = deque(maxlen=limit)
-    after = 0
-    while True:
-        batch = client.executions.logs(exec_id, checkpoint=checkpoint, after=after)
-        kept.extend(batch)
-        if len(batch) < 1000:
-            return list(kept)
-        after = batch[-1].id
-
-
-def _follow(client: Any, exec_id: str, checkpoint: str | None, interval: float, limit: int | None, out: Out) -> None:
-    from kitaru.cli._base import is_terminal
-    from kitaru.cli._views import log_line, result_line
-
-    execution = client.executions.get(exec_id)
-    backlog = _tail(client, execution.exec_id, checkpoint, limit) if limit else []
-    skip_until = backlog[-1].id if backlog else 0
-    status_ctx: Any = None
-    if not out.json and is_terminal():
-        from kitaru.cli._render import console
-
-        status_ctx = console().status(f"following {execution.exec_id} ({execution.flow_name}) until it ends…")
-        status_ctx.__enter__()
-    try:
-        for entry in backlog:
-            _emit_entry(entry, out, checkpoint, log_line)
-        for entry in client.executions.follow_logs(execution.exec_id, checkpoint=checkpoint, interval=interval):
-            if limit and entry.id <= skip_until:
-                continue
-            _emit_entry(entry, out, checkpoint, log_line)
-    finally:
-        if status_ctx is not None:
-            status_ctx.__exit__(None, None, None)
-    if not out.json:
-        final = client.executions.get(execution.exec_id)
-        result_line("Execution", final)
-
-
-def _emit_entry(entry: Any, out: Out, checkpoint: str | None, log_line: Any) -> None:
-    if out.json:
-        emit_json(entry.to_dict(), indent=None)
-    else:
-        log_line(entry, show_checkpoint=checkpoint is None)
+    out.items([log_entry(e) for e in entries] if out.json else entries, human)
 
 
 app.command("input")(input_command)
@@ -160,7 +137,7 @@ def _done(out: Out, verb: str, execution: Any) -> None:
         result_line(verb, execution)
         out.note(f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
 
-    out.item(execution, human)
+    out.item(_full(execution) if out.json else execution, human)
 
 
 @app.command("resume")
@@ -184,4 +161,4 @@ def cancel(exec_id: ExecId, output: OutputOpt = OutputFormat.text) -> None:
     execution = _client().executions.cancel(exec_id)
     from kitaru.cli._views import result_line
 
-    out.item(execution, lambda: result_line("Cancel requested for", execution))
+    out.item(_full(execution) if out.json else execution, lambda: result_line("Cancel requested for", execution))

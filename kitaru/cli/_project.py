@@ -148,7 +148,19 @@ def status_command(output: OutputOpt = OutputFormat.text) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def info_command(output: OutputOpt = OutputFormat.text) -> None:
+def _packages() -> list[dict[str, str]]:
+    """Every installed distribution with its version, sorted by name."""
+    from importlib.metadata import distributions
+
+    found = {(d.metadata["Name"] or "").lower(): d.version for d in distributions() if d.metadata["Name"]}
+    return [{"name": name, "version": version} for name, version in sorted(found.items())]
+
+
+def info_command(
+    all_packages: Annotated[bool, typer.Option("--all-packages", help="Also list every installed Python package.")
+                            ] = False,
+    output: OutputOpt = OutputFormat.text,
+) -> None:
     """Show versions (core, Python, plugins), paths, the connection and the active stack."""
     import platform
 
@@ -158,6 +170,8 @@ def info_command(output: OutputOpt = OutputFormat.text) -> None:
     item = {"version": __version__, "python": platform.python_version(), "platform": platform.platform(),
             "executable": sys.executable, **_home_info(), "connection": _connection(), "stack": _safe_stack(),
             "plugins": _plugins()}
+    if all_packages:
+        item["packages"] = _packages()
 
     def human() -> None:
         from kitaru.cli._render import Table, fields
@@ -171,5 +185,10 @@ def info_command(output: OutputOpt = OutputFormat.text) -> None:
             for p in item["plugins"]:
                 table.add(p["name"], p["distribution"], p["version"], p["module"])
             table.print()
+        if all_packages:
+            packages = Table("PACKAGE", "VERSION", title="Installed packages")
+            for p in item["packages"]:
+                packages.add(p["name"], p["version"])
+            packages.print()
 
     out.item(item, human)

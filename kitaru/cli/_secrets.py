@@ -47,7 +47,9 @@ def set_secret(ctx: typer.Context, name: SecretName, output: OutputOpt = OutputF
     if not pairs:
         raise KitaruUsageError(f"no values given; pass them as `kitaru secrets set {name} --KEY=value`")
     create_secret(name, pairs)
-    item = {"name": name, "keys": sorted(pairs)}
+    from kitaru.cli._serialize import secret
+
+    item = secret({"name": name, "keys": sorted(pairs), "values": pairs})
     out.item(item, lambda: typer.echo(f"Secret {name!r} saved with keys: {', '.join(sorted(pairs))}."))
 
 
@@ -63,7 +65,9 @@ def show_secret(
     out = Out("secrets show", output)
     data = get_secret(name)
     values = {k: (v if show_values else "***") for k, v in sorted(data.items())}
-    item = {"name": name, "keys": sorted(data), "values": values}
+    from kitaru.cli._serialize import secret
+
+    item = {**secret({"name": name, "keys": sorted(data), "values": data}), "values": values}
 
     def human() -> None:
         from kitaru.cli._render import Table
@@ -83,8 +87,10 @@ def list_secrets(output: OutputOpt = OutputFormat.text) -> None:
 
     out = Out("secrets list", output)
     rows = sdk_list_secrets()
-    items = [{"name": r["name"], "keys": r["keys"], "created_at": _iso(r["created_at"]),
-              "updated_at": _iso(r["updated_at"])} for r in rows]
+    from kitaru.cli._serialize import secret
+
+    items = [secret({"name": r["name"], "keys": r["keys"], "created_at": _iso(r["created_at"]),
+                     "updated_at": _iso(r["updated_at"])}) for r in rows]
 
     def human() -> None:
         from kitaru.cli._render import Table

@@ -19,6 +19,12 @@ def _components(spec: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')}={spec[k]['flavor']}" for k in _KINDS if isinstance(spec.get(k), dict))
 
 
+def _json(info: Any) -> dict[str, Any]:
+    from kitaru.cli._serialize import stack
+
+    return stack(info)
+
+
 def _list_human(infos: list[Any]) -> None:
     from kitaru.cli._render import Table, styled
 
@@ -69,7 +75,7 @@ def register_command(
 
     out = Out("stack register", output)
     info = register_stack(file, activate=activate)
-    out.item(info.as_dict(), lambda: typer.echo(
+    out.item(_json(info), lambda: typer.echo(
         f"Stack {info.name!r} registered ({_components(info.spec)})" + ("; it is now active." if info.active else
                                                                           f". Use it with `kitaru stack set {info.name}`.")))
 
@@ -105,7 +111,7 @@ def _set(name: str, output: OutputFormat, command: str) -> None:
 
     out = Out(command, output)
     info = use_stack(name)
-    out.item(info.as_dict(), lambda: typer.echo(f"Active stack: {info.name}"))
+    out.item(_json(info), lambda: typer.echo(f"Active stack: {info.name}"))
     if not info.ready:
         out.note(f"warning: stack {name!r} cannot run yet: {'; '.join(info.problems)}")
 
@@ -129,7 +135,7 @@ def list_command(output: OutputOpt = OutputFormat.text) -> None:
 
     out = Out("stack list", output)
     infos = list_stacks()
-    out.items([s.as_dict() for s in infos], lambda: _list_human(infos))
+    out.items([_json(s) for s in infos], lambda: _list_human(infos))
 
 
 @app.command("show")
@@ -142,7 +148,7 @@ def show_command(
 
     out = Out("stack show", output)
     info = get_stack(name) if name else current_stack()
-    out.item(info.as_dict(), lambda: _show_human(info))
+    out.item(_json(info), lambda: _show_human(info))
 
 
 @app.command("current")
@@ -152,21 +158,70 @@ def current_command(output: OutputOpt = OutputFormat.text) -> None:
 
     out = Out("stack current", output)
     info = current_stack()
-    out.item(info.as_dict(), lambda: typer.echo(info.name))
+    out.item(_json(info), lambda: typer.echo(info.name))
+
+
+@app.command("create")
+def create_command(
+    name: Annotated[str | None, typer.Argument(help="Stack name (or `name:` in the -f file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Start from this stack YAML file.")] = None,
+    stack_type: Annotated[str | None, typer.Option("--type", "-t",
+                                                   help="local, kubernetes, vertex or sagemaker (the orchestrator).")
+                          ] = None,
+    artifact_store: Annotated[str | None, typer.Option(
+        "--artifact-store", help="Where outputs live: a path or a URI (s3://…, gs://…, az://…).")] = None,
+    container_registry: Annotated[str | None, typer.Option("--container-registry",
+                                                           help="Registry URI for runtime images.")] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help="Orchestrator cluster (kubernetes).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Orchestrator region (vertex, sagemaker).")] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", help="Orchestrator namespace (kubernetes).")] = None,
+    extra: Annotated[list[str] | None, typer.Option(
+        "--extra", help="COMPONENT.FIELD=VALUE into a component's config (repeatable; VALUE may be JSON).")] = None,
+    async_: Annotated[bool, typer.Option("--async", help="Return without waiting (creation here is immediate).")
+                      ] = False,
+    no_activate: Annotated[bool, typer.Option("--no-activate", help="Do not make it the active stack.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip reachability checks (none are made here).")
+                         ] = False,
+    output: OutputOpt = OutputFormat.text,
+) -> None:
+    """Create a stack from flags (or -f FILE plus flags) and make it active; nothing is stored on error."""
+    from kitaru.cli._serialize import stack as serialize
+    from kitaru.cli._stack_create import build_spec, create
+
+    out = Out("stack create", output)
+    spec = build_spec(name, file=file, stack_type=stack_type, artifact_store=artifact_store,
+                      container_registry=container_registry, cluster=cluster, region=region, namespace=namespace,
+                      extra=extra or [])
+    info, previous = create(spec, activate=not no_activate)
+    item = {**serialize(info), "previous_active_stack": previous,
+            "components_created": [k for k in _KINDS if isinstance(info.spec.get(k), dict)],
+            "stack_type": info.flavor("orchestrator")}
+    out.item(item, lambda: typer.echo(
+        f"Stack {info.name!r} created ({_components(info.spec)})" + ("; it is now active." if info.active else
+                                                                       f". Use it with `kitaru stack set {info.name}`.")))
 
 
 @app.command("delete")
 def delete_command(
     name: StackName,
-    force: Annotated[bool, typer.Option("--force", help="Delete even the active stack (default becomes active).")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r",
+                                            help="Also delete its components (they live inside the stack here).")
+                         ] = False,
+    force: Annotated[bool, typer.Option("--force", "-y",
+                                        help="Delete even the active stack (default becomes active).")] = False,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Delete a stack (`default` cannot be deleted)."""
-    from kitaru.stacks import delete_stack
+    from kitaru.stacks import delete_stack, get_stack
+    from kitaru.stacks._service import active_stack_name
 
     out = Out("stack delete", output)
+    info = get_stack(name)
     delete_stack(name, force=force)
-    out.item({"name": name, "deleted": True}, lambda: typer.echo(f"Stack {name!r} deleted."))
+    item = {"deleted_stack": name, "name": name, "deleted": True, "recursive": recursive,
+            "components_deleted": [k for k in _KINDS if isinstance(info.spec.get(k), dict)] if recursive else [],
+            "new_active_stack": active_stack_name() if info.active else None}
+    out.item(item, lambda: typer.echo(f"Stack {name!r} deleted."))
 
 
 @app.command("export")

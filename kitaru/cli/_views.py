@@ -102,19 +102,37 @@ def waits_view(waits: list[PendingWait]) -> None:
          "  (or `kitaru executions input -i`)")
 
 
+def log_text(entry: LogEntry, verbosity: int) -> str:
+    """One log line as Kitaru 0.4 prints it: the message; -v adds time and level; -vv the checkpoint."""
+    if verbosity <= 0:
+        return entry.message
+    when = entry.time.strftime("%Y-%m-%d %H:%M:%S") if entry.time else "-"
+    level = (entry.level or "INFO").upper()
+    if verbosity == 1:
+        return f"{when} {level:<5} {entry.message}"
+    return f"{when} {level:<5} [{entry.module or entry.checkpoint_name or 'flow'}] {entry.message}"
+
+
+def log_lines(entries: list[LogEntry], *, grouped: bool = False, verbosity: int = 0,
+              current: list[Any] | None = None) -> None:
+    """Log lines in order; `grouped` writes a header whenever the checkpoint changes."""
+    current = current if current is not None else [None]
+    for entry in entries:
+        if grouped:
+            group = entry.checkpoint_name or "runner"
+            if group != current[0]:
+                if current[0] is not None:
+                    echo()
+                echo(styled(f"── checkpoint: {group} " + "─" * 30, "bold"))
+                current[0] = group
+        style = "red" if entry.stream == "stderr" or (entry.level or "") in ("ERROR", "CRITICAL") else None
+        text = log_text(entry, verbosity)
+        echo(styled(text, style) if style else text)
+
+
 def log_line(entry: LogEntry, *, show_checkpoint: bool = True) -> None:
-    """One log line: time, checkpoint, stream/level, message."""
-    ts = entry.timestamp.strftime("%H:%M:%S.%f")[:-3] if entry.timestamp else "--:--:--"
-    where = f"[{entry.checkpoint}]" if entry.checkpoint else "[flow]"
-    level = entry.level if entry.stream not in ("stdout",) else ""
-    style = "red" if entry.stream == "stderr" or entry.level in ("ERROR", "CRITICAL") else None
-    parts: list[Any] = [styled(ts, "dim"), " "]
-    if show_checkpoint:
-        parts += [styled(where, "blue"), " "]
-    if level and level != "INFO":
-        parts += [styled(level, style or "yellow"), " "]
-    parts.append(styled(entry.message, style) if style else entry.message)
-    echo(*parts)
+    """One log line with its time and checkpoint (kept for callers that want the detailed form)."""
+    log_lines([entry], verbosity=2 if show_checkpoint else 1)
 
 
 def result_line(verb: str, e: Execution) -> None:

@@ -1,6 +1,7 @@
 """The Kitaru client: `KitaruClient` and the models it returns."""
 
-from kitaru.client._client import ArtifactsAPI, ExecutionsAPI, KitaruClient
+from kitaru.client._artifacts import ArtifactNotFoundError, ArtifactsAPI
+from kitaru.client._client import ExecutionNotFoundError, ExecutionsAPI, KitaruClient, NoMatchingExecutionError
 from kitaru.client._models import (
     ArtifactRef,
     CheckpointAttempt,
@@ -13,15 +14,18 @@ from kitaru.client._models import (
 )
 
 __all__ = [
+    "ArtifactNotFoundError",
     "ArtifactRef",
     "ArtifactsAPI",
     "CheckpointAttempt",
     "CheckpointCall",
     "Execution",
+    "ExecutionNotFoundError",
     "ExecutionStatus",
     "ExecutionsAPI",
     "FailureInfo",
     "KitaruClient",
     "LogEntry",
+    "NoMatchingExecutionError",
     "PendingWait",
 ]

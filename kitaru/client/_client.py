@@ -8,19 +8,42 @@ from collections.abc import Iterator
 from typing import Any
 
 from kitaru.client import _convert
-from kitaru.client._models import ArtifactRef, Execution, ExecutionStatus, LogEntry, PendingWait
-from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruWaitValidationError
+from kitaru.client._artifacts import ArtifactsAPI, artifacts_of
+from kitaru.client._models import Execution, ExecutionStatus, LogEntry, PendingWait
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError, KitaruWaitValidationError
 from kitaru.runtime._recovery import sweep
 from kitaru.store import StateService, is_remote
 
 _MIN_PREFIX = 6
+_PAGE = 200
+LOG_SOURCES = ("step", "runner", "all")
+
+
+class ExecutionNotFoundError(KitaruBackendError, LookupError):
+    """No execution has this id (or unique id prefix)."""
+
+
+class NoMatchingExecutionError(KitaruUsageError, LookupError):
+    """`executions.latest()` found no execution matching the filters."""
+
+
+def parse_status(status: str | ExecutionStatus | None) -> ExecutionStatus | None:
+    """A status filter, any case; a bad one is a KitaruUsageError listing the valid ones."""
+    if status is None:
+        return None
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        raise KitaruUsageError(f"unknown execution status {status!r}; use one of "
+                               f"{', '.join(s.value for s in ExecutionStatus)}") from None
 
 
 class ExecutionsAPI:
     """`client.executions`: everything about executions."""
 
-    def __init__(self, state: StateService) -> None:
+    def __init__(self, state: StateService, client: KitaruClient | None = None) -> None:
         self._state = state
+        self._client = client
 
     def _find(self, exec_id: str) -> dict[str, Any]:
         """The execution with this id, or with this unique prefix (>= 6 characters)."""
@@ -33,7 +56,8 @@ class ExecutionsAPI:
                 return self._state.get_execution(found[0])  # type: ignore[return-value]
             if len(found) > 1:
                 raise KitaruUsageError(f"execution id prefix {exec_id!r} is ambiguous; type more characters")
-        raise KitaruUsageError(f"execution {exec_id!r} does not exist; list executions with `kitaru executions list`")
+        raise ExecutionNotFoundError(
+            f"execution {exec_id!r} does not exist; list executions with `kitaru executions list`")
 
     def _resolve_id(self, exec_id: str) -> str:
         return str(self._find(exec_id)["id"])
@@ -42,67 +66,137 @@ class ExecutionsAPI:
         sweep(self._state)
         return self._find(exec_id)
 
-    def get(self, exec_id: str) -> Execution:
-        """One execution with its checkpoint timeline and pending waits."""
-        row = self._row(exec_id)
+    def _assemble(self, row: dict[str, Any], *, detail: bool) -> Execution:
+        """An Execution with its checkpoint calls, pending waits and artifacts (attempts only in detail)."""
+        exec_id = row["id"]
         attempts: dict[str, builtins.list[dict[str, Any]]] = {}
-        for a in self._state.load_attempts(row["id"]):
-            attempts.setdefault(a["invocation_id"], []).append(a)
-        calls = [_convert.call(r, attempts.get(r["invocation_id"], [])) for r in self._state.load_journal(row["id"])]
-        waits = [_convert.wait(w) for w in self._state.list_waits(row["id"], status="pending")]
-        return _convert.execution(row, calls, waits)
+        if detail:
+            for a in self._state.load_attempts(exec_id):
+                attempts.setdefault(a["invocation_id"], []).append(a)
+        journal = self._state.load_journal(exec_id)
+        artifacts = artifacts_of(self._state, exec_id, journal)
+        by_call: dict[str, builtins.list[Any]] = {}
+        for ref in artifacts:
+            if ref.checkpoint:
+                by_call.setdefault(ref.checkpoint, []).append(ref)
+        calls = [_convert.call(r, attempts.get(r["invocation_id"], []), by_call.get(r["invocation_id"]))
+                 for r in journal]
+        waits = [_convert.wait(w) for w in self._state.list_waits(exec_id, status="pending")]
+        return _convert.execution(row, calls, waits, artifacts, client=self._client)
+
+    def get(self, exec_id: str) -> Execution:
+        """One execution with its checkpoint timeline, attempts, pending wait and artifacts.
+
+        An unknown id raises KitaruBackendError (ExecutionNotFoundError, also a LookupError).
+        """
+        return self._assemble(self._row(exec_id), detail=True)
 
     def list(
-        self, *, flow: str | None = None, status: str | ExecutionStatus | None = None, limit: int = 50, page: int = 1
+        self, *, flow: str | None = None, status: str | ExecutionStatus | None = None, limit: int | None = None,
+        page: int = 1,
     ) -> builtins.list[Execution]:
-        """Executions, newest first; filter by flow name and status; `page` starts at 1."""
-        if limit < 1 or page < 1:
+        """Executions, newest first; filter by flow name and status (any case); `limit=None` returns all.
+
+        `page` (starts at 1, pages of `limit`) is this project's extra.
+        """
+        if (limit is not None and limit < 1) or page < 1:
             raise KitaruUsageError("limit and page must be >= 1")
-        status_value = ExecutionStatus(status).value if status is not None else None
+        if page > 1 and limit is None:
+            raise KitaruUsageError("page needs a limit (the page size)")
+        wanted = parse_status(status)
         sweep(self._state)
-        rows = self._state.list_executions(flow=flow, status=status_value, limit=limit, offset=(page - 1) * limit)
-        return [_convert.execution(r) for r in rows]
+        rows: builtins.list[dict[str, Any]] = []
+        offset = (page - 1) * limit if limit else 0
+        while limit is None or len(rows) < limit:
+            size = _PAGE if limit is None else min(_PAGE, limit - len(rows))
+            batch = self._state.list_executions(flow=flow, status=wanted.value if wanted else None, limit=size,
+                                                offset=offset + len(rows))
+            rows += batch
+            if len(batch) < size:
+                break
+        return [self._assemble(r, detail=False) for r in rows]
 
     def latest(self, *, flow: str | None = None, status: str | ExecutionStatus | None = None) -> Execution:
-        """The newest execution (of a flow, with a status)."""
+        """The newest execution (of a flow, with a status); LookupError when none matches."""
         found = self.list(flow=flow, status=status, limit=1)
         if not found:
-            raise KitaruUsageError("no executions match; start one with `flow.run()` or `kitaru run`")
+            raise NoMatchingExecutionError("no executions match; start one with `flow.run()` or `kitaru run`")
         return self.get(found[0].exec_id)
 
+    def _log_filter(self, exec_id: str, checkpoint: str | None, source: str) -> tuple[str, set[str] | None,
+                                                                                      dict[str, str]]:
+        """Normalise `source`; map `checkpoint` (a function name or invocation id) to invocation ids."""
+        source = (source or "").strip().lower()
+        if source not in LOG_SOURCES:
+            raise KitaruUsageError(f"unknown log source {source!r}; use one of {', '.join(LOG_SOURCES)}")
+        if checkpoint and source == "runner":
+            raise KitaruUsageError("checkpoint= cannot be combined with source='runner': runner logs are"
+                                   " execution-level, not checkpoint-level")
+        names = {c["invocation_id"]: c["name"] for c in self._state.load_journal(exec_id)}
+        wanted = None
+        if checkpoint:
+            wanted = {inv for inv, name in names.items() if checkpoint in (inv, name)} or {checkpoint}
+        return source, wanted, names
+
     def logs(
-        self, exec_id: str, *, checkpoint: str | None = None, after: int = 0, limit: int = 1000
+        self, exec_id: str, *, checkpoint: str | None = None, source: str = "step", limit: int | None = None,
+        after: int = 0,
     ) -> builtins.list[LogEntry]:
-        """Captured log lines of an execution (optionally one checkpoint), oldest first."""
+        """Captured log lines, oldest first: at most `limit` (the first ones).
+
+        `source`: "step" (lines written inside checkpoints), "runner" (the flow body and the runner) or
+        "all" (this project's extra). `checkpoint` is a checkpoint function name or an invocation id;
+        `after` (a LogEntry.id) is this project's extra for paging.
+        """
+        if limit is not None and limit < 1:
+            raise KitaruUsageError("limit must be >= 1")
         row = self._row(exec_id)
-        return [_convert.log(r) for r in self._state.query_logs(row["id"], invocation_id=checkpoint, after_id=after,
-                                                                limit=limit)]
+        source, wanted, names = self._log_filter(row["id"], checkpoint, source)
+        out: builtins.list[LogEntry] = []
+        while limit is None or len(out) < limit:
+            raw = self._state.query_logs(row["id"], invocation_id=next(iter(wanted)) if wanted and len(wanted) == 1
+                                         else None, after_id=after, limit=1000)
+            for r in raw:
+                if _keep(r, source, wanted):
+                    out.append(_convert.log(r, names))
+            if len(raw) < 1000:
+                break
+            after = raw[-1]["id"]
+        return out if limit is None else out[:limit]
 
     def follow_logs(
-        self, exec_id: str, *, checkpoint: str | None = None, interval: float = 0.5, timeout: float | None = None
+        self, exec_id: str, *, checkpoint: str | None = None, source: str = "all", interval: float = 0.5,
+        timeout: float | None = None, after: int = 0,
     ) -> Iterator[LogEntry]:
-        """Yield log lines as they arrive until the execution ends (or stops waiting on us).
+        """Yield log lines as they arrive until the execution stops running.
 
         Against a server this long-polls (one request waits for the next line); locally it polls
         the store every `interval` seconds.
         """
         row = self._row(exec_id)
-        after, deadline = 0, None if timeout is None else time.monotonic() + timeout
+        source, _, names = self._log_filter(row["id"], checkpoint, source)
+        deadline = None if timeout is None else time.monotonic() + timeout
         long_poll = is_remote(self._state)  # a server holds the request open until a line arrives
+
+        def matching(raw: builtins.list[dict[str, Any]]) -> Iterator[LogEntry]:
+            if any(r["invocation_id"] and r["invocation_id"] not in names for r in raw):  # calls made meanwhile
+                names.update({c["invocation_id"]: c["name"] for c in self._state.load_journal(row["id"])})
+            wanted = {inv for inv, name in names.items() if checkpoint in (inv, name)} | {checkpoint} \
+                if checkpoint else None
+            return (_convert.log(r, names) for r in raw if _keep(r, source, wanted))
+
         while True:
             if long_poll:
                 wait = 20.0 if deadline is None else max(0.0, min(20.0, deadline - time.monotonic()))
-                raw = self._state.query_logs(row["id"], invocation_id=checkpoint, after_id=after, wait=wait)
-                entries = [_convert.log(r) for r in raw]
+                raw = self._state.query_logs(row["id"], after_id=after, wait=wait)  # type: ignore[call-arg]
             else:
-                entries = self.logs(row["id"], checkpoint=checkpoint, after=after)
-            yield from entries
-            if entries:
-                after = entries[-1].id
+                raw = self._state.query_logs(row["id"], after_id=after)
+            if raw:
+                after = raw[-1]["id"]
+                yield from matching(raw)
                 continue
-            status = self._row(row["id"])["status"]
-            if status != "running":
-                yield from self.logs(row["id"], checkpoint=checkpoint, after=after)
+            if self._row(row["id"])["status"] != "running":
+                yield from matching(self._state.query_logs(row["id"], after_id=after))
                 return
             if deadline is not None and time.monotonic() > deadline:
                 return
@@ -171,7 +265,8 @@ class ExecutionsAPI:
         if row["status"] in ("running", "completed") and answered:
             return self.get(row["id"])  # `input` already resumed it (Kitaru 0.4 scripts call resume after input)
         if row["status"] not in ("waiting", "failed"):
-            raise KitaruStateError(f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
+            raise KitaruStateError(
+                f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
         try:
             claim_and_dispatch(row["id"], ("waiting", "failed"))
         except KitaruStateError:
@@ -212,34 +307,8 @@ class ExecutionsAPI:
         return FlowHandle(self._resolve_id(exec_id), self._state).wait(timeout=timeout)
 
 
-class ArtifactsAPI:
-    """`client.artifacts`: saved artifacts and checkpoint outputs."""
-
-    def __init__(self, state: StateService) -> None:
-        self._state = state
-
-    def list(self, exec_id: str | None = None, *, name: str | None = None) -> builtins.list[ArtifactRef]:
-        """Artifacts saved with `kitaru.save` (and, for one execution, its checkpoint outputs)."""
-        out = [_convert.artifact(r["exec_id"], r["name"], r["type"], r["ref"], tags=r["tags"],
-                                 checkpoint=r["invocation_id"], created_at=r["created_at"])
-               for r in self._state.list_artifacts(exec_id, name)]
-        if exec_id:
-            out += [_convert.artifact(exec_id, c["invocation_id"], "checkpoint_output", c["output"],
-                                      checkpoint=c["invocation_id"], created_at=c["ended_at"])
-                    for c in self._state.load_journal(exec_id)
-                    if c["status"] == "completed" and c["output"] and (name is None or name == c["invocation_id"])]
-        return out
-
-    def get(self, exec_id: str, name: str) -> ArtifactRef:
-        """One artifact (or checkpoint output) by execution and name."""
-        found = self.list(exec_id, name=name)
-        if not found:
-            raise KitaruUsageError(f"execution {exec_id} has no artifact {name!r}; list them with client.artifacts.list")
-        return found[0]
-
-
 class KitaruClient:
-    """The Python client: `client.executions`, `client.artifacts`."""
+    """The Python client: `client.executions`, `client.artifacts`, `client.memories`."""
 
     def __init__(self, state: StateService | None = None) -> None:
         if state is None:
@@ -247,7 +316,7 @@ class KitaruClient:
 
             state = current_state()
         self._state = state
-        self.executions = ExecutionsAPI(state)
+        self.executions = ExecutionsAPI(state, self)
         self.artifacts = ArtifactsAPI(state)
         from kitaru.memory._admin import MemoriesAPI
 
@@ -269,3 +338,12 @@ def validate_answer(schema: dict[str, Any] | None, value: Any) -> None:
             f"{where}: {first.message}; the wait expects {schema.get('type', 'a value matching its schema')}"
             " (nothing was recorded, the wait is still pending)"
         )
+
+
+def _keep(row: dict[str, Any], source: str, wanted: set[str] | None) -> bool:
+    """Whether a log row matches the source and checkpoint filters."""
+    inv = row["invocation_id"]
+    if source == "step" and not inv or source == "runner" and inv:
+        return False
+    return wanted is None or inv in wanted
+

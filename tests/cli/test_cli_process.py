@@ -69,7 +69,7 @@ def test_run_list_get_logs_on_a_real_execution(project: Path) -> None:
     assert item["created_at"].endswith("Z")
 
     listed = kitaru_json("executions", "list", cwd=project)
-    assert listed["command"] == "executions list" and listed["count"] == 2 == len(listed["items"])
+    assert listed["command"] == "executions.list" and listed["count"] == 2 == len(listed["items"])
     assert listed["items"][0]["exec_id"] == item["exec_id"]  # newest first
     assert inproc_json("executions", "list", "--limit", "1")["count"] == 1
     assert inproc_json("executions", "list", "--size", "1", "--page", "2")["count"] == 1
@@ -78,20 +78,22 @@ def test_run_list_get_logs_on_a_real_execution(project: Path) -> None:
     assert table.returncode == 0 and "research" in table.stdout and "\x1b[" not in table.stdout
 
     got = kitaru_json("executions", "get", item["exec_id"][:8], cwd=project)  # a unique prefix works
-    assert got["command"] == "executions get"
+    assert got["command"] == "executions.get"
     assert [c["invocation_id"] for c in got["item"]["checkpoints"]] == ["fetch", "summarize"]
     human = kitaru("executions", "get", item["exec_id"], cwd=project)
     assert "Checkpoints" in human.stdout and "summarize" in human.stdout
 
     logs = kitaru_json("executions", "logs", item["exec_id"], cwd=project)
-    assert logs["command"] == "executions logs"
+    assert logs["command"] == "executions.logs"
     assert [e["message"] for e in logs["items"]] == ["fetching ai", "summarizing"]
     only = inproc_json("executions", "logs", item["exec_id"], "--checkpoint", "summarize")
     assert [e["message"] for e in only["items"]] == ["summarizing"]
-    last = inproc_json("executions", "logs", item["exec_id"], "--limit", "1")
-    assert [e["message"] for e in last["items"]] == ["summarizing"]
+    first = inproc_json("executions", "logs", item["exec_id"], "--limit", "1")  # Kitaru 0.4: at most N, the first
+    assert [e["message"] for e in first["items"]] == ["fetching ai"]
     plain = kitaru("executions", "logs", item["exec_id"], cwd=project)
-    assert "[fetch] fetching ai" in plain.stdout
+    assert plain.stdout.splitlines() == ["fetching ai", "summarizing"]
+    detailed = kitaru("executions", "logs", item["exec_id"], "-vv", cwd=project)
+    assert "[fetch] fetching ai" in detailed.stdout
 
 
 def test_failed_run_exits_1_then_retry_and_resume(project: Path) -> None:
@@ -106,7 +108,7 @@ def test_failed_run_exits_1_then_retry_and_resume(project: Path) -> None:
     (project / "fail.flag").unlink()
 
     retried = kitaru_json("executions", "retry", item["exec_id"], cwd=project)
-    assert retried["command"] == "executions retry"
+    assert retried["command"] == "executions.retry"
     assert client().executions.wait(item["exec_id"], timeout=30) == "notes on ai!"
     code, _, err = inproc("executions", "retry", item["exec_id"])  # completed: nothing to retry
     assert code == 1 and "only failed executions" in err
@@ -133,7 +135,7 @@ def test_input_answers_the_single_pending_wait(project: Path) -> None:
     assert client().executions.get(item["exec_id"]).pending_waits, "rejected answers change nothing"
 
     answered = kitaru_json("executions", "input", "--value", "true", cwd=project)  # auto-selects the only wait
-    assert answered["command"] == "executions input" and answered["item"]["exec_id"] == item["exec_id"]
+    assert answered["command"] == "executions.input" and answered["item"]["exec_id"] == item["exec_id"]
     assert client().executions.wait(item["exec_id"], timeout=30) == {"notes": "notes on ai", "approved": True}
     code, _, err = inproc("executions", "input", "--value", "true")
     assert code == 1 and "no pending wait" in err
@@ -148,14 +150,14 @@ def test_input_with_several_waiting_needs_an_id_and_abort_cancels(project: Path)
     assert aborted["item"]["exec_id"] == second["exec_id"]
     wait_until(lambda: client().executions.get(second["exec_id"]).status.value == "cancelled")
     cancelled = kitaru_json("executions", "cancel", first["exec_id"], cwd=project)
-    assert cancelled["command"] == "executions cancel" and cancelled["item"]["status"] == "cancelled"
+    assert cancelled["command"] == "executions.cancel" and cancelled["item"]["status"] == "cancelled"
 
 
 def test_replay_from_a_checkpoint_with_overrides(project: Path) -> None:
     item = run_flow(project, "research", "--args", '{"topic": "ai"}')
     doc = kitaru_json("executions", "replay", item["exec_id"], "--from", "summarize", cwd=project)
     new = doc["item"]
-    assert doc["command"] == "executions replay" and new["original_exec_id"] == item["exec_id"]
+    assert doc["command"] == "executions.replay" and new["original_exec_id"] == item["exec_id"]
     assert client().executions.wait(new["exec_id"], timeout=30) == "NOTES ON AI"
 
     forked = kitaru_json("executions", "replay", item["exec_id"], "--from", "fetch", "--args", '{"topic": "ml"}',
@@ -184,9 +186,13 @@ def test_logs_follow_streams_json_lines_until_the_end(project: Path) -> None:
     followed = kitaru("executions", "logs", new["exec_id"], "--follow", "--interval", "0.1", "-o", "json",
                       cwd=project, timeout=60)
     assert followed.returncode == 0, followed.stderr
-    lines = [json.loads(line) for line in followed.stdout.splitlines()]
+    events = [json.loads(line) for line in followed.stdout.splitlines()]
+    assert all(e["command"] == "executions.logs" for e in events)
+    lines = [e["item"] for e in events if e["event"] == "log"]
     assert [e["message"] for e in lines] == [f"tick {i}" for i in range(12)]
     assert all(e["exec_id"] == new["exec_id"] and e["timestamp"].endswith("Z") for e in lines)
+    assert events[-1] == {"command": "executions.logs", "event": "terminal",
+                          "item": {"status": "completed", "message": "Execution completed successfully"}}
     assert client().executions.get(new["exec_id"]).status.value == "completed"
     human = kitaru("executions", "logs", new["exec_id"], "-f", cwd=project, timeout=60)
     assert "tick 11" in human.stdout and "completed" in human.stdout
@@ -197,8 +203,10 @@ def test_errors_are_one_sentence_without_traceback(project: Path) -> None:
     assert missing.returncode == 2
     assert missing.stderr.startswith("Error: execution 'does-not-exist' does not exist")
     assert "kitaru executions list" in missing.stderr and "Traceback" not in missing.stderr
-    doc = json.loads(kitaru("executions", "cancel", "does-not-exist", "-o", "json", cwd=project).stdout)
-    assert doc["command"] == "executions cancel" and doc["error"]["exit_code"] == 2
+    as_json = kitaru("executions", "cancel", "does-not-exist", "-o", "json", cwd=project)
+    doc = json.loads(as_json.stderr)  # Kitaru 0.4: JSON errors on stderr, exit 1
+    assert as_json.returncode == 1 and as_json.stdout == ""
+    assert doc["command"] == "executions.cancel" and doc["error"]["exit_code"] == 1
     debug = kitaru("executions", "get", "does-not-exist", cwd=project, env=cli_env(KITARU_DEBUG="1"))
     assert debug.returncode != 0 and "Traceback" in debug.stderr
     assert kitaru("executions", "list", "--status", "bogus", cwd=project).returncode == 2

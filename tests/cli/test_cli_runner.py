@@ -30,8 +30,9 @@ def test_secrets_set_show_list_delete() -> None:
     assert result.exit_code == 0, result.stderr
     assert "OPENAI_API_KEY" in result.stdout and "sk-123" not in result.stdout
     shown = doc("secrets", "show", "openai")
-    assert shown == {"command": "secrets show", "item": {"name": "openai", "keys": ["OPENAI_API_KEY", "ORG"],
-                                                         "values": {"OPENAI_API_KEY": "***", "ORG": "***"}}}
+    assert shown == {"command": "secrets.show", "item": {
+        "id": "openai", "name": "openai", "visibility": "public", "keys": ["OPENAI_API_KEY", "ORG"],
+        "has_missing_values": False, "values": {"OPENAI_API_KEY": "***", "ORG": "***"}}}
     revealed = cli("secrets", "show", "openai", "--show-values")
     assert "sk-123" in revealed.stdout
     listed = doc("secrets", "list")
@@ -115,10 +116,10 @@ def test_clean_global_uses_the_user_config_dir(tmp_path: Path, monkeypatch: pyte
 
 def test_empty_list_and_json_shapes() -> None:
     listed = doc("executions", "list")
-    assert listed == {"command": "executions list", "items": [], "count": 0}
+    assert listed == {"command": "executions.list", "items": [], "count": 0}
     assert "No executions" in cli("executions", "list").stdout
     waits = cli("executions", "input", "-i", "-o", "json")
-    assert waits.exit_code == 0 and json.loads(waits.stdout) == {"command": "executions input", "items": [],
+    assert waits.exit_code == 0 and json.loads(waits.stdout) == {"command": "executions.input", "items": [],
                                                                   "count": 0}
 
 

@@ -211,8 +211,10 @@ def test_logs_are_captured_per_execution_and_per_checkpoint() -> None:
     handle = logging_flow.run()
     assert handle.wait() == "X"
     client = KitaruClient()
-    entries = client.executions.logs(handle.exec_id)
+    entries = client.executions.logs(handle.exec_id, source="all")  # "step" (the default) leaves out the body's
     got = {(e.stream, e.checkpoint, e.message) for e in entries}
+    runner = {e.message for e in client.executions.logs(handle.exec_id, source="runner")}
+    assert "body says hi" in runner and "shouting x" not in runner
     assert ("stdout", None, "body says hi") in got
     assert ("stdout", "shout", "shouting x") in got
     assert ("stderr", "shout", "to stderr") in got

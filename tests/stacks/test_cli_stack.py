@@ -26,7 +26,7 @@ def test_stack_lifecycle_via_cli(tmp_path: Path) -> None:
     r = kitaru("stack", "register", "-f", str(spec), "-o", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["command"] == "stack register" and doc["item"]["name"] == "team" and doc["item"]["ready"]
+    assert doc["command"] == "stack.register" and doc["item"]["name"] == "team" and doc["item"]["ready"]
     assert kitaru("stack", "use", "team").returncode == 0
     assert kitaru("stack", "current").stdout.strip() == "team"
     listing = json.loads(kitaru("stack", "list", "-o", "json").stdout)
@@ -40,7 +40,7 @@ def test_stack_lifecycle_via_cli(tmp_path: Path) -> None:
     assert kitaru("stack", "delete", "team", "--force").returncode == 0
     assert kitaru("stack", "current").stdout.strip() == "default"
     r = kitaru("stack", "delete", "default", "-o", "json")
-    assert r.returncode == 2 and json.loads(r.stdout)["error"]["message"].startswith("the 'default' stack is built in")
+    assert r.returncode == 1 and json.loads(r.stderr)["error"]["message"].startswith("the 'default' stack is built in")
 
 
 def test_register_errors_point_at_file_and_line(tmp_path: Path) -> None:
