@@ -80,32 +80,6 @@ def register_command(
                                                                           f". Use it with `kitaru stack set {info.name}`.")))
 
 
-@app.command("create")
-def create_command(
-    name: StackName,
-    type_: Annotated[str, typer.Option("--type", help="Orchestrator flavor: local, kubernetes, vertex, sagemaker.")],
-    artifact_store: Annotated[str, typer.Option("--artifact-store", help="Store URI, e.g. s3://bucket/kitaru.")],
-    container_registry: Annotated[str | None, typer.Option("--container-registry", help="Registry URI.")] = None,
-    namespace: Annotated[str | None, typer.Option("--namespace", help="Kubernetes namespace.")] = None,
-    cluster: Annotated[str | None, typer.Option("--cluster", help="Cluster name (informational).")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Cloud region.")] = None,
-    extra: Annotated[list[str] | None, typer.Option("--extra", help="COMPONENT.FIELD[.KEY]=VALUE (repeatable).")]
-    = None,
-    activate: Annotated[bool, typer.Option("--activate", help="Make it the active stack.")] = False,
-    output: OutputOpt = OutputFormat.text,
-) -> None:
-    """Register a stack from flags (same validation as `stack register -f`; nothing is stored on error)."""
-    from kitaru.stacks._flags import spec_from_flags
-    from kitaru.stacks._service import register_parsed
-
-    out = Out("stack create", output)
-    spec = spec_from_flags(name, type_=type_, artifact_store=artifact_store, container_registry=container_registry,
-                           namespace=namespace, cluster=cluster, region=region, extra=extra)
-    info = register_parsed(spec, activate=activate)
-    out.item(info.as_dict(), lambda: typer.echo(f"Stack {info.name!r} created ({_components(info.spec)})"
-                                                + ("; it is now active." if info.active else ".")))
-
-
 def _set(name: str, output: OutputFormat, command: str) -> None:
     from kitaru.stacks import use_stack
 

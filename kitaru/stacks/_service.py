@@ -161,14 +161,6 @@ def register_stack(source: str | os.PathLike[str], *, activate: bool = False, te
     return _store(validate_spec(data, source=str(source), lines=lines), activate, state)
 
 
-def register_parsed(data: dict[str, Any], *, activate: bool = False, source: str = "flags",
-                    state: StateService | None = None) -> StackInfo:
-    """Validate and store a spec given as a mapping (e.g. from `kitaru stack create` flags)."""
-    from kitaru.stacks._validate import validate_spec
-
-    return _store(validate_spec(data, source=source), activate, state)
-
-
 def create_stack(
     name: str, *, orchestrator: dict[str, Any] | None = None, artifact_store: dict[str, Any] | None = None,
     container_registry: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
