@@ -98,7 +98,8 @@ def run_step(
             metadata["duration_s"] = time.perf_counter() - started
             final = attempt > earlier_attempts + spec.retries
             with ctx.untracking(inv), stops_on_lost_lease():
-                ctx.state.fail_call(call, attempt, error=error_info(exc), final=final, metadata=metadata)
+                ctx.state.fail_call(call, attempt, owner=ctx.owner, error=error_info(exc), final=final,
+                                    metadata=metadata)
             if final:
                 try:
                     exc.__kitaru_checkpoint__ = inv  # type: ignore[attr-defined]
