@@ -129,9 +129,9 @@ _COMPLETE_CALL = (
     " SELECT exec_id, :invocation_id, CAST(:attempt AS INTEGER), 'completed', NULL, CAST(:started AS FLOAT),"
     " CAST(:t AS FLOAT) FROM c ON CONFLICT (exec_id, invocation_id, attempt) DO UPDATE SET status = excluded.status,"
     " error = excluded.error, ended_at = excluded.ended_at)"
-    " SELECT (SELECT count(*) FROM c),"
-    " (SELECT count(*) FROM executions WHERE id = :exec_id AND lease_owner = :owner AND status = 'running'),"
-    " (SELECT attempts FROM checkpoint_calls WHERE exec_id = :exec_id AND invocation_id = :invocation_id)"
+    " SELECT (SELECT count(*) FROM c) AS written,"
+    " (SELECT count(*) FROM executions WHERE id = :exec_id AND lease_owner = :owner AND status = 'running') AS held,"
+    " (SELECT attempts FROM checkpoint_calls WHERE exec_id = :exec_id AND invocation_id = :invocation_id) AS recorded"
 )
 
 
@@ -154,7 +154,8 @@ def pg_state_service(db: PsycopgDatabase) -> Any:
             params = {"input_hash": None, "input_preview": None, "cache_key": None, **call, "attempt": attempt,
                       "owner": owner, "t": t, "started": call.get("started_at") or t, "output": dumps(output),
                       "metadata": dumps(metadata or {})}
-            written, held, recorded = self.db.execute_one(_COMPLETE_CALL, params).fetchone()
+            row = self.db.execute_one(_COMPLETE_CALL, params).fetchone()
+            written, held, recorded = row["written"], row["held"], row["recorded"]
             if written != 1:
                 error = refused_journal_write(call["exec_id"], call["invocation_id"], attempt=attempt,
                                               lease_held=bool(held), recorded_attempts=recorded, completing=True)

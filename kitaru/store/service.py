@@ -79,7 +79,7 @@ class StateService(CatalogService):
         check_name(record.get("id"), "execution id", max_length=ID_MAX)
         check_name(record.get("flow_name"), "flow name")
         check_name(record.get("stack", "default"), "stack name")
-        check_name(owner, "lease owner", max_length=128)
+        check_text(owner, "lease owner", max_length=128)
         if record.get("original_exec_id") is not None:
             check_name(record["original_exec_id"], "execution id", max_length=ID_MAX)
         for c in (seed or {}).get("calls") or []:
