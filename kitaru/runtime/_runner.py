@@ -14,6 +14,7 @@ from kitaru.artifacts import ArtifactStore, get_value, put_value
 from kitaru.errors import KitaruDivergenceError
 from kitaru.runtime._capture import LogSink, install_capture
 from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current, new_owner
+from kitaru.runtime._steps import backend_origin
 from kitaru.store import CancelRequested, LeaseLost, StateService, acting_as, execution_scoped
 
 _LOG_FLUSH_INTERVAL = 0.25
@@ -162,7 +163,8 @@ def _run_once(
             result = call_with_inputs(fn, inputs)
             if ctx.diverged is not None:
                 raise ctx.diverged
-            outcome = ("completed", put_value(ctx.store, result), None)
+            with backend_origin():
+                outcome = ("completed", put_value(ctx.store, result), None)
         except Suspend:
             outcome = ("waiting", None, None)
         except Stop as stop:
@@ -175,6 +177,8 @@ def _run_once(
         except BaseException as exc:  # noqa: BLE001 - any error of the user's code fails the execution
             if ctx.diverged is not None:
                 outcome = ("failed", None, failure_from(ctx.diverged, "divergence"))
+            elif getattr(exc, "__kitaru_origin__", None) == "backend":
+                outcome = ("failed", None, failure_from(exc, "backend"))
             else:
                 origin_cp = getattr(exc, "__kitaru_checkpoint__", None)
                 outcome = ("failed", None, failure_from(exc, "user_code", checkpoint=origin_cp))
