@@ -69,7 +69,9 @@ class Out:
 
     def note(self, text: str) -> None:
         """A human hint on stderr (never mixed into JSON on stdout)."""
-        typer.echo(text, err=True)
+        from kitaru.cli._render import printable
+
+        typer.echo(printable(text, keep_newlines=True), err=True)
 
 
 def _plain(data: Any) -> Any:
@@ -82,7 +84,9 @@ def emit_json(doc: Any, *, indent: int | None = 2) -> None:
     """Write one JSON document (or line) to stdout."""
     import json
 
-    sys.stdout.write(json.dumps(doc, indent=indent, default=str, ensure_ascii=False) + "\n")
+    from kitaru.cli._render import json_safe
+
+    sys.stdout.write(json_safe(json.dumps(doc, indent=indent, default=str, ensure_ascii=False)) + "\n")
     sys.stdout.flush()
 
 
@@ -116,7 +120,9 @@ def fail(message: str, code: int = EXIT_FAILED, *, kind: str = "error") -> NoRet
     """Report an error (stderr, plus a JSON error document in JSON mode) and exit with `code`."""
     if _state["json"]:
         emit_json({"command": _state["command"], "error": {"type": kind, "message": message, "exit_code": code}})
-    typer.echo(f"Error: {message}", err=True)
+    from kitaru.cli._render import printable
+
+    typer.echo(f"Error: {printable(message, keep_newlines=True)}", err=True)
     raise typer.Exit(code)
 
 
