@@ -35,9 +35,22 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, "Forbidden", message)
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def safe_message(message: str) -> str:
+    """An error message with control characters (from names or ids a caller sent) written as visible escapes."""
+    return message.translate(_CONTROLS)
+
+
+def error_body(type_: str, message: str) -> dict[str, Any]:
+    """The JSON error document."""
+    return {"error": {"type": type_, "message": safe_message(message)}}
+
+
 def error_response(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The JSON error body."""
-    return JSONResponse({"error": {"type": type_, "message": message}}, status_code=status, headers=headers)
+    return JSONResponse(error_body(type_, message), status_code=status, headers=headers)
 
 
 _MAPPED: list[tuple[type[BaseException], int, str]] = [
