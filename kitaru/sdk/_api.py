@@ -40,6 +40,9 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
         raise KitaruContextError("kitaru.save() can only be called inside a @flow or @checkpoint")
     if not name:
         raise KitaruUsageError("kitaru.save() needs a non-empty name")
+    from kitaru.store._guards import check_name
+
+    check_name(name, "artifact name")
     from kitaru.artifacts import put_value
 
     ref = put_value(ctx.store, value)
