@@ -40,6 +40,9 @@ class LocalArtifactStore:
         if parent not in self._dirs:
             os.makedirs(parent, exist_ok=True)
             self._dirs.add(parent)
+            from kitaru.config._paths import ensure_gitignore
+
+            ensure_gitignore(self.path.parent)  # `<project>/.kitaru/artifacts`: keep it out of version control
         tmp = os.path.join(parent, f".tmp-{os.getpid()}-{threading.get_ident()}-{next(self._counter)}")
         try:
             with open(tmp, "xb") as f:

@@ -75,7 +75,9 @@ class Out:
 
     def note(self, text: str) -> None:
         """A human hint on stderr (never mixed into JSON on stdout)."""
-        typer.echo(text, err=True)
+        from kitaru.cli._render import printable
+
+        typer.echo(printable(text, keep_newlines=True), err=True)
 
 
 def _plain(data: Any) -> Any:
@@ -99,8 +101,10 @@ def emit_json(doc: Any, *, indent: int | None = None, err: bool = False) -> None
     """Write one JSON document as one line (to stderr with `err`, where errors go)."""
     import json
 
+    from kitaru.cli._render import json_safe
+
     stream = sys.stderr if err else sys.stdout
-    stream.write(json.dumps(doc, indent=indent, default=str, ensure_ascii=False) + "\n")
+    stream.write(json_safe(json.dumps(doc, indent=indent, default=str, ensure_ascii=False)) + "\n")
     stream.flush()
 
 
@@ -141,7 +145,9 @@ def fail(message: str, code: int = EXIT_FAILED, *, kind: str = "error") -> NoRet
         emit_json({"command": _state["command"] or "cli", "error": {"message": message, "type": kind,
                                                                     "exit_code": EXIT_FAILED}}, err=True)
         raise typer.Exit(EXIT_FAILED)
-    typer.echo(f"Error: {message}", err=True)
+    from kitaru.cli._render import printable
+
+    typer.echo(f"Error: {printable(message, keep_newlines=True)}", err=True)
     raise typer.Exit(code)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from kitaru.cli._base import EXIT_USAGE, Out, OutputFormat, OutputOpt, fail, parse_json
+from kitaru.cli._render import printable
 
 _SKIP, _ABORT, _QUIT = object(), object(), object()
 _HELP_LINE = "JSON or plain text; empty line skips, :abort aborts the wait, :quit stops"
@@ -115,8 +116,9 @@ def _walk(client: Any, waits: list[Any], out: Out) -> None:
         out.note("Nothing is waiting for input.")
     for n, w in enumerate(waits, 1):
         flow = client.executions.get(w.exec_id).flow_name
-        stream.write(f"\n[{n}/{len(waits)}] execution {w.exec_id} ({flow}), wait {w.wait_id!r}\n")
-        stream.write(f"  {w.question or 'Input for ' + w.name}\n  expects: {_expects(w)}   ({_HELP_LINE})\n")
+        stream.write(printable(f"\n[{n}/{len(waits)}] execution {w.exec_id} ({flow}), wait {w.wait_id!r}\n"
+                               f"  {w.question or 'Input for ' + w.name}\n  expects: {_expects(w)}   ({_HELP_LINE})\n",
+                               keep_newlines=True))
         while True:
             answer = _ask("> ", stream)
             if answer is _QUIT:
@@ -134,9 +136,9 @@ def _walk(client: Any, waits: list[Any], out: Out) -> None:
                     stream.write(f"answered; execution {w.exec_id} resumes\n")
                 break
             except KitaruWaitValidationError as exc:
-                stream.write(f"invalid answer: {exc}\n")
+                stream.write(printable(f"invalid answer: {exc}\n", keep_newlines=True))
             except KitaruStateError as exc:
-                stream.write(f"{exc}\n")
+                stream.write(printable(f"{exc}\n", keep_newlines=True))
                 break
         stream.flush()
     _finish(out, done)

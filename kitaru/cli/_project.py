@@ -19,6 +19,7 @@ def init_command(
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Create the project's .kitaru/ (state store, local artifact root); safe to run again."""
+    from kitaru.config._paths import ensure_gitignore
     from kitaru.store import open_state
 
     out = Out("init", output)
@@ -32,9 +33,7 @@ def init_command(
     home.mkdir(parents=True, exist_ok=True)
     open_state(home)
     (home / "artifacts").mkdir(exist_ok=True)
-    ignore = home / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# Kitaru's local state: executions, logs and artifacts; not for version control.\n*\n")
+    ensure_gitignore(home)
     item = {"project": str(project), "home": str(home), "state_store": str(home / "kitaru.db"),
             "artifact_root": str(home / "artifacts"), "created": not existed}
 

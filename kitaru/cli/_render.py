@@ -52,6 +52,31 @@ def fmt_size(n: int | None) -> str:
     return f"{n}B"
 
 
+def _escape_table() -> dict[int, str]:
+    controls = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                *range(0x2066, 0x206A)]  # C0, DEL, C1, and the bidi marks that reorder what a terminal shows
+    return {c: (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}") for c in controls}
+
+
+_ESCAPES = _escape_table()
+_ESCAPES_KEEP_LINES = {c: e for c, e in _ESCAPES.items() if c not in (0x09, 0x0A)}
+
+
+def printable(text: Any, *, keep_newlines: bool = False) -> str:
+    """Stored text made safe for a terminal: control characters (escape sequences, carriage returns, bells,
+    bidi overrides) become visible escapes like `\\x1b`. Every human output path of the CLI goes through it."""
+    return str(text).translate(_ESCAPES_KEEP_LINES if keep_newlines else _ESCAPES)
+
+
+_JSON_ESCAPES = {c: f"\\u{c:04x}" for c in _ESCAPES if c >= 0x7F}
+
+
+def json_safe(document: str) -> str:
+    """A JSON document with the control characters JSON leaves raw (DEL, C1, bidi marks) written as `\\uXXXX`:
+    the same data, harmless on a terminal."""
+    return document.translate(_JSON_ESCAPES)
+
+
 class Markup(str):
     """Text that already is rich markup (everything else is escaped before rich sees it)."""
 
@@ -62,13 +87,13 @@ def _safe(text: Any) -> str:
         return text
     from rich.markup import escape
 
-    return escape(str(text))
+    return escape(printable(text, keep_newlines=True))
 
 
 def styled(text: Any, style: str | None) -> str:
     """Rich markup on a terminal, the plain text elsewhere."""
     if not style or not is_terminal():
-        return str(text)
+        return text if isinstance(text, Markup) else printable(text, keep_newlines=True)
     return Markup(f"[{style}]{_safe(text)}[/]")
 
 
@@ -96,7 +121,8 @@ def echo(*parts: Any) -> None:
     if is_terminal():
         console().print(Markup("".join(_safe(p) for p in parts)))
     else:
-        sys.stdout.write("".join(str(p) for p in parts) + "\n")
+        sys.stdout.write("".join(p if isinstance(p, Markup) else printable(p, keep_newlines=True)
+                                 for p in parts) + "\n")
 
 
 class Table:
@@ -109,7 +135,7 @@ class Table:
 
     def add(self, *cells: Any) -> None:
         """Append a row (cells are converted with str())."""
-        self.rows.append(tuple("-" if c is None else c if isinstance(c, Markup) else str(c) for c in cells))
+        self.rows.append(tuple("-" if c is None else c if isinstance(c, Markup) else printable(c) for c in cells))
 
     def print(self) -> None:
         """Render to stdout."""

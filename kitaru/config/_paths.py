@@ -41,3 +41,23 @@ def resolve_home() -> Path:
         return Path(explicit).expanduser().resolve()
     root = find_project_root()
     return root / ".kitaru" if root is not None else user_config_dir()
+
+
+GITIGNORE = "# Kitaru's local state: executions, logs and artifacts; not for version control.\n*\n"
+
+
+def ensure_gitignore(home: Path) -> None:
+    """Give a project's `.kitaru/` its `.gitignore` (however the directory was created); other homes are left alone."""
+    if home.name != ".kitaru" or not home.is_dir():
+        return
+    ignore = home / ".gitignore"
+    if ignore.exists():
+        return
+    try:
+        fd = os.open(ignore, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return  # another process wrote it
+    except OSError:
+        return  # a read-only checkout: nothing to protect from commits there
+    with os.fdopen(fd, "w") as f:
+        f.write(GITIGNORE)

@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     except KitaruError as exc:
         print(f"kitaru runner: {exc}", file=sys.stderr)
         return 1
+    if status == "lost":
+        print(f"kitaru runner: execution {args[0]}: this runner lost its lease (it expired or another runner took"
+              " over); it stopped without recording more", file=sys.stderr)
+        return 0
     print(f"kitaru runner: execution {args[0]} is {status}", file=sys.stderr)
     return 0
 

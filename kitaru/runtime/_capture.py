@@ -13,6 +13,7 @@ import time
 from typing import Any, TextIO
 
 from kitaru.runtime._context import _checkpoint, current_context
+from kitaru.store._guards import clean_log_message
 
 
 class LogSink:
@@ -30,7 +31,7 @@ class LogSink:
     def emit(self, stream: str, level: str, message: str, invocation_id: str | None = None) -> None:
         """Queue one entry."""
         entry = {"exec_id": self.exec_id, "invocation_id": invocation_id, "ts": time.time(), "stream": stream,
-                 "level": level, "message": message}
+                 "level": level, "message": clean_log_message(message)}
         with self._lock:
             self._buf.append(entry)
 
@@ -56,7 +57,7 @@ class LogSink:
         with self._flush_lock:
             with self._lock:
                 if self._buf:
-                    self._unsent.append(self._buf)
+                    self._unsent.extend(_batches(self._buf))
                     self._buf = []
             while self._unsent:
                 self.state.append_logs(self._unsent[0])
@@ -69,6 +70,24 @@ class LogSink:
         for (stream, inv), text in partial.items():
             self.emit(stream, "ERROR" if stream == "stderr" else "INFO", text, inv)
         self.flush()
+
+
+_BATCH_LINES = 5000
+_BATCH_CHARS = 1 << 20  # even JSON-escaped, well under the server's log batch limit (8 MiB by default)
+
+
+def _batches(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split queued entries into batches a server accepts (bounded in lines and size), in order."""
+    out: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for entry in entries:
+        n = len(entry["message"]) + 100
+        if out[-1] and (len(out[-1]) >= _BATCH_LINES or size + n > _BATCH_CHARS):
+            out.append([])
+            size = 0
+        out[-1].append(entry)
+        size += n
+    return out
 
 
 class _Tee:

@@ -13,7 +13,8 @@ from typing import Any
 from kitaru.artifacts import ArtifactStore, get_value, put_value
 from kitaru.errors import KitaruDivergenceError
 from kitaru.runtime._capture import LogSink, install_capture
-from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current
+from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current, new_owner
+from kitaru.runtime._steps import backend_origin
 from kitaru.store import CancelRequested, LeaseLost, StateService, acting_as, execution_scoped
 
 _LOG_FLUSH_INTERVAL = 0.25
@@ -129,20 +130,18 @@ def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dic
         ctx = ExecutionContext(exec_id=exec_id, state=state, store=store, owner=owner, config=config,
                                flow_name=flow_name, journal=state.load_journal(exec_id))
         status = _run_once(ctx, fn, inputs, config, heartbeat)
-        if status == "failed" and retries_left > 0:
+        again = (("failed",) if status == "failed" and retries_left > 0 else
+                 ("waiting",) if status == "waiting" and _answered_while_suspending(state, exec_id) else None)
+        if again is None:
+            return status
+        if again == ("failed",):
             retries_left -= 1
-            try:
-                state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl, statuses=("failed",))
-            except Exception:
-                return status
-            continue
-        if status == "waiting" and _answered_while_suspending(state, exec_id):
-            try:
-                state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl, statuses=("waiting",))
-            except Exception:
-                return status  # another runner took over
-            continue
-        return status
+        owner = new_owner()  # a new grant gets a new token: writes still in flight from the last turn stay fenced
+        try:
+            state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl, statuses=again)
+        except Exception:
+            return status  # another runner took over
+        heartbeat.owner = owner
 
 
 def _answered_while_suspending(state: StateService, exec_id: str) -> bool:
@@ -164,7 +163,8 @@ def _run_once(
             result = call_with_inputs(fn, inputs)
             if ctx.diverged is not None:
                 raise ctx.diverged
-            outcome = ("completed", put_value(ctx.store, result), None)
+            with backend_origin():
+                outcome = ("completed", put_value(ctx.store, result), None)
         except Suspend:
             outcome = ("waiting", None, None)
         except Stop as stop:
@@ -177,6 +177,8 @@ def _run_once(
         except BaseException as exc:  # noqa: BLE001 - any error of the user's code fails the execution
             if ctx.diverged is not None:
                 outcome = ("failed", None, failure_from(ctx.diverged, "divergence"))
+            elif getattr(exc, "__kitaru_origin__", None) == "backend":
+                outcome = ("failed", None, failure_from(exc, "backend"))
             else:
                 origin_cp = getattr(exc, "__kitaru_checkpoint__", None)
                 outcome = ("failed", None, failure_from(exc, "user_code", checkpoint=origin_cp))

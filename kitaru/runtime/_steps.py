@@ -17,6 +17,7 @@ from typing import Any
 from kitaru.artifacts import get_value, hash_inputs, put_value
 from kitaru.runtime._context import ExecutionContext, Stop, _checkpoint, _checkpoint_metadata
 from kitaru.stacks import store_from_root
+from kitaru.errors import KitaruBackendError
 from kitaru.store import CancelRequested, LeaseLost
 
 _MAX_BACKOFF = 5.0
@@ -61,7 +62,8 @@ def run_step(
 ) -> Any:
     """Return the step's recorded output, or run it (with retries) and record the output."""
     if rec is not None and rec["status"] == "completed":
-        return load_output(ctx, rec["output"])
+        with backend_origin():
+            return load_output(ctx, rec["output"])
     input_hash, preview = hash_inputs(args, kwargs)
     use_cache = spec.cache if spec.cache is not None else bool(getattr(ctx.config, "cache", True))
     # the cache is per flow: same flow, same checkpoint code, same inputs (Kitaru 0.4's cache=True default)
@@ -100,7 +102,8 @@ def run_step(
             metadata["duration_s"] = time.perf_counter() - started
             final = attempt > earlier_attempts + spec.retries
             with ctx.untracking(inv), stops_on_lost_lease():
-                ctx.state.fail_call(call, attempt, error=error_info(exc), final=final, metadata=metadata)
+                ctx.state.fail_call(call, attempt, owner=ctx.owner, error=error_info(exc), final=final,
+                                    metadata=metadata)
             if final:
                 try:
                     exc.__kitaru_checkpoint__ = inv  # type: ignore[attr-defined]
@@ -113,11 +116,22 @@ def run_step(
             _checkpoint.reset(token_cp)
             _checkpoint_metadata.reset(token_md)
         metadata["duration_s"] = time.perf_counter() - started
-        ref = put_value(ctx.store, value)
+        with backend_origin():
+            ref = put_value(ctx.store, value)
         with ctx.untracking(inv), stops_on_lost_lease():
             ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata)
         return value
 
+
+
+@contextlib.contextmanager
+def backend_origin() -> Iterator[None]:
+    """Mark a storage failure (unreadable or corrupted output, failed write) as the backend's, not user code's."""
+    try:
+        yield
+    except KitaruBackendError as exc:
+        exc.__kitaru_origin__ = "backend"  # type: ignore[attr-defined]
+        raise
 
 
 @contextlib.contextmanager

@@ -55,6 +55,9 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
 
 def save_artifact(ctx: Any, name: str, value: Any, *, type: str = "output", tags: list[str] | None = None) -> None:
     """Write a named artifact of the running execution (bytes first, then the record)."""
+    from kitaru.store._guards import check_name
+
+    check_name(name, "artifact name")
     from kitaru.artifacts import put_value
 
     ref = put_value(ctx.store, value)

@@ -134,6 +134,10 @@ class Checkpoint(Generic[T]):
         explicit = kwargs.pop("id", None)
         if explicit is not None and (not isinstance(explicit, str) or not explicit):
             raise KitaruUsageError(f"checkpoint id must be a non-empty string, got {explicit!r}")
+        if explicit is not None:
+            from kitaru.store._guards import check_name
+
+            check_name(explicit, "checkpoint id")
         return explicit
 
     def _split_after(self, kwargs: dict[str, Any]) -> Any:

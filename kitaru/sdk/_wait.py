@@ -83,6 +83,9 @@ def wait(
 
     ctx = require_flow_body("kitaru.wait()")
     wait_name = name or "wait"
+    from kitaru.store._guards import check_name
+
+    check_name(wait_name, "wait name")
     inv, seq, rec = ctx.assign(wait_name, None, "wait")
     if rec is not None and rec["status"] == "completed":
         return None if schema is None else coerce_answer(schema, load_output(ctx, rec["output"]))

@@ -36,25 +36,36 @@ def state_service(db: Any) -> Any:
 
 def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     """The Kitaru server: REST API under /api/v1 over the state store at `database_url`."""
-    from kitaru import __version__
     from kitaru.server._deps import ServerContext
-    from kitaru.server._errors import install_error_handlers
-    from kitaru.server._fastlane import CheckpointFastLane
     from kitaru.server._identity import IdentityService, KeyRing
-    from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, memory, stacks, waits
+
     db = open_database(database_url)
     state = state_service(db)
     identity = IdentityService(db)
-    app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
-                  docs_url=f"{API_PREFIX}/docs", redoc_url=None,
-                  description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
+    app = api_app()
     server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
     keyring = KeyRing(identity.signing_keys, refresh=float(os.environ.get("KITARU_SERVER_KEY_REFRESH", "30")))
     app.state.kitaru = ServerContext(state=state, identity=identity, keyring=keyring,
                                      home=server_home.expanduser().resolve())
+    return app
+
+
+def api_app() -> FastAPI:
+    """The application without a store: routes, error handlers and middleware (its OpenAPI document needs no
+    database; `create_app` gives it one)."""
+    from kitaru import __version__
+    from kitaru.server._errors import install_error_handlers
+    from kitaru.server._fastlane import CheckpointFastLane
+    from kitaru.server._limits import BodyLimit
+    from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, memory, stacks, waits
+
+    app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+                  description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
     install_error_handlers(app)
     if os.environ.get("KITARU_SERVER_FAST_LANE", "1") != "0":  # 0: every request through FastAPI (A/B, kill switch)
         app.add_middleware(CheckpointFastLane)
+    app.add_middleware(BodyLimit)  # outermost: oversized bodies are refused before anything reads them
     app.include_router(health.router)
     for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)

@@ -35,9 +35,22 @@ def forbidden(message: str) -> ApiError:
     return ApiError(403, "Forbidden", message)
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def safe_message(message: str) -> str:
+    """An error message with control characters (from names or ids a caller sent) written as visible escapes."""
+    return message.translate(_CONTROLS)
+
+
+def error_body(type_: str, message: str) -> dict[str, Any]:
+    """The JSON error document."""
+    return {"error": {"type": type_, "message": safe_message(message)}}
+
+
 def error_response(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The JSON error body."""
-    return JSONResponse({"error": {"type": type_, "message": message}}, status_code=status, headers=headers)
+    return JSONResponse(error_body(type_, message), status_code=status, headers=headers)
 
 
 _MAPPED: list[tuple[type[BaseException], int, str]] = [
@@ -47,14 +60,33 @@ _MAPPED: list[tuple[type[BaseException], int, str]] = [
     (KitaruStateError, 409, "KitaruStateError"),
     (KitaruUsageError, 422, "KitaruUsageError"),
     (KitaruBackendError, 503, "KitaruBackendError"),
-    (sqlite3.IntegrityError, 409, "Duplicate"),
 ]
 
 
+_DUPLICATE = "a record with this key already exists"
+_UNAVAILABLE = "the database is unavailable; retry later"
+
+
+def _from_database(exc: BaseException | None) -> bool:
+    """Whether an exception comes from a database driver (its text may show SQL, tables or hosts)."""
+    while exc is not None:
+        if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "sqlalchemy", "_sqlite3"):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 def classify_error(exc: BaseException) -> tuple[int, str, str]:
-    """(HTTP status, error type, message) for an exception raised while serving a request."""
+    """(HTTP status, error type, message) for an exception raised while serving a request.
+
+    A message never carries a database's own error text: database errors get fixed messages.
+    """
     if isinstance(exc, ApiError):
         return exc.status, exc.type, exc.message
+    if isinstance(exc, sqlite3.IntegrityError):
+        return 409, "Duplicate", _DUPLICATE
+    if isinstance(exc, KitaruBackendError) and _from_database(exc.__cause__):
+        return 503, "KitaruBackendError", _UNAVAILABLE
     for kind, status, name in _MAPPED:
         if isinstance(exc, kind):
             return status, name, str(exc) or name
@@ -63,19 +95,23 @@ def classify_error(exc: BaseException) -> tuple[int, str, str]:
         import psycopg
 
         if isinstance(exc, psycopg.IntegrityError):
-            return 409, "Duplicate", "a record with this key already exists"
+            return 409, "Duplicate", _DUPLICATE
         if isinstance(exc, (psycopg.DataError, psycopg.ProgrammingError)):
             return 422, "InvalidValue", "a value is out of range or malformed for the database"
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-            return 503, "KitaruBackendError", "the database is unavailable; retry later"
+            return 503, "KitaruBackendError", _UNAVAILABLE
     if module.startswith("sqlalchemy"):
         name = type(exc).__name__
         if name == "IntegrityError":
-            return 409, "Duplicate", "a record with this key already exists"
+            return 409, "Duplicate", _DUPLICATE
         if name in ("DataError", "ProgrammingError"):
             return 422, "InvalidValue", "a value is out of range or malformed for the database"
         if name in ("OperationalError", "InterfaceError", "TimeoutError"):
-            return 503, "KitaruBackendError", "the database is unavailable; retry later"
+            return 503, "KitaruBackendError", _UNAVAILABLE
+    if module.startswith("sqlite3"):
+        if isinstance(exc, sqlite3.OperationalError):
+            return 503, "KitaruBackendError", _UNAVAILABLE
+        return 422, "InvalidValue", "a value is out of range or malformed for the database"
     if isinstance(exc, (ValueError, TypeError, KeyError)):
         return 422, "InvalidValue", str(exc) or type(exc).__name__
     return 500, "InternalError", "internal server error"

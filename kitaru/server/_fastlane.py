@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kitaru.server._errors import classify_error
+from kitaru.server._errors import classify_error, error_body
 from kitaru.server._models import CompleteCall
 
 log = logging.getLogger("kitaru.server")
@@ -109,7 +109,7 @@ async def _error(scope: Scope, send: Any, exc: Exception) -> None:
     status, type_, message = classify_error(exc)
     if status >= 500:
         log.error("POST %s failed: %s", scope["path"], type(exc).__name__, exc_info=exc)
-    body = json.dumps({"error": {"type": type_, "message": message}}).encode()
+    body = json.dumps(error_body(type_, message)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

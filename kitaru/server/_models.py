@@ -101,10 +101,11 @@ class CompleteCall(BaseModel):
 
 
 class FailCall(BaseModel):
-    """Record a failed attempt."""
+    """Record a failed attempt (fenced by the lease, like a completion)."""
 
     call: Call
     attempt: int = Field(ge=0, le=2**31 - 1)
+    owner: str = Owner
     error: dict[str, Any]
     final: bool
     metadata: dict[str, Any] | None = None

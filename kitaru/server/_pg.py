@@ -120,34 +120,46 @@ _COMPLETE_CALL = (
     " input_preview, cache_key, output, error, metadata, started_at, ended_at)"
     " SELECT id, :invocation_id, CAST(:seq AS INTEGER), :name, :type, 'completed', CAST(:attempt AS INTEGER),"
     " :input_hash, :input_preview, :cache_key, :output, NULL, :metadata, CAST(:started AS FLOAT), CAST(:t AS FLOAT)"
-    " FROM executions WHERE id = :exec_id AND lease_owner = :owner"
+    " FROM executions WHERE id = :exec_id AND lease_owner = :owner AND status = 'running'"
     " ON CONFLICT (exec_id, invocation_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,"
     " output = excluded.output, error = excluded.error, metadata = excluded.metadata,"
-    " started_at = excluded.started_at, ended_at = excluded.ended_at RETURNING exec_id),"
+    " started_at = excluded.started_at, ended_at = excluded.ended_at"
+    " WHERE checkpoint_calls.status <> 'completed' RETURNING exec_id),"
     " a AS (INSERT INTO checkpoint_attempts (exec_id, invocation_id, attempt, status, error, started_at, ended_at)"
     " SELECT exec_id, :invocation_id, CAST(:attempt AS INTEGER), 'completed', NULL, CAST(:started AS FLOAT),"
     " CAST(:t AS FLOAT) FROM c ON CONFLICT (exec_id, invocation_id, attempt) DO UPDATE SET status = excluded.status,"
     " error = excluded.error, ended_at = excluded.ended_at)"
-    " SELECT count(*) FROM c"
+    " SELECT (SELECT count(*) FROM c) AS written,"
+    " (SELECT count(*) FROM executions WHERE id = :exec_id AND lease_owner = :owner AND status = 'running') AS held,"
+    " (SELECT attempts FROM checkpoint_calls WHERE exec_id = :exec_id AND invocation_id = :invocation_id) AS recorded"
 )
 
 
 def pg_state_service(db: PsycopgDatabase) -> Any:
     """A StateService whose hottest write (complete_call) is one PostgreSQL statement: one round trip, one commit."""
-    from kitaru.store import LeaseLost, StateService
+    from kitaru.store import StateService
+    from kitaru.store._guards import check_call, check_metadata, refused_journal_write
     from kitaru.store._rows import dumps, now
 
     class PgStateService(StateService):
-        """StateService with a single-statement `complete_call` (same effects, same fencing)."""
+        """StateService with a single-statement `complete_call` (same effects, same fencing, same checks)."""
 
         def complete_call(self, call: dict[str, Any], attempt: int, *, owner: str, output: dict[str, Any],
                           metadata: dict[str, Any] | None = None) -> None:
-            """Commit a completed call and its attempt atomically, fenced by the lease (LeaseLost otherwise)."""
+            """Commit a completed call and its attempt atomically, fenced by the lease (LeaseLost otherwise);
+            a completed call is never rewritten (a retried commit is a no-op, any other is refused)."""
+            check_call(call)
+            check_metadata(metadata, "checkpoint metadata")
             t = now()
             params = {"input_hash": None, "input_preview": None, "cache_key": None, **call, "attempt": attempt,
                       "owner": owner, "t": t, "started": call.get("started_at") or t, "output": dumps(output),
                       "metadata": dumps(metadata or {})}
-            if self.db.execute_one(_COMPLETE_CALL, params).fetchone()[0] != 1:
-                raise LeaseLost(call["exec_id"])
+            row = self.db.execute_one(_COMPLETE_CALL, params).fetchone()
+            written, held, recorded = row["written"], row["held"], row["recorded"]
+            if written != 1:
+                error = refused_journal_write(call["exec_id"], call["invocation_id"], attempt=attempt,
+                                              lease_held=bool(held), recorded_attempts=recorded, completing=True)
+                if error is not None:
+                    raise error
 
     return PgStateService(db)

@@ -94,9 +94,11 @@ def open_state(home: Path) -> StateService:
     with _lock:
         state = _open.get(home)
         if state is None:
+            from kitaru.config._paths import ensure_gitignore
             from kitaru.store._sqlite import SQLiteDatabase
 
             state = StateService(SQLiteDatabase(home / "kitaru.db"))
+            ensure_gitignore(home)
             _open[home] = state
         return state
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru.store._guards import check_metadata, check_name
 from kitaru.store._rows import dumps, now, to_dict
 
 
@@ -22,6 +23,8 @@ class CatalogService:
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON setting."""
+        check_name(key, "setting key")
+        check_metadata(value, f"setting {key!r}")
         with self.db.transaction() as tx:
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -30,6 +33,10 @@ class CatalogService:
 
     def put_secret(self, name: str, data: dict[str, str]) -> None:
         """Create or replace a secret."""
+        check_name(name, "secret name")
+        for key in data:
+            check_name(key, f"key of secret {name!r}")
+        check_metadata(data, f"secret {name!r}")
         t = now()
         with self.db.transaction() as tx:
             tx.execute(
@@ -56,6 +63,9 @@ class CatalogService:
 
     def put_model_alias(self, alias: str, model: str, secret: str | None) -> None:
         """Create or replace a model alias."""
+        check_name(alias, "model alias")
+        if secret is not None:
+            check_name(secret, "secret name")
         with self.db.transaction() as tx:
             tx.execute(
                 "INSERT INTO model_aliases (alias, model, secret, created_at) VALUES (:a, :m, :s, :t)"
@@ -70,6 +80,8 @@ class CatalogService:
     # -------------------------------------------------------------------- stacks
     def put_stack(self, name: str, spec: dict[str, Any]) -> None:
         """Create or replace a stack composition."""
+        check_name(name, "stack name")
+        check_metadata(spec, f"stack {name!r}")
         t = now()
         with self.db.transaction() as tx:
             tx.execute(

@@ -18,7 +18,7 @@ _RETRY_STATUS = frozenset({502, 503, 504})
 _ERRORS: dict[str, type[Exception]] = {
     "LeaseLost": LeaseLost, "CancelRequested": CancelRequested, "KitaruStateError": KitaruStateError,
     "KitaruUsageError": KitaruUsageError, "KitaruWaitValidationError": KitaruWaitValidationError,
-    "ValidationError": KitaruUsageError, "InvalidValue": KitaruUsageError,
+    "ValidationError": KitaruUsageError, "InvalidValue": KitaruUsageError, "PayloadTooLarge": KitaruUsageError,
 }
 
 

@@ -165,11 +165,12 @@ class RemoteStateService(RemoteMemory):
         self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/complete",
                    {"call": call, "attempt": attempt, "owner": owner, "output": output, "metadata": metadata})
 
-    def fail_call(self, call: dict[str, Any], attempt: int, *, error: dict[str, Any], final: bool,
+    def fail_call(self, call: dict[str, Any], attempt: int, *, owner: str, error: dict[str, Any], final: bool,
                   metadata: dict[str, Any] | None = None) -> None:
-        """Record a failed attempt; `final` marks the call itself failed."""
+        """Record a failed attempt; `final` marks the call itself failed (fenced by the lease)."""
         self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/fail",
-                   {"call": call, "attempt": attempt, "error": error, "final": final, "metadata": metadata})
+                   {"call": call, "attempt": attempt, "owner": owner, "error": error, "final": final,
+                    "metadata": metadata})
 
     def record_reused_call(self, call: dict[str, Any], *, owner: str) -> None:
         """Record a completed call whose output came from the cross-execution cache."""

@@ -15,12 +15,24 @@ from typing import Any, Protocol
 
 from kitaru.errors import KitaruStateError
 from kitaru.store._catalog import CatalogService
+from kitaru.store._guards import (
+    ID_MAX,
+    check_call,
+    check_metadata,
+    check_name,
+    check_text,
+    clean_log_message,
+    refused_journal_write,
+)
 from kitaru.store._memory import MemoryService
 from kitaru.store._rows import dumps, now, to_dict
 
 ACTIVE = ("running",)
 RESUMABLE = ("waiting", "failed")
 TERMINAL = ("completed", "failed", "cancelled")
+CLAIMABLE = frozenset(RESUMABLE)
+_CALL_DEFAULTS = {"input_hash": None, "input_preview": None, "cache_key": None}
+"""What a claim may take over (besides a running execution whose lease expired): never completed or cancelled."""
 
 
 def job_grace() -> float:
@@ -44,8 +56,20 @@ class Database(Protocol):
     def query(self, sql: str, params: Any = None) -> list[Any]: ...
 
 
-class LeaseLost(Exception):
-    """This runner no longer owns the execution's lease (it expired, or another runner took over)."""
+class LeaseLost(KitaruStateError):
+    """This runner no longer owns the execution's lease (it expired, or another runner took over).
+
+    The lease owner token is unique to one grant of the lease (a fresh one for every claim), so it
+    fences like an epoch: a runner that lost its lease can record nothing more, even if it claims again.
+    """
+
+    def __init__(self, exec_id_or_message: str) -> None:
+        text = exec_id_or_message
+        if " " not in text:  # an execution id (ids have no spaces); a server's message is passed through
+            text = (f"execution {text}: this runner no longer holds the execution's lease (it expired or another"
+                    " runner took over); nothing more was recorded and this runner stops."
+                    f" See `kitaru executions get {text}`")
+        super().__init__(text)
 
 
 class StateService(CatalogService, MemoryService):
@@ -63,6 +87,17 @@ class StateService(CatalogService, MemoryService):
         `seed` ({"calls": [...], "waits": [...]}) pre-fills a replay's journal in the same
         transaction, so an execution never exists without the outputs it was promised.
         """
+        check_name(record.get("id"), "execution id", max_length=ID_MAX)
+        check_name(record.get("flow_name"), "flow name")
+        check_name(record.get("stack", "default"), "stack name")
+        check_text(owner, "lease owner", max_length=128)
+        if record.get("original_exec_id") is not None:
+            check_name(record["original_exec_id"], "execution id", max_length=ID_MAX)
+        for c in (seed or {}).get("calls") or []:
+            check_call({**c, "exec_id": record["id"]})
+        for w in (seed or {}).get("waits") or []:
+            check_name(w.get("invocation_id"), "wait id")
+            check_name(w.get("name"), "wait name")
         t = now()
         params = {
             "flow_name": record["flow_name"],
@@ -138,7 +173,7 @@ class StateService(CatalogService, MemoryService):
         A running execution whose lease expired (its runner died) can always be claimed.
         """
         t = now()
-        allowed = ", ".join(f"'{s}'" for s in statuses)
+        allowed = ", ".join(f"'{s}'" for s in statuses if s in CLAIMABLE) or "NULL"
         with self.db.transaction() as tx:
             cur = tx.execute(
                 "UPDATE executions SET status = 'running', lease_owner = :owner, lease_expires_at = :exp,"
@@ -157,7 +192,11 @@ class StateService(CatalogService, MemoryService):
                     raise KitaruStateError(
                         f"execution {exec_id} is already running in another process; wait for it or cancel it"
                     )
-                raise KitaruStateError(f"execution {exec_id} is {status}; only {', '.join(statuses)} executions can be continued")
+                if status in ("completed", "cancelled"):
+                    raise KitaruStateError(f"execution {exec_id} is {status} and cannot run again; start a new run"
+                                           f" or replay it (`kitaru executions replay {exec_id} --from <checkpoint>`)")
+                wanted = ", ".join(s for s in statuses if s in CLAIMABLE) or "waiting or failed"
+                raise KitaruStateError(f"execution {exec_id} is {status}; only {wanted} executions can be continued")
             row = tx.execute("SELECT * FROM executions WHERE id = :id", {"id": exec_id}).fetchone()
         return to_dict(row)  # type: ignore[return-value]
 
@@ -190,7 +229,8 @@ class StateService(CatalogService, MemoryService):
         with self.db.transaction() as tx:
             cur = tx.execute(
                 "UPDATE executions SET status = :status, result = :result, failure = :failure, ended_at = :ended,"
-                " lease_owner = NULL, lease_expires_at = NULL, updated_at = :t WHERE id = :id AND lease_owner = :owner",
+                " lease_owner = NULL, lease_expires_at = NULL, updated_at = :t"
+                " WHERE id = :id AND lease_owner = :owner AND status = 'running'",
                 {"status": status, "result": dumps(result), "failure": dumps(failure), "ended": ended, "t": t,
                  "id": exec_id, "owner": owner},
             )
@@ -280,10 +320,11 @@ class StateService(CatalogService, MemoryService):
                        {"o": orchestrator, "j": job_id, "t": now(), "id": exec_id})
 
     def set_execution_metadata(self, exec_id: str, metadata: dict[str, Any]) -> None:
-        """Merge `metadata` into the execution's metadata (kitaru.log in the flow body)."""
+        """Merge `metadata` into the execution's metadata (kitaru.log in the flow body); bounded in size."""
+        check_metadata(metadata)
         with self.db.transaction() as tx:
             row = tx.execute("SELECT metadata FROM executions WHERE id = :id", {"id": exec_id}).fetchone()
-            merged = {**(to_dict(row) or {}).get("metadata", {}), **metadata}
+            merged = check_metadata({**(to_dict(row) or {}).get("metadata", {}), **metadata}, "execution metadata")
             tx.execute("UPDATE executions SET metadata = :m WHERE id = :id", {"m": dumps(merged), "id": exec_id})
 
     # ------------------------------------------------------------------- journal
@@ -313,7 +354,9 @@ class StateService(CatalogService, MemoryService):
         One statement, written only while `owner` holds the lease and no cancel was requested
         (else LeaseLost / CancelRequested). A completed call is never set back to running.
         """
-        params = {**call, "t": call.get("started_at") or now(), "owner": owner, "attempt": attempt or 1}
+        check_call(call)
+        params = {**_CALL_DEFAULTS, **call, "t": call.get("started_at") or now(), "owner": owner,
+                  "attempt": attempt or 1}
         bump = "checkpoint_calls.attempts + 1" if attempt is None else "excluded.attempts"
         row = self.db.execute_one(
             "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts,"
@@ -341,18 +384,19 @@ class StateService(CatalogService, MemoryService):
             {**p, "status": status},
         )
 
-    def _upsert_call(self, tx: Any, p: dict[str, Any], status: str, *, fenced: bool) -> int:
-        fence = " AND lease_owner = :owner" if fenced else ""
+    def _upsert_call(self, tx: Any, p: dict[str, Any], status: str) -> int:
+        """Write a call's outcome while `owner` holds the lease; a completed call is never rewritten (0 rows)."""
         return int(tx.execute(
             "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts, input_hash,"
             " input_preview, cache_key, output, error, metadata, started_at, ended_at)"
             " SELECT id, :invocation_id, CAST(:seq AS INTEGER), :name, :type, :status, CAST(:attempt AS INTEGER),"
             " :input_hash, :input_preview, :cache_key, :output, :error, :metadata, CAST(:started AS FLOAT),"
-            f" CAST(:ended AS FLOAT) FROM executions WHERE id = :exec_id{fence}"
+            " CAST(:ended AS FLOAT) FROM executions WHERE id = :exec_id AND lease_owner = :owner AND status = 'running'"
             " ON CONFLICT (exec_id, invocation_id) DO UPDATE SET status = excluded.status,"
             " attempts = excluded.attempts, output = excluded.output, error = excluded.error,"
-            " metadata = excluded.metadata, started_at = excluded.started_at, ended_at = excluded.ended_at",
-            {**p, "status": status},
+            " metadata = excluded.metadata, started_at = excluded.started_at, ended_at = excluded.ended_at"
+            " WHERE checkpoint_calls.status <> 'completed'",
+            {**_CALL_DEFAULTS, **p, "status": status},
         ).rowcount)
 
     def complete_call(
@@ -361,34 +405,59 @@ class StateService(CatalogService, MemoryService):
     ) -> None:
         """Commit a completed call and its attempt in one transaction (the output bytes are already stored).
 
-        Fenced by the lease: a runner that lost its lease gets LeaseLost and records nothing.
+        Fenced by the lease: a runner that lost its lease gets LeaseLost and records nothing. A completed
+        call's record is final: the same commit retried is a no-op, any other is refused (KitaruStateError).
         """
+        check_call(call)
+        check_metadata(metadata, "checkpoint metadata")
         t = now()
         p = {**call, "attempt": attempt, "owner": owner, "t": t, "ended": t, "started": call.get("started_at") or t,
              "output": dumps(output), "metadata": dumps(metadata or {}), "error": None}
         with self.db.transaction() as tx:
-            if self._upsert_call(tx, p, "completed", fenced=True) != 1:
-                raise LeaseLost(call["exec_id"])
+            if self._upsert_call(tx, p, "completed") != 1:
+                self._refuse(tx, p, completing=True)
+                return
             self._end_attempt(tx, p, "completed")
 
     def fail_call(
-        self, call: dict[str, Any], attempt: int, *, error: dict[str, Any], final: bool,
+        self, call: dict[str, Any], attempt: int, *, owner: str, error: dict[str, Any], final: bool,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Record a failed attempt; `final` marks the call itself failed (no retries left)."""
+        """Record a failed attempt; `final` marks the call itself failed (no retries left).
+
+        Fenced like `complete_call`: LeaseLost without the lease; a completed call never becomes failed.
+        """
+        check_call(call)
+        check_metadata(metadata, "checkpoint metadata")
+        check_metadata(error, "checkpoint error")
         t = now()
-        p = {**call, "attempt": attempt, "t": t, "ended": t if final else None, "started": call.get("started_at") or t,
-             "output": None, "metadata": dumps(metadata or {}), "error": dumps(error)}
+        p = {**call, "attempt": attempt, "owner": owner, "t": t, "ended": t if final else None,
+             "started": call.get("started_at") or t, "output": None, "metadata": dumps(metadata or {}),
+             "error": dumps(error)}
         with self.db.transaction() as tx:
-            self._upsert_call(tx, p, "failed" if final else "running", fenced=False)
+            if self._upsert_call(tx, p, "failed" if final else "running") != 1:
+                self._refuse(tx, p, completing=False)
             self._end_attempt(tx, p, "failed")
+
+    @staticmethod
+    def _refuse(tx: Any, p: dict[str, Any], *, completing: bool) -> None:
+        """After a fenced write changed nothing: return for a retried commit, else raise why."""
+        held = tx.execute("SELECT 1 FROM executions WHERE id = :exec_id AND lease_owner = :owner"
+                          " AND status = 'running'", p).fetchone() is not None
+        row = tx.execute("SELECT attempts FROM checkpoint_calls WHERE exec_id = :exec_id"
+                         " AND invocation_id = :invocation_id", p).fetchone()
+        error = refused_journal_write(p["exec_id"], p["invocation_id"], attempt=int(p["attempt"]), lease_held=held,
+                                      recorded_attempts=None if row is None else int(row[0]), completing=completing)
+        if error is not None:
+            raise error
 
     def record_reused_call(self, call: dict[str, Any], *, owner: str) -> None:
         """Record a completed call whose output came from the cross-execution cache."""
+        check_call(call)
         t = now()
         with self.db.transaction() as tx:
-            ex = tx.execute("SELECT lease_owner FROM executions WHERE id = :exec_id", call).fetchone()
-            if ex is None or ex["lease_owner"] != owner:
+            ex = tx.execute("SELECT lease_owner, status FROM executions WHERE id = :exec_id", call).fetchone()
+            if ex is None or ex["lease_owner"] != owner or ex["status"] != "running":
                 raise LeaseLost(call["exec_id"])
             tx.execute(
                 "INSERT INTO checkpoint_calls (exec_id, invocation_id, seq, name, type, status, attempts, input_hash,"
@@ -431,6 +500,12 @@ class StateService(CatalogService, MemoryService):
     # --------------------------------------------------------------------- waits
     def open_wait(self, wait: dict[str, Any]) -> dict[str, Any]:
         """Create the pending wait if it does not exist yet; return the stored wait."""
+        check_name(wait.get("exec_id"), "execution id", max_length=ID_MAX)
+        check_name(wait.get("invocation_id"), "wait id")
+        check_name(wait.get("name"), "wait name")
+        check_text(wait.get("question"), "question")
+        check_metadata(wait.get("metadata"), "wait metadata")
+        check_metadata(wait.get("schema"), "wait schema")
         t = now()
         with self.db.transaction() as tx:
             tx.execute(
@@ -478,6 +553,7 @@ class StateService(CatalogService, MemoryService):
         """Append a batch of log entries in one transaction."""
         if not entries:
             return
+        entries = clean_log_entries(entries)
         with self.db.transaction() as tx:
             tx.executemany(
                 "INSERT INTO logs (exec_id, invocation_id, ts, stream, level, message)"
@@ -499,6 +575,9 @@ class StateService(CatalogService, MemoryService):
     # ----------------------------------------------------------------- artifacts
     def save_artifact(self, record: dict[str, Any]) -> None:
         """Record (or replace) a named artifact of an execution."""
+        check_name(record.get("exec_id"), "execution id", max_length=ID_MAX)
+        check_name(record.get("name"), "artifact name")
+        check_name(record.get("type"), "artifact type", max_length=32)
         with self.db.transaction() as tx:
             tx.execute(
                 "INSERT INTO artifacts (exec_id, name, type, tags, ref, invocation_id, created_at)"
@@ -529,6 +608,15 @@ def _lost_failure(row: Any, verdict: Any) -> dict[str, Any]:
     return {"origin": "runtime", "reason": "runner lost",
             "message": "the process running this execution stopped heartbeating (crashed or killed);"
                        " continue it with `kitaru executions retry`"}
+def clean_log_entries(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log entries as stored on every backend: ids checked, NULs replaced, lines bounded."""
+    out = []
+    for e in entries:
+        check_name(e.get("exec_id"), "execution id", max_length=ID_MAX)
+        if e.get("invocation_id") is not None:
+            check_name(e["invocation_id"], "checkpoint id")
+        out.append({**e, "message": clean_log_message(str(e.get("message", "")))})
+    return out
 
 
 class CancelRequested(Exception):

@@ -25,7 +25,7 @@ def _call(seq: int, inv: str) -> dict:
 def test_journal_records_attempts_and_completion(state: StateService) -> None:
     _new(state)
     call = _call(0, "a")
-    state.fail_call(call, 1, error={"message": "x"}, final=False)
+    state.fail_call(call, 1, owner="o1", error={"message": "x"}, final=False)
     assert state.load_journal("e1")[0]["status"] == "running"
     assert state.start_call(call, owner="o1", attempt=2) == 2
     state.complete_call(call, 2, owner="o1", output={"sha256": "1" * 64}, metadata={"k": 1})

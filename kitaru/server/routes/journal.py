@@ -51,10 +51,10 @@ async def complete_call(exec_id: ExecId, body: CompleteCall, ctx: Ctx, who: Who)
 
 @router.post("/executions/{exec_id}/calls/fail", status_code=204)
 async def fail_call(exec_id: ExecId, body: FailCall, ctx: Ctx, who: Who) -> Response:
-    """Record a failed attempt (final: the call failed)."""
+    """Record a failed attempt (final: the call failed); fenced by the lease, never on a completed call."""
     require_execution(who, exec_id)
-    ctx.state.fail_call(body.call.record(exec_id), body.attempt, error=body.error, final=body.final,
-                        metadata=body.metadata)
+    ctx.state.fail_call(body.call.record(exec_id), body.attempt, owner=body.owner, error=body.error,
+                        final=body.final, metadata=body.metadata)
     return Response(status_code=204)
 
 

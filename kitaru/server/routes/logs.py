@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from kitaru.server._deps import Ctx, Who, require_execution
 from kitaru.server._models import LogBatch
 from kitaru.store._rows import now
+from kitaru.store.service import clean_log_entries
 
 router = APIRouter(tags=["logs"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -27,7 +28,7 @@ async def append_logs(
 ) -> Response:
     """Append a batch; a batch retried with the same Idempotency-Key is stored once."""
     require_execution(who, exec_id)
-    entries = [{**e.model_dump(), "exec_id": exec_id} for e in body.entries]
+    entries = clean_log_entries([{**e.model_dump(), "exec_id": exec_id} for e in body.entries])
     if not entries:
         return Response(status_code=204)
     if idempotency_key is None:
