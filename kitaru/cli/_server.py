@@ -58,7 +58,11 @@ def rotate_signing_key_command(
     url = _url(database_url)
     db = open_database(url)
     try:
-        IdentityService(db).rotate_signing_key(revoke_previous=revoke_previous)
+        from kitaru.server._keys import check_key, server_box
+
+        box = server_box(create=False)[0]  # the server's key (KITARU_SERVER_ENCRYPTION_KEY, or its file)
+        check_key(db, box)
+        IdentityService(db, box).rotate_signing_key(revoke_previous=revoke_previous)
     finally:
         db.close()
     out.item({"database_url": _redact(url), "previous_key_accepted": not revoke_previous},

@@ -59,7 +59,7 @@ def execution(row: dict[str, Any], calls: list[CheckpointCall] | None = None,
         created_at=ts(row["created_at"]), updated_at=ts(row["updated_at"]), ended_at=ts(row["ended_at"]),
         original_exec_id=row["original_exec_id"], replay_from=row["replay_from"], failure=failure(row["failure"]),
         config=row["config"] or {}, metadata=row["metadata"] or {}, runs=row["runs"],
-        checkpoints=calls or [], pending_waits=waits or [],
+        checkpoints=calls or [], pending_waits=waits or [], owner=row.get("owner_name"),
     )
 
 

@@ -140,6 +140,7 @@ class Execution(_Model):
     runs: int
     checkpoints: list[CheckpointCall] = field(default_factory=list)
     pending_waits: list[PendingWait] = field(default_factory=list)
+    owner: str | None = None  # on a server: the name of the principal that started it (its code runs as them)
 
     @property
     def duration_s(self) -> float | None:

@@ -46,6 +46,8 @@ executions = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("ended_at", Float),
+    Column("owner_id", _ID),  # the principal that started it (a server's user or service account; NULL embedded)
+    Column("owner_name", String(255)),
     Index("ix_executions_created", "created_at", "id"),
     Index("ix_executions_flow_created", "flow_name", "created_at"),
     Index("ix_executions_status_created", "status", "created_at"),
@@ -156,6 +158,7 @@ model_aliases = Table(
     Column("model", String(255), nullable=False),
     Column("secret", String(255)),
     Column("created_at", Float, nullable=False),
+    Column("created_by", _ID),  # principal id of its writer on a server (who vouched for `secret`)
 )
 
 settings = Table(
@@ -202,4 +205,14 @@ request_keys = Table(
     Column("key", String(128), primary_key=True),  # Idempotency-Key of an applied write (log batches)
     Column("created_at", Float, nullable=False),
     Index("ix_request_keys_created", "created_at"),
+)
+
+# ------------------------------------------------------------------ identity (revision 0003_identity)
+secret_grants = Table(
+    "secret_grants",
+    metadata,
+    Column("secret", String(255), nullable=False),
+    Column("principal_id", _ID, nullable=False),  # who may use the secret in their flows and model aliases
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("secret", "principal_id"),
 )

@@ -28,7 +28,8 @@ else:
 app = create_app(_url, home=_home)
 _ctx = app.state.kitaru
 _ctx.state.create_execution({"id": "e1", "flow_name": "f", "flow_source": {}, "inputs": {}}, owner="o", lease_ttl=3600)
-TOKEN = sign(Principal(sub="fuzz", name="fuzzer", role="admin", exp=time.time() + 3600), _ctx.signing_key)
+_fuzzer = _ctx.identity.create_principal("fuzzer", kind="user", role="admin")  # tokens of unknown principals fail
+TOKEN = sign(Principal(sub=_fuzzer["id"], name="fuzzer", role="admin", exp=time.time() + 3600), _ctx.signing_key)
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
 
 

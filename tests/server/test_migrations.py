@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from kitaru.store.migrations import HEAD_REVISION, upgrade
 from tests.server.conftest import pg_database
 
-SERVER_TABLES = {"principals", "api_keys", "server_keys", "request_keys"}
+SERVER_TABLES = {"principals", "api_keys", "server_keys", "request_keys", "secret_grants"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,7 +36,7 @@ def _state(url: str) -> tuple[str, set[str]]:
 def test_upgrade_from_empty(db_url: str) -> None:
     upgrade(db_url)
     version, tables = _state(db_url)
-    assert version == HEAD_REVISION == "0002" and SERVER_TABLES <= tables and "executions" in tables
+    assert version == HEAD_REVISION == "0003_identity" and SERVER_TABLES <= tables and "executions" in tables
 
 
 def test_upgrade_from_the_previous_revision_keeps_data(db_url: str) -> None:
