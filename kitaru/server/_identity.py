@@ -237,7 +237,8 @@ class IdentityService:
     def grant_secret(self, secret: str, principal_id: str) -> None:
         """Let a principal use a secret (in model aliases, and in its executions' runtimes)."""
         self.db.execute_one("INSERT INTO secret_grants (secret, principal_id, created_at) VALUES (:s, :p, :t)"
-                            " ON CONFLICT (secret, principal_id) DO NOTHING", {"s": secret, "p": principal_id, "t": now()})
+                            " ON CONFLICT (secret, principal_id) DO NOTHING",
+                            {"s": secret, "p": principal_id, "t": now()})
 
     def revoke_secret(self, secret: str, principal_id: str) -> bool:
         """Withdraw a grant; False if there was none."""
@@ -247,8 +248,9 @@ class IdentityService:
 
     def secret_grantees(self, secret: str) -> list[dict[str, Any]]:
         """Who holds a grant on a secret (name, id, role)."""
-        rows = self.db.query("SELECT p.id, p.name, p.role FROM secret_grants g JOIN principals p ON p.id = g.principal_id"
-                             " WHERE g.secret = :s ORDER BY p.name", {"s": secret})
+        rows = self.db.query("SELECT p.id, p.name, p.role FROM secret_grants g"
+                             " JOIN principals p ON p.id = g.principal_id WHERE g.secret = :s ORDER BY p.name",
+                             {"s": secret})
         return [dict(r) for r in rows]
 
     def may_use_secret(self, principal_id: str | None, secret: str) -> bool:

@@ -51,7 +51,8 @@ def check_key(db: Any, box: SecretBox) -> None:
     with the wrong key would otherwise fail to read every secret, or write some with another key)."""
     from kitaru.store._rows import now
 
-    db.execute_one("INSERT INTO server_keys (name, value, created_at) VALUES (:n, :v, :t) ON CONFLICT (name) DO NOTHING",
+    db.execute_one("INSERT INTO server_keys (name, value, created_at) VALUES (:n, :v, :t)"
+                   " ON CONFLICT (name) DO NOTHING",
                    {"n": _CHECK, "v": box.key_check, "t": now()})
     stored = db.query("SELECT value FROM server_keys WHERE name = :n", {"n": _CHECK})[0]["value"]
     if stored != box.key_check:

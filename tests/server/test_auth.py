@@ -1,4 +1,4 @@
-"""Authorization matrix: no token, expired or forged token, another execution's token, member vs admin — per route group."""
+"""Authorization matrix per route group: missing, expired or forged tokens, runtime tokens, admin, member, viewer."""
 
 from __future__ import annotations
 
@@ -52,9 +52,21 @@ def tokens(sqlite_server: ServerProcess) -> dict[str, str]:
     own = httpx.post(f"{url}{API}/executions/{A}/token", headers=_h(member)).json()["access_token"]
     httpx.put(f"{url}{API}/secrets/llm", json={"data": {"OPENAI_API_KEY": "sk-very-secret"}}, headers=_h(admin))
     httpx.put(f"{url}{API}/models/smart", json={"model": "openai/gpt-4o", "secret": "llm"}, headers=_h(admin))
+    # tokens that were valid until their key was revoked or their principal deleted
+    rex_key, revoked = _user(url, admin, "rex", "admin")
+    rex_runtime = httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(revoked)).json()["access_token"]
+    rex_kid = next(k["id"] for k in httpx.get(f"{url}{API}/api-keys", headers=_h(revoked)).json()
+                   if k["principal"] == "rex")
+    assert httpx.delete(f"{url}{API}/api-keys/{rex_kid}", headers=_h(admin)).status_code == 204
+    _, deleted = _user(url, admin, "dora", "admin")
+    dora_exec = uuid.uuid4().hex
+    _create(url, deleted, dora_exec)
+    dora_runtime = httpx.post(f"{url}{API}/executions/{dora_exec}/token", headers=_h(deleted)).json()["access_token"]
+    assert httpx.delete(f"{url}{API}/users/dora", headers=_h(admin)).status_code == 204
     return {"admin": admin, "member": member, "viewer": viewer, "own_exec": own,
             "other_exec": httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(admin)).json()["access_token"],
-            "member_key": key}
+            "member_key": key, "revoked_key": revoked, "revoked_key_runtime": rex_runtime,
+            "deleted_principal": deleted, "deleted_principal_runtime": dora_runtime}
 
 
 # (group, method, path, body, expected status for admin / member / viewer / A's runtime token / B's runtime token)
@@ -102,13 +114,15 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, int, int, int, int]]] = [
 
 
 @pytest.mark.parametrize(("group", "method", "path", "body", "expected"), MATRIX,
-                         ids=[f"{m[0]}:{m[1]} {m[2].replace(A, 'A').replace(B, 'B')} {i}" for i, m in enumerate(MATRIX)])
+                         ids=[f"{m[0]}:{m[1]} {m[2].replace(A, 'A').replace(B, 'B')} {i}"
+                              for i, m in enumerate(MATRIX)])
 def test_authorization_matrix(sqlite_server: ServerProcess, tokens: dict[str, str], group: str, method: str,
                               path: str, body: Any, expected: tuple[int, ...]) -> None:
     url = f"{sqlite_server.url}{API}{path}"
     expired = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() - 1), SECRET_KEY.encode())
     forged = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() + 600), b"not-the-key")
-    for bad in (None, expired, forged, "garbage"):
+    dead = [tokens[k] for k in ("revoked_key", "revoked_key_runtime", "deleted_principal", "deleted_principal_runtime")]
+    for bad in (None, expired, forged, "garbage", *dead):
         r = httpx.request(method, url, json=body, headers=_h(bad))
         assert r.status_code == 401, (bad, r.text)
         assert r.json()["error"]["type"] == "Unauthorized"

@@ -71,7 +71,8 @@ def _start(kind: str, tmp: Path, env: dict[str, str] | None = None) -> tuple[Loc
         url, drop = pg_database()
     else:
         url = f"sqlite:///{tmp / 'server.db'}"
-    server = LocalServer(url, tmp / "home", admin_key=ADMIN_KEY, env={"KITARU_SERVER_REVOCATION_CHECK": "1", **(env or {})})
+    server = LocalServer(url, tmp / "home", admin_key=ADMIN_KEY,
+                         env={"KITARU_SERVER_REVOCATION_CHECK": "1", **(env or {})})
     server.start()
 
     def cleanup() -> None:
@@ -164,7 +165,8 @@ def test_only_the_owner_or_an_admin_mints_runtime_tokens_and_only_the_owner_cont
         assert r.status_code == 403 and why in r.json()["error"]["message"]
     team.runtime(exec_id, team.admin)
     runtime = team.runtime(exec_id, mia)
-    assert team.call("POST", f"/executions/{exec_id}/finish", runtime, {"owner": "o", "status": "waiting"}).status_code == 204
+    finished = team.call("POST", f"/executions/{exec_id}/finish", runtime, {"owner": "o", "status": "waiting"})
+    assert finished.status_code == 204
     for other in (team.admin, gina):  # whoever claims runs the flow's code on their machine
         r = team.call("POST", f"/executions/{exec_id}/claim", other, {"owner": "x", "lease_ttl": 60})
         assert r.status_code == 403 and "owner" in r.json()["error"]["message"], r.text
@@ -179,7 +181,8 @@ def test_runtime_tokens_stop_refreshing_when_the_execution_stops_running(team: T
     runtime = team.runtime(exec_id, mia)
     fresh = team.call("POST", "/auth/refresh", runtime)
     assert fresh.status_code == 200
-    assert team.call("POST", f"/executions/{exec_id}/finish", runtime, {"owner": "o", "status": "waiting"}).status_code == 204
+    finished = team.call("POST", f"/executions/{exec_id}/finish", runtime, {"owner": "o", "status": "waiting"})
+    assert finished.status_code == 204
     stopped = team.call("POST", "/auth/refresh", fresh.json()["access_token"])
     assert stopped.status_code == 403 and "no longer running" in stopped.json()["error"]["message"]
 
@@ -222,13 +225,15 @@ def test_a_deleted_principals_forged_but_validly_signed_token_does_nothing(team:
     """Even a correctly signed, unexpired token names a principal the server must still know."""
     tmp, _, token = team.user("admin")
     assert team.call("DELETE", f"/users/{tmp['name']}", team.admin).status_code == 204
-    assert team.call("POST", "/users", token, {"name": f"back-{uuid.uuid4().hex[:6]}", "role": "admin"}).status_code == 401
+    comeback = {"name": f"back-{uuid.uuid4().hex[:6]}", "role": "admin"}
+    assert team.call("POST", "/users", token, comeback).status_code == 401
 
 
 def test_revocation_reaches_another_replica_within_seconds(team: Team, tmp_path: Path) -> None:
     key_file = team.server.home / "encryption.key"
     replica = LocalServer(team.server.database_url, tmp_path / "replica", admin_key=ADMIN_KEY,
-                          env={"KITARU_SERVER_REVOCATION_CHECK": "1", "KITARU_SERVER_ENCRYPTION_KEY_FILE": str(key_file)})
+                          env={"KITARU_SERVER_REVOCATION_CHECK": "1",
+                               "KITARU_SERVER_ENCRYPTION_KEY_FILE": str(key_file)})
     with replica:
         _, _, token = team.user()
         other = f"{replica.url}{API}/auth/me"
@@ -318,7 +323,8 @@ def test_upgrading_encrypts_values_an_older_server_stored_in_plaintext(tmp_path:
             with engine.begin() as conn:
                 conn.execute(text("INSERT INTO secrets (name, data, created_at, updated_at)"
                                   " VALUES ('old', '{\"K\": \"plain-canary\"}', 1, 1)"))
-                conn.execute(text("INSERT INTO server_keys (name, value, created_at) VALUES ('token_signing', 'abc', 1)"))
+                conn.execute(text("INSERT INTO server_keys (name, value, created_at)"
+                                  " VALUES ('token_signing', 'abc', 1)"))
             engine.dispose()
             monkeypatch.setenv("KITARU_SERVER_HOME", str(tmp_path / kind))
             db = open_database(url)
@@ -348,7 +354,8 @@ def test_local_secret_values_are_encrypted_at_rest(tmp_path: Path, monkeypatch: 
     raw = sqlite3.connect(tmp_path / "kitaru.db").execute("SELECT data FROM secrets").fetchone()[0]
     assert raw.startswith("enc1:") and "sk-local-canary" not in raw
     assert stat.S_IMODE((tmp_path / "encryption.key").stat().st_mode) == 0o600
-    assert StateService(SQLiteDatabase(tmp_path / "kitaru.db")).get_secret("llm") == {"OPENAI_API_KEY": "sk-local-canary"}
+    reopened = StateService(SQLiteDatabase(tmp_path / "kitaru.db"))
+    assert reopened.get_secret("llm") == {"OPENAI_API_KEY": "sk-local-canary"}
     assert state.list_secrets()[0]["keys"] == ["OPENAI_API_KEY"]
     # the same mechanism as the server's: a key from the environment wins, and a wrong one is refused clearly
     monkeypatch.setenv("KITARU_ENCRYPTION_KEY", "cd" * 32)

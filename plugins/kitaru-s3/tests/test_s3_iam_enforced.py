@@ -94,8 +94,8 @@ def test_minted_credentials_are_denied_outside_the_prefix(access: str, moto_url:
         runtime.open("runs/r2/y.txt")
 
 
-def test_the_store_lists_its_prefix_through_the_trailing_slash_condition(moto_url: str, bucket: str,
-                                                                         broker: dict[str, Any], enforced: None) -> None:
+def test_the_store_lists_its_prefix_through_the_trailing_slash_condition(
+        moto_url: str, bucket: str, broker: dict[str, Any], enforced: None) -> None:
     """The listing condition names `prefix/` (so `kitaru` never lists `kitaru-prod/`, checked with the policy
     evaluator in test_s3_policy: moto does not evaluate `s3:prefix` conditions); the store's own listing, which
     always ends the prefix with `/`, still works with enforced IAM."""
