@@ -71,3 +71,24 @@ def make_private(database_url: str) -> None:
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if candidate.exists():
             os.chmod(candidate, 0o600)
+
+
+def rotate_encryption_key(db: Any, old: SecretBox, new: SecretBox) -> int:
+    """Re-encrypt every secret value and stored signing key with `new` (one transaction) and remember its
+    fingerprint; returns how many values were re-encrypted. Stop the servers first, start them with `new`."""
+    from kitaru.server._identity import _PREVIOUS, _SIGNING
+
+    check_key(db, old)
+    count = 0
+    with db.transaction() as tx:
+        for r in tx.execute("SELECT name, data FROM secrets").fetchall():
+            aad = f"secret:{r['name']}"
+            tx.execute("UPDATE secrets SET data = :d WHERE name = :n",
+                       {"d": new.encrypt(old.decrypt(r["data"], aad=aad), aad=aad), "n": r["name"]})
+            count += 1
+        for r in tx.execute(f"SELECT name, value FROM server_keys WHERE name IN ('{_SIGNING}', '{_PREVIOUS}')").fetchall():
+            value = new.encrypt(old.decrypt(r["value"], aad="server_key"), aad="server_key")
+            tx.execute("UPDATE server_keys SET value = :v WHERE name = :n", {"v": value, "n": r["name"]})
+            count += 1
+        tx.execute("UPDATE server_keys SET value = :v WHERE name = :n", {"v": new.key_check, "n": _CHECK})
+    return count

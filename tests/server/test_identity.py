@@ -364,3 +364,32 @@ def test_local_secret_values_are_encrypted_at_rest(tmp_path: Path, monkeypatch: 
     with pytest.raises(KitaruBackendError, match="not the key the value was encrypted with"):
         StateService(SQLiteDatabase(tmp_path / "kitaru.db")).get_secret("llm")
     assert os.environ["KITARU_ENCRYPTION_KEY"] not in (tmp_path / "encryption.key").read_text()
+
+
+def test_rotating_the_encryption_key_keeps_secrets_and_tokens_and_retires_the_old_key(fresh: Any,
+                                                                                      tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.server.conftest import KITARU_BIN
+
+    team = fresh({})
+    team.call("PUT", "/secrets/llm", team.admin, {"data": {"KEY": "canary-rotate"}}).raise_for_status()
+    team.call("PUT", "/models/smart", team.admin, {"model": "openai/x", "secret": "llm"}).raise_for_status()
+    token, server = team.admin, team.server
+    server.stop()
+    new_key = tmp_path / "keys" / "new.key"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
+    env.update(KITARU_SERVER_HOME=str(server.home), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    done = subprocess.run([KITARU_BIN, "server", "rotate-encryption-key", "--database-url", server.database_url,
+                           "--new-key-file", str(new_key), "-o", "json"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(new_key.stat().st_mode) == 0o600
+    with pytest.raises(RuntimeError, match="not the key this database was encrypted with"):
+        server.start(timeout=60)  # the old key file is retired
+    server.extra_env["KITARU_SERVER_ENCRYPTION_KEY_FILE"] = str(new_key)
+    server.start()
+    assert team.call("GET", "/auth/me", token).status_code == 200  # the signing key survived the rotation
+    _, _, mia = team.user()
+    runtime = team.runtime(team.execution(mia), mia)
+    assert team.call("GET", "/secrets/llm/value", runtime).json() == {"KEY": "canary-rotate"}
