@@ -10,7 +10,7 @@ from typing import Any
 from kitaru.client import _convert
 from kitaru.client._models import ArtifactRef, Execution, ExecutionStatus, LogEntry, PendingWait
 from kitaru.errors import KitaruStateError, KitaruUsageError, KitaruWaitValidationError
-from kitaru.runtime._recovery import sweep
+from kitaru.runtime._recovery import owned_here, sweep
 from kitaru.store import StateService, is_remote
 
 _MIN_PREFIX = 6
@@ -151,8 +151,7 @@ class ExecutionsAPI:
 
     def _is_owner(self, row: dict[str, Any]) -> bool:
         """Whether this client started the execution (embedded: always): only then may it run its code here."""
-        owner = row.get("owner_id")
-        return owner is None or not is_remote(self._state) or owner == self._state.me()["id"]  # type: ignore[attr-defined]
+        return owned_here(self._state, row)
 
     def continuation_note(self, exec_id: str) -> str | None:
         """Plain words on who continues an execution that this client did not start (None if it is ours)."""
