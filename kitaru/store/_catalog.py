@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kitaru.errors import KitaruBackendError
 from kitaru.store._rows import dumps, now, to_dict
 
 
@@ -34,7 +33,8 @@ class CatalogService:
     def secret_box(self) -> Any:
         """The box secret values are encrypted with (see `kitaru.store._crypto`), loaded on first use.
 
-        Whoever opens the store may set `box_loader`; an embedded SQLite file keeps its key next to it.
+        Whoever opens the store may set `box_loader` (a server does); an embedded SQLite file keeps its key
+        next to it; any other database opened directly uses the key in the Kitaru home.
         """
         box = getattr(self, "_secret_box", None)
         if box is None:
@@ -43,10 +43,13 @@ class CatalogService:
                 from kitaru.store._crypto import load_box
 
                 path = getattr(self.db, "path", None)
-                if path is None:
-                    raise KitaruBackendError("this state store has no encryption key configured for secret values;"
-                                             " set KITARU_SERVER_ENCRYPTION_KEY (see SECURITY.md)")
-                box = load_box(Path(path).parent, env="KITARU_ENCRYPTION_KEY")[0]
+                if path is None:  # a database opened directly (not by a server): the Kitaru home's key
+                    from kitaru.config._paths import resolve_home
+
+                    home = resolve_home()
+                else:
+                    home = Path(path).parent
+                box = load_box(home, env="KITARU_ENCRYPTION_KEY")[0]
             else:
                 box = loader()
             self._secret_box = box
