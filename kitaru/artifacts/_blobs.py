@@ -23,16 +23,27 @@ def blob_key(digest: str) -> str:
     return f"blobs/sha256/{digest[:2]}/{digest}"
 
 
-def put_value(store: ArtifactStore, value: Any) -> dict[str, Any]:
-    """Serialize `value`, write its bytes (once per content), return its blob ref."""
+def encode_value(store: ArtifactStore, value: Any) -> tuple[bytes | memoryview, dict[str, Any]]:
+    """Serialize `value`: (its bytes, the blob ref it will have in `store`), without writing anything."""
     serializer = serializers.for_value(value)
     data, type_ref = serializer.dump(value)
     digest = hashlib.sha256(data).hexdigest()
-    key = blob_key(digest)
+    return data, {"sha256": digest, "size": len(data) if not isinstance(data, memoryview) else data.nbytes,
+                  "serializer": serializer.name, "type": type_ref, "store": store.root}
+
+
+def write_encoded(store: ArtifactStore, data: bytes | memoryview, ref: dict[str, Any]) -> None:
+    """Write the bytes of an encoded value (once per content)."""
+    key = blob_key(ref["sha256"])
     if not store.exists(key):
         store.write(key, data)
-    return {"sha256": digest, "size": len(data) if not isinstance(data, memoryview) else data.nbytes,
-            "serializer": serializer.name, "type": type_ref, "store": store.root}
+
+
+def put_value(store: ArtifactStore, value: Any) -> dict[str, Any]:
+    """Serialize `value`, write its bytes (once per content), return its blob ref."""
+    data, ref = encode_value(store, value)
+    write_encoded(store, data, ref)
+    return ref
 
 
 def read_verified(store: ArtifactStore, ref: dict[str, Any]) -> bytes:

@@ -16,7 +16,7 @@ app.add_typer(keys_app, name="api-keys")
 app.add_typer(sa_app, name="service-accounts")
 app.add_typer(users_app, name="users")
 
-Role = Annotated[str, typer.Option(help="admin or member.")]
+Role = Annotated[str, typer.Option(help="admin, member or viewer (read-only).")]
 
 
 def _api(method: str, path: str, body: Any = None) -> Any:

@@ -53,10 +53,17 @@ def list_executions(
 def get_execution(exec_id: ExecId, output: OutputOpt = OutputFormat.text) -> None:
     """Show one execution: status, failure, checkpoint timeline and pending waits."""
     out = Out("executions get", output)
-    execution = _client().executions.get(exec_id)
+    client = _client()
+    execution = client.executions.get(exec_id)
     from kitaru.cli._views import execution_detail
 
-    out.item(_full(execution) if out.json else execution, lambda: execution_detail(execution))
+    def human() -> None:
+        execution_detail(execution)
+        note = client.executions.continuation_note(execution.exec_id)
+        if note:
+            out.note(note)
+
+    out.item(_full(execution) if out.json else execution, human)
 
 
 def _full(execution: Any) -> dict[str, Any]:
@@ -134,6 +141,11 @@ def _done(out: Out, verb: str, execution: Any) -> None:
     from kitaru.cli._views import result_line
 
     def human() -> None:
+        note = _client().executions.continuation_note(execution.exec_id) if verb != "Replaying as" else None
+        if note:
+            result_line(f"{verb} requested (recorded) for", execution)
+            out.note(note)
+            return
         result_line(verb, execution)
         out.note(f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
 

@@ -81,9 +81,16 @@ def _report(out: Out, verb: str, w: Any, execution: Any) -> None:
 
     def human() -> None:
         result_line(f"{verb} {w.wait_id!r} of", execution)
-        out.note(f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
+        out.note(_continues(execution) or f"Follow it with `kitaru executions logs {execution.exec_id} --follow`.")
 
     out.item(execution, human)
+
+
+def _continues(execution: Any) -> str | None:
+    """Who continues an execution this user did not start (it never runs on this machine)."""
+    from kitaru.cli._executions import _client
+
+    return _client().executions.continuation_note(execution.exec_id)  # type: ignore[no-any-return]
 
 
 def _ask(prompt: str, stream: Any) -> Any:
@@ -133,7 +140,8 @@ def _walk(client: Any, waits: list[Any], out: Out) -> None:
                     stream.write("aborted\n")
                 else:
                     done.append(client.executions.input(w.exec_id, wait=w.wait_id, value=answer))
-                    stream.write(f"answered; execution {w.exec_id} resumes\n")
+                    note = _continues(done[-1])
+                    stream.write(f"answered; {note}\n" if note else f"answered; execution {w.exec_id} resumes\n")
                 break
             except KitaruWaitValidationError as exc:
                 stream.write(printable(f"invalid answer: {exc}\n", keep_newlines=True))

@@ -58,7 +58,11 @@ def rotate_signing_key_command(
     url = _url(database_url)
     db = open_database(url)
     try:
-        IdentityService(db).rotate_signing_key(revoke_previous=revoke_previous)
+        from kitaru.server._keys import check_key, server_box
+
+        box = server_box(create=False)[0]  # the server's key (KITARU_SERVER_ENCRYPTION_KEY, or its file)
+        check_key(db, box)
+        IdentityService(db, box).rotate_signing_key(revoke_previous=revoke_previous)
     finally:
         db.close()
     out.item({"database_url": _redact(url), "previous_key_accepted": not revoke_previous},
@@ -66,6 +70,38 @@ def rotate_signing_key_command(
                                 " KITARU_SERVER_KEY_REFRESH seconds (default 30)."
                                 + ("" if revoke_previous else " Tokens signed with the old key keep working until"
                                    " the next rotation.")))
+
+
+@app.command("rotate-encryption-key")
+def rotate_encryption_key_command(
+    new_key_file: Annotated[str, typer.Option("--new-key-file", help="File with the new key (64 hex characters);"
+                                              " created with mode 0600 if it does not exist.")],
+    database_url: DbUrl = None,
+    output: OutputOpt = OutputFormat.text,
+) -> None:
+    """Re-encrypt secret values and signing keys with a new encryption key (stop the servers first)."""
+    import secrets
+    from pathlib import Path
+
+    from kitaru.server._app import open_database
+    from kitaru.server._keys import rotate_encryption_key, server_box
+    from kitaru.store._crypto import SecretBox, parse_key, write_private
+
+    out = Out("server rotate-encryption-key", output)
+    url = _url(database_url)
+    target = Path(new_key_file).expanduser()
+    if not target.exists():
+        write_private(target, secrets.token_hex(32) + "\n")
+    new = SecretBox(parse_key(target.read_text()), source=str(target))
+    db = open_database(url)
+    try:
+        count = rotate_encryption_key(db, server_box(create=False)[0], new)
+    finally:
+        db.close()
+    out.item({"database_url": _redact(url), "reencrypted": count, "new_key_file": str(target)},
+             lambda: typer.echo(f"Re-encrypted {count} values with the key in {target}. Start every server of this"
+                                f" database with KITARU_SERVER_ENCRYPTION_KEY_FILE={target} (or that key in"
+                                " KITARU_SERVER_ENCRYPTION_KEY)."))
 
 
 @app.command("up")

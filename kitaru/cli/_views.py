@@ -53,6 +53,7 @@ def execution_detail(e: Execution) -> None:
     echo(styled("Execution ", "bold"), styled(e.exec_id, "bold"), "  ", e.flow_name, "  ", status(e.status))
     fields([
         ("stack", e.stack),
+        ("owner", getattr(e, "owner", None)),
         ("created", fmt_time(e.created_at)),
         ("ended", fmt_time(e.ended_at) if e.ended_at else None),
         ("duration", fmt_duration(e.duration_s)),

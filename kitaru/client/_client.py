@@ -11,7 +11,7 @@ from kitaru.client import _convert
 from kitaru.client._artifacts import ArtifactsAPI, artifacts_of
 from kitaru.client._models import Execution, ExecutionStatus, LogEntry, PendingWait
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError, KitaruWaitValidationError
-from kitaru.runtime._recovery import sweep
+from kitaru.runtime._recovery import owned_here, sweep
 from kitaru.store import StateService, is_remote
 
 _MIN_PREFIX = 6
@@ -243,9 +243,32 @@ class ExecutionsAPI:
         self._continue_if_waiting(row["id"])
         return self.get(row["id"])
 
+    def _is_owner(self, row: dict[str, Any]) -> bool:
+        """Whether this client started the execution (embedded: always): only then may it run its code here."""
+        return owned_here(self._state, row)
+
+    def continuation_note(self, exec_id: str) -> str | None:
+        """Plain words on who continues an execution that this client did not start (None if it is ours)."""
+        row = self._find(exec_id)
+        if row["status"] not in ("waiting", "failed") or self._is_owner(row):
+            return None
+        who = row.get("owner_name") or row.get("owner_id")
+        return (f"Execution {row['id']} was started by {who}, so it continues on {who}'s side, never on this machine:"
+                f" {who}'s process still waiting for it picks it up, or {who} runs"
+                f" `kitaru executions resume {row['id']}`.")
+
+    def _request_continuation(self, row: dict[str, Any], action: str) -> None:
+        """Record that someone other than the owner asked to continue the execution (the owner acts on it)."""
+        me = self._state.me()  # type: ignore[attr-defined]
+        self._state.set_execution_metadata(row["id"], {"continue_requested": {
+            "by": me.get("name"), "action": action, "at": time.time()}})
+
     def _continue_if_waiting(self, exec_id: str) -> None:
         from kitaru.runtime._launch import claim_and_dispatch
 
+        row = self._state.get_execution(exec_id)
+        if row is not None and not self._is_owner(row):
+            return  # the answer is recorded; the owner's side continues it (see continuation_note)
         if self._state.get_execution(exec_id)["status"] == "waiting":  # type: ignore[index]
             try:
                 claim_and_dispatch(exec_id, ("waiting",))
@@ -267,6 +290,9 @@ class ExecutionsAPI:
         if row["status"] not in ("waiting", "failed"):
             raise KitaruStateError(
                 f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
+        if not self._is_owner(row):
+            self._request_continuation(row, "resume")
+            return self.get(row["id"])
         try:
             claim_and_dispatch(row["id"], ("waiting", "failed"))
         except KitaruStateError:
@@ -282,6 +308,9 @@ class ExecutionsAPI:
         row = self._row(exec_id)
         if row["status"] != "failed":
             raise KitaruStateError(f"execution {row['id']} is {row['status']}; only failed executions can be retried")
+        if not self._is_owner(row):
+            self._request_continuation(row, "retry")
+            return self.get(row["id"])
         claim_and_dispatch(row["id"], ("failed",))
         return self.get(row["id"])
 

@@ -120,7 +120,7 @@ def execution(row: dict[str, Any], calls: list[CheckpointCall] | None = None,
         checkpoints=calls or [], artifacts=artifacts or [], stack=row["stack"], created_at=created,
         updated_at=ts(row["updated_at"]), replay_from=row["replay_from"], config=row["config"] or {},
         runs=row["runs"], pending_waits=waits, orchestrator=row.get("orchestrator"), job_id=row.get("job_id"),
-        dispatched_at=ts(row.get("dispatched_at")), _client=client,
+        dispatched_at=ts(row.get("dispatched_at")), owner=row.get("owner_name"), _client=client,
     )
 
 

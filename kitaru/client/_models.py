@@ -210,6 +210,7 @@ class Execution(_Model):
     """The orchestrator flavor its latest runner was dispatched to (None: only ran in the starting process)."""
     job_id: str | None = None
     dispatched_at: datetime | None = None
+    owner: str | None = None  # on a server: the name of the principal that started it (its code runs as them)
     _client: KitaruClient | None = _hidden()
 
     @property

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kitaru.artifacts import get_value, put_value
+from kitaru.artifacts import get_value
+from kitaru.artifacts._blobs import encode_value, write_encoded
 from kitaru.config._paths import resolve_home
 from kitaru.config._resolve import resolve_config
 from kitaru.errors import KitaruStateError, KitaruUsageError
@@ -17,7 +18,7 @@ from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
 from kitaru.runtime._source import describe_source, load_flow
 from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
-from kitaru.store import StateService, new_exec_id, open_state
+from kitaru.store import StateService, acting_as, execution_scoped, is_remote, new_exec_id, open_state
 
 def dispatch_grace() -> float:
     """Seconds a dispatched runner has to start and take over the lease heartbeat (`KITARU_DISPATCH_GRACE`)."""
@@ -69,7 +70,10 @@ def _create_and_run(
     source = describe_source(flow.fn)
     if orchestrator is not None and orchestrator.remote:
         source = _with_code(source, flow.name, store, home)
-    inputs_ref = put_value(store, inputs)
+    remote = is_remote(state)  # on a server only the execution's runtime may write to storage: record first
+    encoded, inputs_ref = encode_value(store, inputs)
+    if not remote:
+        write_encoded(store, encoded, inputs_ref)
     state.create_execution(
         {"id": exec_id, "flow_name": flow.name, "flow_source": source, "stack": config.stack or "default",
          "config": config.stored(), "inputs": inputs_ref, "original_exec_id": original,
@@ -77,6 +81,12 @@ def _create_and_run(
         owner=owner, lease_ttl=max(config.lease_ttl, dispatch_grace()) if detach else config.lease_ttl,
         seed=seed,
     )
+    if remote:
+        scoped = execution_scoped(state, exec_id)
+        with acting_as(scoped):
+            write_encoded(store, encoded, inputs_ref)
+        if scoped is not state:
+            scoped.close()
     if detach:
         dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"))
         return exec_id, state

@@ -11,6 +11,14 @@ _MIN_INTERVAL = 0.25
 _last_sweep: dict[int, float] = {}
 
 
+def owned_here(state: StateService, row: dict) -> bool:  # type: ignore[type-arg]
+    """Whether this process acts as the execution's owner (embedded: always): only then may it run its code."""
+    from kitaru.store import is_remote
+
+    owner = row.get("owner_id")
+    return owner is None or not is_remote(state) or owner == state.me()["id"]  # type: ignore[attr-defined]
+
+
 def sweep(state: StateService, *, force: bool = False) -> list[str]:
     """Expire lost runners (cheap, rate-limited); return the ids that were auto-recovered."""
     t = time.monotonic()
@@ -28,7 +36,7 @@ def sweep(state: StateService, *, force: bool = False) -> list[str]:
         lost = reconcile(resolve_home(), state)
     recovered: list[str] = []
     for row in lost:
-        if row and row["config"].get("auto_recover"):
+        if row and row["config"].get("auto_recover") and owned_here(state, row):  # never someone else's code
             from kitaru.errors import KitaruError
             from kitaru.runtime._launch import claim_and_dispatch
 

@@ -14,7 +14,10 @@ API_PREFIX = "/api/v1"
 def open_database(database_url: str, *, migrate: bool = True) -> Any:
     """The database for a URL: the embedded sqlite3 layer for `sqlite:///PATH`, SQLAlchemy otherwise."""
     if database_url.startswith("sqlite:///"):
+        from kitaru.server._keys import make_private
         from kitaru.store._sqlite import SQLiteDatabase
+
+        make_private(database_url)  # a server's database holds secrets and keys: owner-only (0600)
 
         return SQLiteDatabase(Path(database_url.removeprefix("sqlite:///")))  # bootstraps or migrates on open
     if database_url.startswith(("postgresql+psycopg://", "postgresql://")) and not os.environ.get("KITARU_SERVER_SQLALCHEMY"):
@@ -26,27 +29,42 @@ def open_database(database_url: str, *, migrate: bool = True) -> Any:
     return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=int(os.environ.get("KITARU_DB_POOL", "20")))
 
 
-def state_service(db: Any) -> Any:
-    """The state service over `db`; a database may provide its own (psycopg: one-statement hot write)."""
+def state_service(db: Any, box: Any = None) -> Any:
+    """The state service over `db`; a database may provide its own (psycopg: one-statement hot write).
+
+    `box` encrypts secret values at rest (default: the server's key, see `kitaru.server._keys`).
+    """
     from kitaru.store import StateService
 
     own = getattr(db, "state_service", None)
-    return own() if own is not None else StateService(db)
+    state = own() if own is not None else StateService(db)
+    if box is None:
+        from kitaru.server._keys import server_box
+
+        state.box_loader = lambda: server_box()[0]
+    else:
+        state.box_loader = lambda: box
+    return state
 
 
 def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     """The Kitaru server: REST API under /api/v1 over the state store at `database_url`."""
     from kitaru.server._deps import ServerContext
     from kitaru.server._identity import IdentityService, KeyRing
+    from kitaru.server._keys import check_key, server_box
+    from kitaru.server._ratelimit import FailureLimiter
 
     db = open_database(database_url)
-    state = state_service(db)
-    identity = IdentityService(db)
+    box = server_box(home)[0]
+    check_key(db, box)
+    state = state_service(db, box)
+    identity = IdentityService(db, box)
     app = api_app()
     server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
-    keyring = KeyRing(identity.signing_keys, refresh=float(os.environ.get("KITARU_SERVER_KEY_REFRESH", "30")))
+    keyring = KeyRing(identity.signing_keys, refresh=float(os.environ.get("KITARU_SERVER_KEY_REFRESH", "30")),
+                      live=identity.is_live, live_ttl=float(os.environ.get("KITARU_SERVER_REVOCATION_CHECK", "5")))
     app.state.kitaru = ServerContext(state=state, identity=identity, keyring=keyring,
-                                     home=server_home.expanduser().resolve())
+                                     home=server_home.expanduser().resolve(), auth_failures=FailureLimiter.from_env())
     return app
 
 

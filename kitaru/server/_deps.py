@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ class ServerContext:
     identity: IdentityService
     keyring: KeyRing
     home: Path
+    auth_failures: Any = field(default=None)  # FailureLimiter of token exchanges per client address
 
     @property
     def signing_key(self) -> bytes:
@@ -46,8 +48,16 @@ async def principal(
         raise ApiError(401, "Unauthorized", "missing bearer token; exchange an API key at POST /api/v1/auth/token")
     found = request.app.state.kitaru.keyring.verify(creds.credentials)
     if found is None:
-        raise ApiError(401, "Unauthorized", "invalid or expired token; exchange your API key for a new one")
+        raise ApiError(401, "Unauthorized", "invalid, expired or revoked token; exchange your API key for a new one")
+    if found.is_viewer and request.method not in _READS and not _VIEWER_WRITES.fullmatch(request.url.path):
+        raise forbidden("the viewer role is read-only; ask an admin for the member role")
     return found
+
+
+_READS = ("GET", "HEAD", "OPTIONS")
+# what a viewer may still do besides reading: manage its own API keys, ask for (read-only) storage
+# credentials, and let its client mark lost runners failed (what every read reports anyway)
+_VIEWER_WRITES = re.compile(r"/api/v1/(api-keys(/[^/]+(/rotate)?)?|stacks/[^/]+/credentials|executions/expire-lost)")
 
 
 Ctx = Annotated[ServerContext, Depends(context)]
@@ -61,9 +71,20 @@ def require_admin(who: Principal) -> None:
 
 
 def require_user(who: Principal) -> None:
-    """Users and service accounts (admin or member), not runtime tokens."""
+    """Users and service accounts (admin, member or viewer), not runtime tokens."""
     if who.is_runtime:
         raise forbidden("an execution-scoped token cannot do this")
+
+
+def require_owner(ctx: ServerContext, who: Principal, row: dict[str, Any], action: str) -> None:
+    """The execution's owner (the principal that started it) or, where `action` allows it, an admin.
+
+    An execution recorded before owners were (no owner) belongs to the admins."""
+    owner = row.get("owner_id")
+    if owner == who.sub or (who.is_admin and (owner is None or action == "mint a runtime token")):
+        return
+    raise forbidden(f"only the owner of execution {row['id']} ({row.get('owner_name') or row.get('owner_id')})"
+                    f" may {action}" + (" (or an admin)" if action == "mint a runtime token" else ""))
 
 
 def require_execution(who: Principal, exec_id: str) -> None:

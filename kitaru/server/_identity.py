@@ -14,7 +14,7 @@ from kitaru.errors import KitaruStateError, KitaruUsageError
 from kitaru.server._tokens import Principal, key_hash, key_id, new_api_key, verify
 from kitaru.store._rows import now
 
-ROLES = ("admin", "member")
+ROLES = ("admin", "member", "viewer")
 _SIGNING, _PREVIOUS = "token_signing", "token_signing_previous"
 KINDS = ("user", "service_account")
 
@@ -23,15 +23,20 @@ class KeyRing:
     """The server's signing keys, re-read every `refresh` seconds so a rotation reaches every replica.
 
     It also remembers tokens it verified (a runtime sends the same token with every request), until
-    they expire or the keys change.
+    they expire or the keys change, and whether each token's principal and API key still exist
+    (`live(sub, kid)`), re-checked every `live_ttl` seconds: a revoked key or a deleted principal stops
+    working within that time on every replica, and at once on the replica that revoked it (`forget`).
     """
 
     _CACHE_SIZE = 4096
 
-    def __init__(self, load: Callable[[], tuple[bytes, ...]], refresh: float) -> None:
+    def __init__(self, load: Callable[[], tuple[bytes, ...]], refresh: float,
+                 live: Callable[[str, str | None], bool] | None = None, live_ttl: float = 5.0) -> None:
         self._load, self._refresh = load, refresh
         self._keys, self._loaded = load(), time.monotonic()
         self._verified: dict[str, Principal] = {}
+        self._live, self._live_ttl = live, live_ttl
+        self._alive: dict[tuple[str, str | None], tuple[bool, float]] = {}
 
     @property
     def keys(self) -> tuple[bytes, ...]:
@@ -53,7 +58,23 @@ class KeyRing:
             if len(self._verified) >= self._CACHE_SIZE:
                 self._verified.clear()
             self._verified[token] = found
-        return found if found.exp > time.time() else None
+        if found.exp <= time.time():
+            return None
+        return found if self._live is None or self._is_live(found) else None
+
+    def _is_live(self, who: Principal) -> bool:
+        key, t = (who.sub, who.kid), time.monotonic()
+        hit = self._alive.get(key)
+        if hit is None or t - hit[1] > self._live_ttl:
+            if len(self._alive) >= self._CACHE_SIZE:
+                self._alive.clear()
+            hit = (bool(self._live(who.sub, who.kid)), t)  # type: ignore[misc]
+            self._alive[key] = hit
+        return hit[0]
+
+    def forget(self) -> None:
+        """Re-check every principal and key on its next request (call after revoking or deleting)."""
+        self._alive.clear()
 
     @property
     def signing(self) -> bytes:
@@ -64,8 +85,23 @@ class KeyRing:
 class IdentityService:
     """Users, service accounts and API keys in the state store (keys hashed at rest)."""
 
-    def __init__(self, db: Any) -> None:
-        self.db = db
+    def __init__(self, db: Any, box: Any = None) -> None:
+        self.db, self._box = db, box
+
+    @property
+    def box(self) -> Any:
+        """The encryption box for stored signing keys (the server's key; see `kitaru.server._keys`)."""
+        if self._box is None:
+            from kitaru.server._keys import server_box
+
+            self._box = server_box()[0]
+        return self._box
+
+    def is_live(self, sub: str, kid: str | None) -> bool:
+        """Whether a token's principal still exists and (if it came from an API key) that key is not revoked."""
+        rows = self.db.query("SELECT (SELECT COUNT(*) FROM principals WHERE id = :s) AS p,"
+                             " (SELECT COUNT(*) FROM api_keys WHERE id = :k) AS k", {"s": sub, "k": kid or ""})
+        return bool(rows and rows[0]["p"] and (kid is None or rows[0]["k"]))
 
     def signing_keys(self) -> tuple[bytes, ...]:
         """The token signing key first, then retired keys whose tokens are still accepted.
@@ -80,13 +116,28 @@ class IdentityService:
         rows = self._stored_keys()  # a read: replicas call this every KITARU_SERVER_KEY_REFRESH seconds
         if _SIGNING not in rows:  # the first server on this database creates the key
             self.db.execute_one(f"INSERT INTO server_keys (name, value, created_at) VALUES ('{_SIGNING}', :v, :t)"
-                                " ON CONFLICT (name) DO NOTHING", {"v": secrets.token_hex(32), "t": now()})
+                                " ON CONFLICT (name) DO NOTHING", {"v": self._seal(secrets.token_hex(32)), "t": now()})
             rows = self._stored_keys()
         return tuple(rows[n].encode() for n in (_SIGNING, _PREVIOUS) if n in rows)
 
+    def _seal(self, value: str) -> str:
+        return str(self.box.encrypt(value, aad="server_key"))
+
     def _stored_keys(self) -> dict[str, str]:
         query = f"SELECT name, value FROM server_keys WHERE name IN ('{_SIGNING}', '{_PREVIOUS}')"
-        return {r["name"]: r["value"] for r in self.db.query(query)}
+        return {r["name"]: self.box.decrypt(r["value"], aad="server_key") for r in self.db.query(query)}
+
+    def encrypt_plaintext_keys(self) -> int:
+        """Encrypt signing keys stored in plaintext by an older server; returns how many were rewritten."""
+        from kitaru.store._crypto import is_encrypted
+
+        count = 0
+        for r in self.db.query(f"SELECT name, value FROM server_keys WHERE name IN ('{_SIGNING}', '{_PREVIOUS}')"):
+            if not is_encrypted(r["value"]):
+                self.db.execute_one("UPDATE server_keys SET value = :v WHERE name = :n AND value = :old",
+                                    {"v": self._seal(r["value"]), "n": r["name"], "old": r["value"]})
+                count += 1
+        return count
 
     def rotate_signing_key(self, *, revoke_previous: bool = False) -> None:
         """Sign new tokens with a fresh key; tokens of the current key stay valid until the next rotation
@@ -103,7 +154,7 @@ class IdentityService:
                 tx.execute(f"INSERT INTO server_keys (name, value, created_at) SELECT '{_PREVIOUS}', value, :t"
                            f" FROM server_keys WHERE name = '{_SIGNING}'", {"t": t})
             tx.execute(f"UPDATE server_keys SET value = :v, created_at = :t WHERE name = '{_SIGNING}'",
-                       {"v": secrets.token_hex(32), "t": t})
+                       {"v": self._seal(secrets.token_hex(32)), "t": t})
 
     # ------------------------------------------------------------------ principals
     def create_principal(self, name: str, *, kind: str, role: str) -> dict[str, Any]:
@@ -129,9 +180,10 @@ class IdentityService:
         return [dict(r) for r in self.db.query(sql, {"k": kind})]
 
     def delete_principal(self, principal_id: str) -> None:
-        """Delete a principal and all of its API keys."""
+        """Delete a principal with its API keys and secret grants (its tokens stop working)."""
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM api_keys WHERE principal_id = :p", {"p": principal_id})
+            tx.execute("DELETE FROM secret_grants WHERE principal_id = :p", {"p": principal_id})
             tx.execute("DELETE FROM principals WHERE id = :p", {"p": principal_id})
 
     # -------------------------------------------------------------------- api keys
@@ -180,6 +232,40 @@ class IdentityService:
         with self.db.transaction() as tx:
             tx.execute("UPDATE api_keys SET last_used_at = :t WHERE id = :i", {"t": now(), "i": key_id(api_key)})
         return {k: v for k, v in dict(rows[0]).items() if k != "key_hash"}
+
+    # --------------------------------------------------------------- secret grants
+    def grant_secret(self, secret: str, principal_id: str) -> None:
+        """Let a principal use a secret (in model aliases, and in its executions' runtimes)."""
+        self.db.execute_one("INSERT INTO secret_grants (secret, principal_id, created_at) VALUES (:s, :p, :t)"
+                            " ON CONFLICT (secret, principal_id) DO NOTHING",
+                            {"s": secret, "p": principal_id, "t": now()})
+
+    def revoke_secret(self, secret: str, principal_id: str) -> bool:
+        """Withdraw a grant; False if there was none."""
+        with self.db.transaction() as tx:
+            return int(tx.execute("DELETE FROM secret_grants WHERE secret = :s AND principal_id = :p",
+                                  {"s": secret, "p": principal_id}).rowcount) == 1
+
+    def secret_grantees(self, secret: str) -> list[dict[str, Any]]:
+        """Who holds a grant on a secret (name, id, role)."""
+        rows = self.db.query("SELECT p.id, p.name, p.role FROM secret_grants g"
+                             " JOIN principals p ON p.id = g.principal_id WHERE g.secret = :s ORDER BY p.name",
+                             {"s": secret})
+        return [dict(r) for r in rows]
+
+    def may_use_secret(self, principal_id: str | None, secret: str) -> bool:
+        """Admins may use every secret; others the secrets granted to them."""
+        if principal_id is None:
+            return False
+        rows = self.db.query("SELECT p.role, (SELECT COUNT(*) FROM secret_grants g WHERE g.secret = :s AND"
+                             " g.principal_id = p.id) AS granted FROM principals p WHERE p.id = :p",
+                             {"s": secret, "p": principal_id})
+        return bool(rows and (rows[0]["role"] == "admin" or rows[0]["granted"]))
+
+    def role_of(self, principal_id: str | None) -> str | None:
+        """A principal's current role (None if it does not exist)."""
+        rows = self.db.query("SELECT role FROM principals WHERE id = :p", {"p": principal_id or ""})
+        return str(rows[0]["role"]) if rows else None
 
     def ensure_bootstrap_admin(self, api_key: str | None = None) -> str | None:
         """Create the first admin and key if no admin exists (or register `api_key`); return a new key."""

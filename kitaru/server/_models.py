@@ -257,7 +257,7 @@ class NewPrincipal(BaseModel):
     """A new user or service account."""
 
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.@-]+$")
-    role: Literal["admin", "member"] = "member"
+    role: Literal["admin", "member", "viewer"] = "member"
 
 
 class NewKey(BaseModel):

@@ -38,14 +38,20 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
     from kitaru.server._app import open_database
     from kitaru.server._asgi import database_url_from_env
     from kitaru.server._identity import IdentityService
+    from kitaru.server._keys import ENV, prepare
 
     kitaru.store._embedded_only = True
     if database_url:
         os.environ["KITARU_DATABASE_URL"] = database_url
     url = database_url_from_env()
     db = open_database(url)
+    box, created = prepare(db)
+    if created:
+        print(f"Generated the server's encryption key (secret values and signing keys are encrypted with it) in"
+              f" {box.source} (mode 0600). Back it up: without it the stored secrets cannot be read. Every server"
+              f" of this database needs the same key ({ENV} or {ENV}_FILE).", file=sys.stderr)
     preset = os.environ.get("KITARU_BOOTSTRAP_API_KEY") or None
-    key = IdentityService(db).ensure_bootstrap_admin(preset)
+    key = IdentityService(db, box).ensure_bootstrap_admin(preset)
     extend_leases(db, float(os.environ.get("KITARU_SERVER_LEASE_GRACE", "15")))
     db.close()
     if key is not None and preset is None:

@@ -15,23 +15,37 @@ from typing import Any
 TOKEN_PREFIX = "kt1"
 DEFAULT_TTL = 900
 RUNTIME_TTL = 3600
+RUNTIME_MAX_AGE = 86400
+"""Default absolute lifetime of a runtime token chain (KITARU_SERVER_RUNTIME_TOKEN_MAX_AGE): no refresh beyond it."""
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a user or service account (admin/member), or a runtime scoped to one execution."""
+    """Who is calling: a user or service account (admin/member/viewer), or a runtime scoped to one execution.
+
+    A runtime token's `sub` is the execution's owner (it acts with the owner's rights, whoever minted it);
+    `kid` is the API key the token (or the token that minted it) was exchanged from: revoking the key
+    revokes it; `origin` is when a runtime token chain was first minted (refresh stops at a cap).
+    """
 
     sub: str
     name: str
-    role: str  # admin | member | runtime
+    role: str  # admin | member | viewer | runtime
     exp: float
     exec: str | None = None
     stack: str | None = None
+    kid: str | None = None
+    origin: float | None = None
 
     @property
     def is_admin(self) -> bool:
         """Whether this principal may manage users, keys, secrets and stacks."""
         return self.role == "admin"
+
+    @property
+    def is_viewer(self) -> bool:
+        """Whether this principal may only read."""
+        return self.role == "viewer"
 
     @property
     def is_runtime(self) -> bool:
@@ -100,3 +114,20 @@ def key_id(api_key: str) -> str:
 def key_hash(api_key: str) -> str:
     """The stored hash of an API key."""
     return hashlib.sha256(b"kitaru-api-key:" + api_key.encode()).hexdigest()
+
+
+def runtime_max_age() -> float:
+    """The absolute lifetime of a runtime token chain (KITARU_SERVER_RUNTIME_TOKEN_MAX_AGE, default 24 h)."""
+    import os
+
+    return float(os.environ.get("KITARU_SERVER_RUNTIME_TOKEN_MAX_AGE", RUNTIME_MAX_AGE))
+
+
+def runtime_token(row: dict[str, Any], key: bytes, *, kid: str | None, origin: float) -> tuple[str, int]:
+    """A runtime token for an execution row: it acts as the execution's owner, never as whoever asked for it,
+    and expires at the latest `runtime_max_age()` after `origin`. Returns (token, seconds until it expires)."""
+    now = time.time()
+    exp = min(now + RUNTIME_TTL, origin + runtime_max_age())
+    who = Principal(sub=str(row.get("owner_id") or ""), name=f"runtime:{row['id']}", role="runtime", exp=exp,
+                    exec=row["id"], stack=row["stack"], kid=kid, origin=origin)
+    return sign(who, key), max(0, int(exp - now))

@@ -94,14 +94,16 @@ def server_broker(state: StateService, stack: str, kind: str) -> CredentialBroke
 
     if not is_remote(state):
         return None
-    mint = state.mint_credentials  # type: ignore[attr-defined]
-
     def broker(access: Access) -> Credentials:
         from datetime import datetime
 
         from kitaru.plugins import Credentials
+        from kitaru.store import acting_state
 
-        raw = mint(stack, component=kind, access=access, ttl=BROKERED_TTL)
+        # while an execution runs here, mint with its runtime token: write credentials go only to runtimes
+        acting = acting_state()
+        source = acting if acting is not None and getattr(acting, "url", None) == getattr(state, "url", None) else state
+        raw = source.mint_credentials(stack, component=kind, access=access, ttl=BROKERED_TTL)  # type: ignore[attr-defined]
         return Credentials(raw["flavor"], raw["access"], raw["scope"], datetime.fromisoformat(raw["expires_at"]),
                            raw["values"])
 

@@ -17,6 +17,7 @@ __all__ = [
     "LeaseLost",
     "StateService",
     "acting_as",
+    "acting_state",
     "connect",
     "current_state",
     "disconnect",
@@ -56,6 +57,11 @@ def acting_as(state: Any) -> Iterator[None]:
         yield
     finally:
         _acting.reset(token)
+
+
+def acting_state() -> Any | None:
+    """The remote state of the execution running in this context (see `acting_as`), if any."""
+    return _acting.get()
 
 
 def _connected() -> Any | None:

@@ -80,6 +80,8 @@ CREATE TABLE executions (
 	job_id VARCHAR(255), 
 	dispatched_at FLOAT, 
 	cancel_requested_at FLOAT, 
+	owner_id VARCHAR(64), 
+	owner_name VARCHAR(255), 
 	PRIMARY KEY (id)
 );
 
@@ -157,6 +159,7 @@ CREATE TABLE model_aliases (
 	model VARCHAR(255) NOT NULL, 
 	secret VARCHAR(255), 
 	created_at FLOAT NOT NULL, 
+	created_by VARCHAR(64), 
 	PRIMARY KEY (alias)
 );
 
@@ -177,6 +180,13 @@ CREATE TABLE request_keys (
 );
 
 CREATE INDEX ix_request_keys_created ON request_keys (created_at);
+
+CREATE TABLE secret_grants (
+	secret VARCHAR(255) NOT NULL, 
+	principal_id VARCHAR(64) NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (secret, principal_id)
+);
 
 CREATE TABLE secrets (
 	name VARCHAR(255) NOT NULL, 

@@ -40,6 +40,13 @@ class RemoteStateService(RemoteMemory):
         """Whether this client may read secret values: only a runtime's execution-scoped token may."""
         return self.scope is not None
 
+    def me(self) -> dict[str, Any]:
+        """Who this client is on the server (id, name, role), asked once."""
+        found: dict[str, Any] | None = getattr(self, "_me", None)
+        if found is None:
+            found = self._me = self._get("/auth/me")
+        return found
+
     def for_execution(self, exec_id: str) -> RemoteStateService:
         """This server, acting as the runtime of one execution (a token scoped to it; a runtime's retry budget)."""
         if self.scope == exec_id:

@@ -50,6 +50,8 @@ executions = Table(
     Column("job_id", String(255)),
     Column("dispatched_at", Float),
     Column("cancel_requested_at", Float),  # when a cancel was asked: the reconciler stops the job after a grace
+    Column("owner_id", _ID),  # the principal that started it (a server's user or service account; NULL embedded)
+    Column("owner_name", String(255)),
     Index("ix_executions_created", "created_at", "id"),
     Index("ix_executions_flow_created", "flow_name", "created_at"),
     Index("ix_executions_status_created", "status", "created_at"),
@@ -160,6 +162,7 @@ model_aliases = Table(
     Column("model", String(255), nullable=False),
     Column("secret", String(255)),
     Column("created_at", Float, nullable=False),
+    Column("created_by", _ID),  # principal id of its writer on a server (who vouched for `secret`)
 )
 
 settings = Table(
@@ -261,4 +264,14 @@ memory_compactions = Table(
     Column("actor", String(255)),
     Column("created_at", Float, nullable=False),
     Index("ix_memory_compactions_scope", "scope", "id"),
+)
+
+# ------------------------------------------------------------------ identity (revision 0003_identity)
+secret_grants = Table(
+    "secret_grants",
+    metadata,
+    Column("secret", String(255), nullable=False),
+    Column("principal_id", _ID, nullable=False),  # who may use the secret in their flows and model aliases
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("secret", "principal_id"),
 )

@@ -107,6 +107,8 @@ class StateService(CatalogService, MemoryService):
             "inputs": dumps(record["inputs"]),
             "original_exec_id": record.get("original_exec_id"),
             "replay_from": record.get("replay_from"),
+            "owner_id": record.get("owner_id"),
+            "owner_name": record.get("owner_name"),
             "id": record["id"],
             "status": record.get("status", "running"),
             "owner": owner,
@@ -116,9 +118,9 @@ class StateService(CatalogService, MemoryService):
         with self.db.transaction() as tx:
             tx.execute(
                 "INSERT INTO executions (id, flow_name, flow_source, status, stack, config, inputs,"
-                " original_exec_id, replay_from, lease_owner, lease_expires_at, runs, created_at, updated_at)"
-                " VALUES (:id, :flow_name, :flow_source, :status, :stack, :config, :inputs,"
-                " :original_exec_id, :replay_from, :owner, :expires, 1, :t, :t)",
+                " original_exec_id, replay_from, owner_id, owner_name, lease_owner, lease_expires_at, runs, created_at,"
+                " updated_at) VALUES (:id, :flow_name, :flow_source, :status, :stack, :config, :inputs,"
+                " :original_exec_id, :replay_from, :owner_id, :owner_name, :owner, :expires, 1, :t, :t)",
                 params,
             )
             if seed:

@@ -1,4 +1,4 @@
-"""Authorization matrix: no token, expired or forged token, another execution's token, member vs admin — per route group."""
+"""Authorization matrix per route group: missing, expired or forged tokens, runtime tokens, admin, member, viewer."""
 
 from __future__ import annotations
 
@@ -19,78 +19,110 @@ from tests.server.conftest import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProce
 
 API = "/api/v1"
 A, B = uuid.uuid4().hex, uuid.uuid4().hex
-WHO = ("admin", "member", "own_exec", "other_exec")
+WHO = ("admin", "member", "viewer", "own_exec", "other_exec")
 
 
 def _h(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def _user(url: str, admin: str, name: str, role: str) -> tuple[str, str]:
+    """Create a user with an API key; return (key, token)."""
+    r = httpx.post(f"{url}{API}/users", json={"name": name, "role": role}, headers=_h(admin))
+    assert r.status_code == 201, r.text
+    key = httpx.post(f"{url}{API}/api-keys", json={"principal": name}, headers=_h(admin)).json()["api_key"]
+    return key, httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).json()["access_token"]
+
+
+def _create(url: str, token: str, exec_id: str, stack: str = "default") -> None:
+    record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": stack, "inputs": {}}
+    r = httpx.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60}, headers=_h(token))
+    assert r.status_code == 201, r.text
+
+
 @pytest.fixture(scope="module")
 def tokens(sqlite_server: ServerProcess) -> dict[str, str]:
-    """One token per kind of caller; executions A (stack default) and B (stack other) exist."""
+    """One token per kind of caller; execution A (stack default) was started by the member, B (stack other) by
+    the admin; each runtime token was minted by its execution's owner."""
     url, admin = sqlite_server.url, admin_token(sqlite_server)
-    for exec_id, stack in ((A, "default"), (B, "other")):
-        record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": stack, "inputs": {}}
-        r = httpx.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60},
-                       headers=_h(admin))
-        assert r.status_code == 201, r.text
-    r = httpx.post(f"{url}{API}/users", json={"name": "mia", "role": "member"}, headers=_h(admin))
-    assert r.status_code == 201, r.text
-    key = httpx.post(f"{url}{API}/api-keys", json={"principal": "mia"}, headers=_h(admin)).json()["api_key"]
-    member = httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).json()["access_token"]
+    key, member = _user(url, admin, "mia", "member")
+    _, viewer = _user(url, admin, "vic", "viewer")
+    _create(url, member, A)
+    _create(url, admin, B, "other")
     own = httpx.post(f"{url}{API}/executions/{A}/token", headers=_h(member)).json()["access_token"]
     httpx.put(f"{url}{API}/secrets/llm", json={"data": {"OPENAI_API_KEY": "sk-very-secret"}}, headers=_h(admin))
     httpx.put(f"{url}{API}/models/smart", json={"model": "openai/gpt-4o", "secret": "llm"}, headers=_h(admin))
-    return {"admin": admin, "member": member, "own_exec": own,
+    # tokens that were valid until their key was revoked or their principal deleted
+    rex_key, revoked = _user(url, admin, "rex", "admin")
+    rex_runtime = httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(revoked)).json()["access_token"]
+    rex_kid = next(k["id"] for k in httpx.get(f"{url}{API}/api-keys", headers=_h(revoked)).json()
+                   if k["principal"] == "rex")
+    assert httpx.delete(f"{url}{API}/api-keys/{rex_kid}", headers=_h(admin)).status_code == 204
+    _, deleted = _user(url, admin, "dora", "admin")
+    dora_exec = uuid.uuid4().hex
+    _create(url, deleted, dora_exec)
+    dora_runtime = httpx.post(f"{url}{API}/executions/{dora_exec}/token", headers=_h(deleted)).json()["access_token"]
+    assert httpx.delete(f"{url}{API}/users/dora", headers=_h(admin)).status_code == 204
+    return {"admin": admin, "member": member, "viewer": viewer, "own_exec": own,
             "other_exec": httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(admin)).json()["access_token"],
-            "member_key": key}
+            "member_key": key, "revoked_key": revoked, "revoked_key_runtime": rex_runtime,
+            "deleted_principal": deleted, "deleted_principal_runtime": dora_runtime}
 
 
-# (group, method, path, body, expected status for admin / member / A's runtime token / B's runtime token)
-MATRIX: list[tuple[str, str, str, Any, tuple[int, int, int, int]]] = [
-    ("executions", "GET", "/executions", None, (200, 200, 403, 403)),
-    ("executions", "GET", f"/executions/{A}", None, (200, 200, 200, 403)),
-    ("executions", "PUT", f"/executions/{A}/lease", {"owner": "x"}, (200, 200, 200, 403)),
-    ("executions", "POST", f"/executions/{A}/token", None, (200, 200, 403, 403)),
-    ("executions", "POST", "/executions/expire-lost", None, (200, 200, 403, 403)),
-    ("journal", "GET", f"/executions/{A}/calls", None, (200, 200, 200, 403)),
+# (group, method, path, body, expected status for admin / member / viewer / A's runtime token / B's runtime token)
+MATRIX: list[tuple[str, str, str, Any, tuple[int, int, int, int, int]]] = [
+    ("executions", "GET", "/executions", None, (200, 200, 200, 403, 403)),
+    ("executions", "GET", f"/executions/{A}", None, (200, 200, 200, 200, 403)),
+    ("executions", "PUT", f"/executions/{A}/lease", {"owner": "x"}, (200, 200, 403, 200, 403)),
+    ("executions", "POST", f"/executions/{A}/claim", {"owner": "z", "lease_ttl": 60}, (403, 409, 403, 409, 403)),
+    ("executions", "POST", f"/executions/{A}/token", None, (200, 200, 403, 403, 403)),
+    ("executions", "POST", f"/executions/{B}/token", None, (200, 403, 403, 403, 403)),
+    ("executions", "POST", "/executions/expire-lost", None, (200, 200, 200, 403, 403)),
+    ("journal", "GET", f"/executions/{A}/calls", None, (200, 200, 200, 200, 403)),
     ("journal", "POST", f"/executions/{A}/calls/complete",
      {"call": {"invocation_id": "s", "seq": 0, "name": "s"}, "attempt": 1, "owner": "x", "output": {}},
-     (409, 409, 409, 403)),
-    ("attempts", "GET", f"/executions/{A}/attempts", None, (200, 200, 200, 403)),
-    ("waits", "GET", f"/executions/{A}/waits", None, (200, 200, 200, 403)),
-    ("waits", "GET", "/waits", None, (200, 200, 403, 403)),
-    ("logs", "POST", f"/executions/{A}/logs", {"entries": []}, (204, 204, 204, 403)),
-    ("logs", "GET", f"/executions/{A}/logs", None, (200, 200, 200, 403)),
-    ("artifacts", "GET", f"/artifacts?exec_id={A}", None, (200, 200, 200, 403)),
-    ("artifacts", "GET", "/artifacts", None, (200, 200, 403, 403)),
-    ("stacks", "GET", "/stacks", None, (200, 200, 200, 200)),
-    ("stacks", "PUT", "/stacks/extra", {"spec": {"orchestrator": {"flavor": "local"}}}, (204, 403, 403, 403)),
+     (409, 409, 403, 409, 403)),
+    ("attempts", "GET", f"/executions/{A}/attempts", None, (200, 200, 200, 200, 403)),
+    ("waits", "GET", f"/executions/{A}/waits", None, (200, 200, 200, 200, 403)),
+    ("waits", "GET", "/waits", None, (200, 200, 200, 403, 403)),
+    ("logs", "POST", f"/executions/{A}/logs", {"entries": []}, (204, 204, 403, 204, 403)),
+    ("logs", "GET", f"/executions/{A}/logs", None, (200, 200, 200, 200, 403)),
+    ("artifacts", "GET", f"/artifacts?exec_id={A}", None, (200, 200, 200, 200, 403)),
+    ("artifacts", "GET", "/artifacts", None, (200, 200, 200, 403, 403)),
+    ("stacks", "GET", "/stacks", None, (200, 200, 200, 200, 200)),
+    ("stacks", "PUT", "/stacks/extra", {"spec": {"orchestrator": {"flavor": "local"}}}, (204, 403, 403, 403, 403)),
     ("credentials", "POST", "/stacks/default/credentials", {"access": "write", "scope": "blobs"},
-     (200, 200, 200, 403)),
-    ("secrets", "GET", "/secrets", None, (200, 200, 403, 403)),
-    ("secrets", "PUT", "/secrets/other", {"data": {"K": "v"}}, (204, 403, 403, 403)),
-    ("secrets", "GET", "/secrets/llm/value", None, (403, 403, 200, 200)),
-    ("models", "GET", "/models", None, (200, 200, 200, 200)),
-    ("models", "PUT", "/models/fast", {"model": "openai/gpt-4o-mini"}, (204, 204, 403, 403)),
-    ("settings", "GET", "/settings/active_stack", None, (200, 200, 200, 200)),
-    ("settings", "PUT", "/settings/some_key", {"value": 1}, (204, 204, 403, 403)),
-    ("users", "GET", "/users", None, (200, 403, 403, 403)),
-    ("service-accounts", "POST", "/service-accounts", {"name": "ci-bot"}, (201, 403, 403, 403)),
-    ("api-keys", "GET", "/api-keys", None, (200, 200, 403, 403)),
-    ("auth", "GET", "/auth/me", None, (200, 200, 200, 200)),
+     (200, 403, 403, 200, 403)),
+    ("credentials", "POST", "/stacks/default/credentials", {"access": "write", "scope": "executions/other"},
+     (200, 403, 403, 403, 403)),
+    ("credentials", "POST", "/stacks/default/credentials", {"access": "read", "scope": ""},
+     (200, 200, 200, 200, 403)),
+    ("secrets", "GET", "/secrets", None, (200, 200, 200, 403, 403)),
+    ("secrets", "PUT", "/secrets/other", {"data": {"K": "v"}}, (204, 403, 403, 403, 403)),
+    ("secrets", "GET", "/secrets/llm/value", None, (403, 403, 403, 200, 200)),
+    ("secrets", "PUT", "/secrets/llm/grants/vic", None, (204, 403, 403, 403, 403)),
+    ("models", "GET", "/models", None, (200, 200, 200, 200, 200)),
+    ("models", "PUT", "/models/fast", {"model": "openai/gpt-4o-mini"}, (204, 204, 403, 403, 403)),
+    ("models", "PUT", "/models/leak", {"model": "openai/gpt-4o", "secret": "llm"}, (204, 403, 403, 403, 403)),
+    ("settings", "GET", "/settings/active_stack", None, (200, 200, 200, 200, 200)),
+    ("settings", "PUT", "/settings/some_key", {"value": 1}, (204, 204, 403, 403, 403)),
+    ("users", "GET", "/users", None, (200, 403, 403, 403, 403)),
+    ("service-accounts", "POST", "/service-accounts", {"name": "ci-bot"}, (201, 403, 403, 403, 403)),
+    ("api-keys", "GET", "/api-keys", None, (200, 200, 200, 403, 403)),
+    ("auth", "GET", "/auth/me", None, (200, 200, 200, 200, 200)),
 ]
 
 
 @pytest.mark.parametrize(("group", "method", "path", "body", "expected"), MATRIX,
-                         ids=[f"{m[0]}:{m[1]} {m[2].replace(A, 'A')}" for m in MATRIX])
+                         ids=[f"{m[0]}:{m[1]} {m[2].replace(A, 'A').replace(B, 'B')} {i}"
+                              for i, m in enumerate(MATRIX)])
 def test_authorization_matrix(sqlite_server: ServerProcess, tokens: dict[str, str], group: str, method: str,
                               path: str, body: Any, expected: tuple[int, ...]) -> None:
     url = f"{sqlite_server.url}{API}{path}"
     expired = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() - 1), SECRET_KEY.encode())
     forged = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() + 600), b"not-the-key")
-    for bad in (None, expired, forged, "garbage"):
+    dead = [tokens[k] for k in ("revoked_key", "revoked_key_runtime", "deleted_principal", "deleted_principal_runtime")]
+    for bad in (None, expired, forged, "garbage", *dead):
         r = httpx.request(method, url, json=body, headers=_h(bad))
         assert r.status_code == 401, (bad, r.text)
         assert r.json()["error"]["type"] == "Unauthorized"
@@ -128,15 +160,13 @@ def test_a_members_runtime_reads_only_secrets_its_stack_or_a_model_alias_referen
     assert httpx.get(f"{url}/secrets/llm/value", headers=_h(tokens["own_exec"])).json() == {
         "OPENAI_API_KEY": "sk-very-secret"}  # the model alias `smart` references it
     admins = httpx.get(f"{url}/secrets/db-password/value", headers=_h(tokens["other_exec"]))  # started by an admin
-    assert admins.status_code == 200 and admins.json() == {"PASSWORD": "hunter2"}
+    assert admins.status_code == 403 and "hunter2" not in admins.text  # named by neither its stack nor an alias
     # once a stack references it, a member's runtime on that stack may read it
     spec = {"orchestrator": {"flavor": "local"},
             "artifact_store": {"flavor": "x", "password": {"secret": "db-password"}}}
     assert httpx.put(f"{url}/stacks/with-db", json={"spec": spec}, headers=_h(tokens["admin"])).status_code == 204
     exec_id = uuid.uuid4().hex
-    record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": "with-db", "inputs": {}}
-    httpx.post(f"{url}/executions", json={"record": record, "owner": "o", "lease_ttl": 60},
-               headers=_h(tokens["admin"])).raise_for_status()
+    _create(sqlite_server.url, tokens["member"], exec_id, "with-db")
     runtime = httpx.post(f"{url}/executions/{exec_id}/token", headers=_h(tokens["member"])).json()["access_token"]
     assert httpx.get(f"{url}/secrets/db-password/value", headers=_h(runtime)).json() == {"PASSWORD": "hunter2"}
 
@@ -203,9 +233,10 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
     db = f"sqlite:///{tmp_path / 'server.db'}"
 
     def rotate(*extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_SERVER")}
+        env["KITARU_SERVER_HOME"] = str(tmp_path / "home")  # where the server keeps its encryption key
         done = subprocess.run([KITARU_BIN, "server", "rotate-signing-key", "--database-url", db, *extra, "-o", "json"],
-                              capture_output=True, text=True, timeout=60,
-                              env={k: v for k, v in os.environ.items() if not k.startswith("KITARU_SERVER")})
+                              capture_output=True, text=True, timeout=60, env=env)
         assert done.returncode == 0, done.stderr
         time.sleep(0.6)  # the server re-reads its keys every KITARU_SERVER_KEY_REFRESH seconds
 

@@ -27,7 +27,9 @@ def api(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
 
 
 def _token(ctx: Any, **claims: Any) -> dict[str, str]:
-    who = Principal(**{"sub": "u", "name": "n", "role": "admin", "exp": time.time() + 600, **claims})
+    """A token of a real principal (a token whose principal does not exist is refused)."""
+    found = ctx.identity.get_principal("n") or ctx.identity.create_principal("n", kind="user", role="admin")
+    who = Principal(**{"sub": found["id"], "name": "n", "role": "admin", "exp": time.time() + 600, **claims})
     return {"Authorization": f"Bearer {sign(who, ctx.signing_key)}"}
 
 

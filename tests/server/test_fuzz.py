@@ -43,7 +43,8 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     ctx = app.state.kitaru
     ctx.state.create_execution({"id": "e1", "flow_name": "f", "flow_source": {}, "inputs": {}}, owner="o",
                                lease_ttl=3600)
-    app.state.fuzz_token = sign(Principal(sub="fuzz", name="fuzzer", role="admin", exp=time.time() + 3600),
+    fuzzer = ctx.identity.create_principal("fuzzer", kind="user", role="admin")  # unknown principals' tokens fail
+    app.state.fuzz_token = sign(Principal(sub=fuzzer["id"], name="fuzzer", role="admin", exp=time.time() + 3600),
                                 ctx.signing_key)
     yield app
     ctx.state.db.close()

@@ -87,7 +87,8 @@ def test_following_logs_long_polls_until_a_line_arrives_or_the_execution_stops(s
 def test_runtime_tokens_refresh_before_they_expire(sqlite_server: ServerProcess) -> None:
     admin = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
     exec_id = _new(admin)
-    short = sign(Principal(sub="x", name="runtime", role="runtime", exp=time.time() + 300, exec=exec_id,
+    owner = admin.get_execution(exec_id)["owner_id"]  # a runtime token acts as the execution's owner
+    short = sign(Principal(sub=owner, name="runtime", role="runtime", exp=time.time() + 300, exec=exec_id,
                            stack="default"), SECRET_KEY.encode())
     runtime = RemoteStateService(sqlite_server.url, token=short)
     assert runtime.get_execution(exec_id)["id"] == exec_id

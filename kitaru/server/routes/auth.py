@@ -2,43 +2,61 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from kitaru.server._deps import Ctx, Who, require_admin, require_row, require_user
-from kitaru.server._errors import ApiError, forbidden
+from kitaru.server._errors import ApiError, error_response, forbidden
 from kitaru.server._models import NewKey, NewPrincipal, TokenRequest
-from kitaru.server._tokens import DEFAULT_TTL, RUNTIME_TTL, Principal, sign
+from kitaru.server._tokens import DEFAULT_TTL, Principal, key_id, runtime_max_age, runtime_token, sign
 
 router = APIRouter(tags=["auth"])
 Ident = Annotated[str, Path(min_length=1, max_length=255)]
+log = logging.getLogger("kitaru.server")
 
 
-@router.post("/auth/token")
-def exchange_token(body: TokenRequest, ctx: Ctx) -> dict[str, Any]:
-    """Exchange an API key for a short-lived bearer token."""
+@router.post("/auth/token", response_model=None)
+def exchange_token(body: TokenRequest, request: Request, ctx: Ctx) -> Any:
+    """Exchange an API key for a short-lived bearer token (failed attempts are limited per client address)."""
+    address = request.client.host if request.client else "unknown"
+    limiter = ctx.auth_failures
+    wait = limiter.retry_after(address) if limiter is not None else 0.0
+    if wait > 0:
+        return error_response(429, "TooManyRequests", f"too many failed API key exchanges from {address}; try again"
+                              f" in {math.ceil(wait)} s", {"Retry-After": str(math.ceil(wait))})
     found = ctx.identity.authenticate(body.api_key)
     if found is None:
+        count = limiter.failed(address) if limiter is not None else 0
+        log.warning("failed API key exchange from %s (key id %s, %d recent failures)", address,
+                    key_id(body.api_key)[:8], count)  # never the key itself
         raise ApiError(401, "Unauthorized", "unknown API key; create one with `kitaru auth api-keys create`")
     ttl = body.ttl or DEFAULT_TTL
-    who = Principal(sub=found["id"], name=found["name"], role=found["role"], exp=time.time() + ttl)
+    who = Principal(sub=found["id"], name=found["name"], role=found["role"], exp=time.time() + ttl,
+                    kid=key_id(body.api_key))
     return {"access_token": sign(who, ctx.signing_key), "token_type": "bearer", "expires_in": ttl,
             "principal": {"id": found["id"], "name": found["name"], "kind": found["kind"], "role": found["role"]}}
 
 
 @router.post("/auth/refresh")
 def refresh_token(ctx: Ctx, who: Who) -> dict[str, Any]:
-    """A fresh runtime token with the same claims, while its execution has not ended (users re-exchange keys)."""
+    """A fresh runtime token while its execution is running, never beyond the chain's absolute lifetime
+    (KITARU_SERVER_RUNTIME_TOKEN_MAX_AGE, default 24 h); users re-exchange their API keys instead."""
     if not who.is_runtime:
         raise forbidden("only execution-scoped tokens refresh; exchange your API key at POST /api/v1/auth/token")
     row = ctx.state.get_execution(who.exec or "")
-    if row is None or row["status"] in ("completed", "cancelled"):
-        raise forbidden("the execution of this token has ended")
-    ttl = RUNTIME_TTL
-    fresh = Principal(**{**who.__dict__, "exp": time.time() + ttl})
-    return {"access_token": sign(fresh, ctx.signing_key), "token_type": "bearer", "expires_in": ttl}
+    if row is None or row["status"] != "running":
+        raise forbidden("the execution of this token is no longer running; its owner mints a new token when it"
+                        " continues")
+    origin = who.origin if who.origin is not None else time.time()
+    if time.time() >= origin + runtime_max_age():
+        raise forbidden("this runtime token reached its absolute lifetime (KITARU_SERVER_RUNTIME_TOKEN_MAX_AGE);"
+                        " the execution's owner mints a new one with `kitaru executions resume`")
+    token, ttl = runtime_token({**row, "owner_id": who.sub}, ctx.signing_key, kid=who.kid, origin=origin)
+    return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 
 @router.get("/auth/me")
@@ -65,6 +83,7 @@ def _principal_routes(kind: str, path: str) -> None:
         if row["kind"] != kind:
             raise ApiError(404, "NotFound", f"{kind} {name!r} does not exist")
         ctx.identity.delete_principal(row["id"])
+        ctx.keyring.forget()  # its tokens stop now here, within KITARU_SERVER_REVOCATION_CHECK s elsewhere
         return Response(status_code=204)
 
     list_principals.__doc__ = f"All {path.replace('-', ' ')} (admin)."
@@ -110,6 +129,7 @@ def rotate_key(kid: Ident, ctx: Ctx, who: Who) -> dict[str, Any]:
     require_user(who)
     _own_key(ctx, who, kid)
     meta, key = ctx.identity.rotate_key(kid)
+    ctx.keyring.forget()
     return {**meta, "api_key": key}
 
 
@@ -119,4 +139,5 @@ def delete_key(kid: Ident, ctx: Ctx, who: Who) -> Response:
     require_user(who)
     _own_key(ctx, who, kid)
     ctx.identity.delete_key(kid)
+    ctx.keyring.forget()  # tokens exchanged with this key stop now here, within seconds on other replicas
     return Response(status_code=204)

@@ -47,28 +47,57 @@ def put_secret(name: Key, body: SecretData, ctx: Ctx, who: Who) -> Response:
 def read_secret(name: Key, ctx: Ctx, who: Who) -> dict[str, str]:
     """A secret's values, for runtime tokens only.
 
-    A runtime started by an admin may read any secret; one started by a member only the secrets its
-    stack or a model alias references (so a member's flow can use the LLM keys, not read every secret).
+    A runtime acts as its execution's owner: it may read a secret that the owner may use (admin, an explicit
+    grant, or an admin referenced it in the stack or a model alias) AND that its stack or a model alias names.
     """
     if not who.is_runtime:
         raise forbidden("secret values are write-only; only a runtime's execution-scoped token can read them")
-    starter = ctx.identity.get_principal(who.sub)
-    if (starter is None or starter["role"] != "admin") and name not in _usable_by_runtimes(ctx, who.stack):
+    named_by_stack, vouched, named = _references(ctx, who.stack, name)
+    if not (named_by_stack or named):
         raise forbidden(f"secret {name!r} is not referenced by stack {who.stack!r} or a model alias; an admin can"
-                        " reference it there (or start the execution) to make it available to flows")
+                        " reference it there to make it available to flows")
+    if not (named_by_stack or vouched or ctx.identity.may_use_secret(who.sub, name)):
+        raise forbidden(f"the owner of this execution may not use secret {name!r}; an admin can grant it with"
+                        f" PUT /api/v1/secrets/{name}/grants/PRINCIPAL")
     return require_row(ctx.state.get_secret(name), f"secret {name!r}")  # type: ignore[no-any-return]
 
 
-def _usable_by_runtimes(ctx: Any, stack: str | None) -> set[str]:
-    """Secret names a member's runtime may read: references in its stack's spec and in model aliases."""
+def _references(ctx: Any, stack: str | None, name: str) -> tuple[bool, bool, bool]:
+    """(stack `stack` names it, a model alias written by an admin names it, any model alias names it)."""
     from kitaru.stacks._secrets import is_secret_ref
     from kitaru.stacks._service import stored_spec
 
-    names = {a["secret"] for a in ctx.state.list_model_aliases() if a.get("secret")}
-    for component in (stored_spec(stack, ctx.state) or {}).values() if stack else ():
-        if isinstance(component, dict):
-            names.update(v["secret"] for v in component.values() if is_secret_ref(v))
-    return names
+    in_stack = any(isinstance(c, dict) and any(is_secret_ref(v) and v["secret"] == name for v in c.values())
+                   for c in ((stored_spec(stack, ctx.state) or {}).values() if stack else ()))
+    writers = [a.get("created_by") for a in ctx.state.list_model_aliases() if a.get("secret") == name]
+    vouched = any(ctx.identity.role_of(w) == "admin" for w in writers if w)
+    return in_stack, vouched, bool(writers)
+
+
+@router.get("/secrets/{name}/grants", tags=["secrets"])
+def list_secret_grants(name: Key, ctx: Ctx, who: Who) -> list[dict[str, Any]]:
+    """Who may use a secret besides the admins (admin)."""
+    require_admin(who)
+    return ctx.identity.secret_grantees(name)  # type: ignore[no-any-return]
+
+
+@router.put("/secrets/{name}/grants/{principal}", status_code=204, tags=["secrets"])
+def grant_secret(name: Key, principal: Key, ctx: Ctx, who: Who) -> Response:
+    """Let a user or service account use a secret in model aliases and its flows (admin)."""
+    require_admin(who)
+    require_row(True if name in {s["name"] for s in ctx.state.list_secrets()} else None, f"secret {name!r}")
+    target = require_row(ctx.identity.get_principal(principal), f"principal {principal!r}")
+    ctx.identity.grant_secret(name, target["id"])
+    return Response(status_code=204)
+
+
+@router.delete("/secrets/{name}/grants/{principal}", status_code=204, tags=["secrets"])
+def revoke_secret_grant(name: Key, principal: Key, ctx: Ctx, who: Who) -> Response:
+    """Withdraw a grant (admin)."""
+    require_admin(who)
+    target = require_row(ctx.identity.get_principal(principal), f"principal {principal!r}")
+    require_row(True if ctx.identity.revoke_secret(name, target["id"]) else None, f"grant of {name!r} to {principal!r}")
+    return Response(status_code=204)
 
 
 @router.delete("/secrets/{name}", status_code=204, tags=["secrets"])
@@ -87,7 +116,10 @@ def list_model_aliases(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 
 @router.put("/models/{alias}", status_code=204, tags=["models"])
 def put_model_alias(alias: Key, body: ModelAlias, ctx: Ctx, who: Who) -> Response:
-    """Create or replace a model alias."""
+    """Create or replace a model alias; naming a secret needs a right over it (admin, or a grant)."""
     require_user(who)
-    ctx.state.put_model_alias(alias, body.model, body.secret)
+    if body.secret is not None and not ctx.identity.may_use_secret(who.sub, body.secret):
+        raise forbidden(f"a model alias naming secret {body.secret!r} makes it readable by flows; only admins and"
+                        f" principals granted the secret may write one (PUT /api/v1/secrets/{body.secret}/grants/...)")
+    ctx.state.put_model_alias(alias, body.model, body.secret, created_by=who.sub)
     return Response(status_code=204)

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from kitaru.server._deps import Ctx, Who, require_execution, require_row, require_user
+from kitaru.server._deps import Ctx, Who, require_execution, require_owner, require_row, require_user
 from kitaru.server._models import Claim, Continue, CreateExecution, Dispatch, Finish, Lease, Metadata
-from kitaru.server._tokens import RUNTIME_TTL, Principal, sign
+from kitaru.server._tokens import runtime_token
 
 router = APIRouter(tags=["executions"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -23,7 +23,8 @@ def create_execution(body: CreateExecution, ctx: Ctx, who: Who) -> dict[str, Any
     if body.seed is not None:
         seed = {"calls": [c.model_dump(by_alias=True) for c in body.seed.calls],
                 "waits": [w.model_dump(by_alias=True) for w in body.seed.waits]}
-    ctx.state.create_execution(body.record.model_dump(), owner=body.owner, lease_ttl=body.lease_ttl, seed=seed)
+    record = {**body.record.model_dump(), "owner_id": who.sub, "owner_name": who.name}  # the caller owns it, always
+    ctx.state.create_execution(record, owner=body.owner, lease_ttl=body.lease_ttl, seed=seed)
     return require_row(ctx.state.get_execution(body.record.id), "execution")  # type: ignore[no-any-return]
 
 
@@ -74,8 +75,15 @@ async def get_execution(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
 
 @router.post("/executions/{exec_id}/claim")
 def claim_execution(exec_id: ExecId, body: Claim, ctx: Ctx, who: Who) -> dict[str, Any]:
-    """Take the lease of a waiting/failed (or abandoned running) execution."""
+    """Take the lease of a waiting/failed (or abandoned running) execution: its owner or its own runtime.
+
+    Whoever claims runs the flow's code, so nobody else's client may (the owner's process or
+    `kitaru executions resume` continues it; anyone may answer its waits).
+    """
     require_execution(who, exec_id)
+    if not who.is_runtime:
+        require_owner(ctx, who, require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}"),
+                      "continue it (its code runs on the claimer's machine)")
     return ctx.state.claim_execution(exec_id, owner=body.owner, lease_ttl=body.lease_ttl, statuses=body.statuses)
 
 
@@ -146,9 +154,10 @@ def set_metadata(exec_id: ExecId, body: Metadata, ctx: Ctx, who: Who) -> Respons
 
 @router.post("/executions/{exec_id}/token")
 def execution_token(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
-    """A token for a runtime that can act only on this execution (and its stack's credentials)."""
+    """A token for a runtime that can act only on this execution, with its owner's rights (owner or admin)."""
     require_user(who)
     row = require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
-    scoped = Principal(sub=who.sub, name=f"runtime:{exec_id}", role="runtime", exp=time.time() + RUNTIME_TTL,
-                       exec=exec_id, stack=row["stack"])
-    return {"access_token": sign(scoped, ctx.signing_key), "token_type": "bearer", "expires_in": RUNTIME_TTL}
+    require_owner(ctx, who, row, "mint a runtime token")
+    row = {**row, "owner_id": row.get("owner_id") or who.sub}  # no owner recorded (older server): the admin's
+    token, ttl = runtime_token(row, ctx.signing_key, kid=who.kid, origin=time.time())
+    return {"access_token": token, "token_type": "bearer", "expires_in": ttl}

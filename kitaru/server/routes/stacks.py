@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from kitaru.server._deps import Ctx, Who, require_admin, require_row, require_user
+from kitaru.server._deps import Ctx, Who, require_admin, require_row
 from kitaru.server._errors import ApiError, forbidden
 from kitaru.server._models import CredentialsRequest, StackSpec
 
@@ -53,16 +53,36 @@ def _check_scope(scope: str) -> str:
     return "/".join(parts)
 
 
+def _runtime_write_scope(scope: str, exec_id: str) -> str:
+    """The narrowest scope a runtime may write: `blobs` (the default) or inside it, or its own execution's area."""
+    if not scope:
+        return "blobs"
+    own = f"executions/{exec_id}"
+    if scope == "blobs" or scope.startswith("blobs/") or scope == own or scope.startswith(own + "/"):
+        return scope
+    raise forbidden(f"a runtime may write only under 'blobs/' and '{own}/', not {scope!r}")
+
+
 @router.post("/stacks/{name}/credentials")
 def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -> dict[str, Any]:
-    """Short-lived credentials for the stack's artifact store, scoped to `scope` (TTL ≤ 1 h, default 15 min)."""
+    """Short-lived credentials for the stack's artifact store, scoped to `scope` (TTL ≤ 1 h, default 15 min).
+
+    Read credentials for every caller; write credentials only for admins and for a runtime on its own
+    execution's stack, narrowed to what a runtime writes (the content-addressed blob area and its own
+    execution's area: `blobs/`, `executions/<its id>/`).
+    """
     if who.is_runtime and who.stack != name:
         raise forbidden(f"this token may only mint credentials for stack {who.stack!r}")
-    if not who.is_runtime:
-        require_user(who)
-    elif body.component != "artifact_store":
+    if who.is_runtime and body.component != "artifact_store":
         raise forbidden("a runtime token mints storage credentials only; runners never dispatch jobs")
+    if body.component == "orchestrator" and who.role == "viewer":
+        raise forbidden("viewers cannot start runs, so they get no dispatch credentials")
     scope = _check_scope(body.scope)
+    if body.access == "write" and not who.is_admin:
+        if not who.is_runtime:
+            raise forbidden("write credentials go only to a flow's runtime (for its own execution) and to admins;"
+                            " ask for access='read'")
+        scope = _runtime_write_scope(scope, who.exec or "")
     from kitaru.stacks import resolve_stack
     from kitaru.stacks._service import stored_spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-HEAD_REVISION = "0004_memory"
+HEAD_REVISION = "0005_identity"
 """The newest revision; the embedded bootstrap stamps fresh databases with it."""
 
 MIGRATIONS_DIR = Path(__file__).parent

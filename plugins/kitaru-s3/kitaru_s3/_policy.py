@@ -25,7 +25,8 @@ def scoped_policy(bucket: str, prefix: str, access: Literal["read", "write"], *,
     objects = f"{arn}/{prefix}/*" if prefix else f"{arn}/*"
     listing: dict[str, Any] = {"Sid": "KitaruListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn}
     if prefix:
-        listing["Condition"] = {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}
+        # the trailing slash matters: prefix "kitaru" would also list "kitaru-prod/..."
+        listing["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}/", f"{prefix}/*"]}}
     return {
         "Version": "2012-10-17",
         "Statement": [

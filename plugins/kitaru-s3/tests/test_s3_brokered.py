@@ -57,9 +57,25 @@ def no_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
 
 
+def _member_key(server: LocalServer) -> str:
+    import httpx
+
+    admin = {"Authorization": f"Bearer {server.token()}"}
+    httpx.post(f"{server.url}/api/v1/users", json={"name": "mia", "role": "member"}, headers=admin).raise_for_status()
+    key = httpx.post(f"{server.url}/api/v1/api-keys", json={"principal": "mia"}, headers=admin).json()["api_key"]
+    token = httpx.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}).json()["access_token"]
+    denied = httpx.post(f"{server.url}/api/v1/stacks/aws/credentials", json={"access": "write"},
+                        headers={"Authorization": f"Bearer {token}"})  # a member's own process only reads
+    assert denied.status_code == 403 and "aws_secret_access_key" not in denied.text
+    return str(key)
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
 def test_runtime_and_client_act_with_credentials_the_server_brokers(
-        tmp_path: Path, moto_url: str, bucket: str, broker_role: str, server: LocalServer, no_aws: None,
+        role: str, tmp_path: Path, moto_url: str, bucket: str, broker_role: str, server: LocalServer, no_aws: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also for a member, whose own process gets only read credentials: the flow's writes (inputs included)
+    use credentials minted with the execution's runtime token, narrowed to the blob area."""
     from kitaru.stacks import register_stack
 
     monkeypatch.setenv("KITARU_SERVER_URL", server.url)
@@ -71,6 +87,8 @@ def test_runtime_and_client_act_with_credentials_the_server_brokers(
         artifact_store: {{flavor: s3, path: s3://{bucket}/kitaru, region: {REGION}, endpoint_url: {moto_url},
                           role_arn: {broker_role}}}
     """))
+    if role == "member":
+        monkeypatch.setenv("KITARU_API_KEY", _member_key(server))
     script = tmp_path / "agent.py"
     script.write_text(FLOW)
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env={**os.environ}, capture_output=True,

@@ -92,3 +92,19 @@ def test_minted_credentials_are_denied_outside_the_prefix(access: str, moto_url:
         assert f.read() == b"data"
     with pytest.raises(KitaruBackendError):
         runtime.open("runs/r2/y.txt")
+
+
+def test_the_store_lists_its_prefix_through_the_trailing_slash_condition(
+        moto_url: str, bucket: str, broker: dict[str, Any], enforced: None) -> None:
+    """The listing condition names `prefix/` (so `kitaru` never lists `kitaru-prod/`, checked with the policy
+    evaluator in test_s3_policy: moto does not evaluate `s3:prefix` conditions); the store's own listing, which
+    always ends the prefix with `/`, still works with enforced IAM."""
+    store = S3ArtifactStore(S3ArtifactStoreConfig(
+        path=f"s3://{bucket}/kitaru", endpoint_url=moto_url, region=REGION, aws_access_key_id=broker["key_id"],
+        aws_secret_access_key=broker["secret"], role_arn=broker["roles"]["read"]))
+    v = store.mint_credentials("runs/r1", access="read").values
+    runtime = S3ArtifactStore(S3ArtifactStoreConfig(
+        path=f"s3://{bucket}/kitaru/runs/r1", endpoint_url=moto_url, region=REGION,
+        aws_access_key_id=v["aws_access_key_id"], aws_secret_access_key=v["aws_secret_access_key"],
+        aws_session_token=v["aws_session_token"], max_attempts=1))
+    assert list(runtime.list("")) == ["x.txt"]

@@ -86,3 +86,15 @@ def test_policy_for_bucket_root_and_partitions() -> None:
     assert p["Statement"][0]["Resource"] == "arn:aws-cn:s3:::b/*" and "Condition" not in p["Statement"][1]
     assert allows(p, "s3:GetObject", "arn:aws-cn:s3:::b/anything")
     assert not allows(p, "s3:GetObject", "arn:aws:s3:::b/anything")
+
+
+@pytest.mark.parametrize("access", ["read", "write"])
+def test_listing_a_prefix_never_lists_a_sibling_that_shares_its_name(access: str) -> None:
+    """`kitaru` must not list `kitaru-prod/` (the condition keeps the trailing slash)."""
+    policy = scoped_policy("b", "kitaru", access)  # type: ignore[arg-type]
+    listing = "arn:aws:s3:::b"
+    for inside in ("kitaru/", "kitaru/blobs/", "kitaru/blobs/sha256/ab/"):
+        assert allows(policy, "s3:ListBucket", listing, {"s3:prefix": inside}), inside
+    for outside in ("kitaru", "kitaru-prod", "kitaru-prod/", "kitaru-prod/blobs/", "kitarux/", ""):
+        assert not allows(policy, "s3:ListBucket", listing, {"s3:prefix": outside}), outside
+    assert not allows(policy, "s3:GetObject", _obj("b", "kitaru-prod/blobs/x"))
