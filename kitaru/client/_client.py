@@ -291,7 +291,10 @@ class ExecutionsAPI:
             raise KitaruStateError(
                 f"execution {row['id']} is {row['status']}; only waiting or failed executions resume")
         if not self._is_owner(row):
-            self._request_continuation(row, "resume")
+            from kitaru.runtime._launch import continue_on_server
+
+            if not continue_on_server(row, self._state, ("waiting", "failed")):  # remote stacks: the server dispatches it
+                self._request_continuation(row, "resume")
             return self.get(row["id"])
         try:
             claim_and_dispatch(row["id"], ("waiting", "failed"))
@@ -309,7 +312,10 @@ class ExecutionsAPI:
         if row["status"] != "failed":
             raise KitaruStateError(f"execution {row['id']} is {row['status']}; only failed executions can be retried")
         if not self._is_owner(row):
-            self._request_continuation(row, "retry")
+            from kitaru.runtime._launch import continue_on_server
+
+            if not continue_on_server(row, self._state, ("failed",)):  # remote stacks: the server dispatches it
+                self._request_continuation(row, "retry")
             return self.get(row["id"])
         claim_and_dispatch(row["id"], ("failed",))
         return self.get(row["id"])

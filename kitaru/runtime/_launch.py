@@ -69,7 +69,9 @@ def _create_and_run(
     exec_id, owner = new_exec_id(), new_owner()
     source = describe_source(flow.fn)
     if orchestrator is not None and orchestrator.remote:
-        source = _with_code(source, flow.name, store, home)
+        from kitaru.stacks import resolve_stack
+
+        source = _with_code(source, flow.name, resolve_stack(config.stack, home=home, state=state).code_store(), home)
     remote = is_remote(state)  # on a server only the execution's runtime may write to storage: record first
     encoded, inputs_ref = encode_value(store, inputs)
     if not remote:
@@ -148,7 +150,7 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
         raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
     if not row["flow_source"].get("importable"):
         raise KitaruStateError(f"execution {exec_id} cannot be continued: its flow is not importable from another process")
-    if _continued_by_server(row, state, statuses):
+    if continue_on_server(row, state, statuses):
         return state
     orchestrator = stack_orchestrator(row["stack"], home=home, state=state)  # a stack that cannot run: nothing claimed
     owner = new_owner()
@@ -173,7 +175,7 @@ def _runnable_source(source: dict[str, Any], home: Path) -> dict[str, Any]:
     return unpacked
 
 
-def _continued_by_server(row: dict[str, Any], state: StateService, statuses: Sequence[str]) -> bool:
+def continue_on_server(row: dict[str, Any], state: StateService, statuses: Sequence[str]) -> bool:
     """Executions of remote stacks are continued by the server (through the stack's orchestrator), never here."""
     from kitaru.stacks._service import stored_spec
     from kitaru.store import is_remote

@@ -49,9 +49,7 @@ def continue_remotely(ctx: Any, row: dict[str, Any], orchestrator: Any, statuses
 
 
 def runner_token(ctx: Any, row: dict[str, Any]) -> str:
-    """A token that acts only on this execution (and its stack's credentials)."""
-    from kitaru.server._tokens import RUNTIME_TTL, Principal, sign
+    """A token that acts only on this execution, as its owner (and for its stack's storage credentials)."""
+    from kitaru.server._tokens import runtime_token
 
-    scoped = Principal(sub=row.get("owner_id") or "server", name=f"runtime:{row['id']}", role="runtime",
-                       exp=time.time() + RUNTIME_TTL, exec=row["id"], stack=row["stack"])
-    return sign(scoped, ctx.signing_key)
+    return runtime_token(row, ctx.signing_key, kid=None, origin=time.time())[0]

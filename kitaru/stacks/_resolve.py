@@ -49,14 +49,26 @@ class ResolvedStack:
         _by_root.setdefault(store.root, store)
         return store  # type: ignore[no-any-return]
 
+    def code_store(self) -> ArtifactStore:
+        """The artifact store as the code shipper uses it: connected to a server, with credentials for the
+        content-addressed code area only (members may write there; everything else is a runtime's)."""
+        from kitaru.store import is_remote
+
+        if not is_remote(self.state):
+            return self.artifact_store
+        return build_component("artifact_store", self.spec["artifact_store"], self.name, self.home,  # type: ignore[no-any-return]
+                               self.state, scope="code")
+
     @property
     def container_registry(self) -> Any | None:
         """The stack's container registry, if it has one."""
         return self.component("container_registry")
 
 
-def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateService) -> Any:
-    """Validate one component's config (secret references resolved) and build it with its flavor's factory."""
+def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateService,
+                    scope: str = "") -> Any:
+    """Validate one component's config (secret references resolved) and build it with its flavor's factory
+    (connected to a server: with credentials it brokers, for `scope` inside the component)."""
     if kind == "artifact_store" and raw == {"flavor": "local"}:
         from kitaru.artifacts import LocalArtifactStore
 
@@ -71,7 +83,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     from kitaru.stacks._secrets import is_secret_ref, resolve_refs
 
     flavor = get_plugin_manager().flavor(kind, raw["flavor"])  # type: ignore[arg-type]
-    broker = server_broker(state, stack, kind) if kind in ("artifact_store", "orchestrator") else None
+    broker = server_broker(state, stack, kind, scope) if kind in ("artifact_store", "orchestrator") else None
     fields = {k: v for k, v in raw.items() if k != "flavor"}
     if broker is not None and not getattr(state, "reads_secrets", True):
         # a user's process on a server never sees secret values: it acts with brokered credentials instead
@@ -84,7 +96,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     return flavor.factory(config, ComponentContext(home=home, stack=stack, broker=broker))
 
 
-def server_broker(state: StateService, stack: str, kind: str) -> CredentialBroker | None:
+def server_broker(state: StateService, stack: str, kind: str, scope: str = "") -> CredentialBroker | None:
     """Credentials for a component minted by the Kitaru server this process is connected to (None if embedded).
 
     Runtimes and clients never need cloud credentials of their own: the server mints them, scoped to
@@ -101,9 +113,10 @@ def server_broker(state: StateService, stack: str, kind: str) -> CredentialBroke
         from kitaru.store import acting_state
 
         # while an execution runs here, mint with its runtime token: write credentials go only to runtimes
-        acting = acting_state()
+        acting = acting_state() if kind == "artifact_store" else None  # dispatching is the user's act, never a runtime's
         source = acting if acting is not None and getattr(acting, "url", None) == getattr(state, "url", None) else state
-        raw = source.mint_credentials(stack, component=kind, access=access, ttl=BROKERED_TTL)  # type: ignore[attr-defined]
+        raw = source.mint_credentials(stack, component=kind, access=access, scope=scope,  # type: ignore[attr-defined]
+                                      ttl=BROKERED_TTL)
         return Credentials(raw["flavor"], raw["access"], raw["scope"], datetime.fromisoformat(raw["expires_at"]),
                            raw["values"])
 

@@ -63,6 +63,11 @@ def _runtime_write_scope(scope: str, exec_id: str) -> str:
     raise forbidden(f"a runtime may write only under 'blobs/' and '{own}/', not {scope!r}")
 
 
+def _is_code_area(scope: str) -> bool:
+    """The content-addressed area where clients ship their project's code for remote runners."""
+    return scope == "code" or scope.startswith("code/")
+
+
 @router.post("/stacks/{name}/credentials")
 def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Short-lived credentials for the stack's artifact store, scoped to `scope` (TTL ≤ 1 h, default 15 min).
@@ -78,11 +83,12 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
     if body.component == "orchestrator" and who.role == "viewer":
         raise forbidden("viewers cannot start runs, so they get no dispatch credentials")
     scope = _check_scope(body.scope)
-    if body.access == "write" and not who.is_admin:
-        if not who.is_runtime:
-            raise forbidden("write credentials go only to a flow's runtime (for its own execution) and to admins;"
-                            " ask for access='read'")
-        scope = _runtime_write_scope(scope, who.exec or "")
+    if body.component == "artifact_store" and body.access == "write" and not who.is_admin:
+        if who.is_runtime:
+            scope = _runtime_write_scope(scope, who.exec or "")
+        elif not _is_code_area(scope) or who.role == "viewer":
+            raise forbidden("write credentials go only to a flow's runtime (for its own execution), to admins, and to"
+                            " members for the content-addressed code area ('code/'); ask for access='read'")
     from kitaru.stacks import resolve_stack
     from kitaru.stacks._service import stored_spec
 
