@@ -141,6 +141,29 @@ def agent_in_checkpoint() -> str:
 def coarse() -> str:
     return agent_in_checkpoint()
 
+def flaky_model(messages, info):
+    n = sum(1 for m in messages if m.kind == "response") + 1
+    _note("CALLS", f"model{n}")
+    if n == 2 and not os.path.exists(os.environ["FLAKY_MARK"]):
+        open(os.environ["FLAKY_MARK"], "w").close()
+        raise ConnectionError("provider is down")
+    if n == 1:
+        return ModelResponse(parts=[ToolCallPart("charge_once", {"step": 1})])
+    return ModelResponse(parts=[TextPart(f"ok {_returns(messages)}")])
+
+flaky = Agent(FunctionModel(flaky_model), name="flaky")
+
+@flaky.tool_plain
+def charge_once(step: int) -> str:
+    _note("SIDE", f"charge{step}")
+    return f"receipt-{step}"
+
+durable_flaky = kp.wrap(flaky)
+
+@flow
+def flaky_flow() -> str:
+    return durable_flaky.run_sync("go").output
+
 if __name__ == "__main__":
     print(billing.run("bill me").exec_id, flush=True)
 '''
@@ -294,8 +317,28 @@ def test_replay_from_a_model_request_reuses_what_came_before(flows: Any) -> None
     assert flows.calls()[flows_calls_before:] == ["model4", "model5", "model6", "model7", "model8"]
     assert flows.side() == [f"charge{i}" for i in range(1, 8)] + [f"charge{i}" for i in range(4, 8)]
     steps = _steps(replay.exec_id)
-    assert steps["biller_model_3"].metadata.get("pydantic_ai") is None or True
+    before = ["biller_model_1", "biller_tool_charge", "biller_model_2", "biller_tool_charge_2", "biller_model_3",
+              "biller_tool_charge_3"]
+    assert all(steps[s].reused_from == first.exec_id for s in before)
+    assert steps["biller_model_4"].reused_from is None and steps["biller_model_8"].status == "completed"
     assert KitaruClient().executions.get(replay.exec_id).original_exec_id == first.exec_id
+
+
+def test_failed_model_request_is_recorded_and_retry_sends_only_that_one_again(
+        flows: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLAKY_MARK", str(tmp_path / "flaky"))
+    handle = flows.flaky_flow.run()
+    with pytest.raises(kitaru.KitaruExecutionError, match="provider is down"):
+        handle.wait()
+    steps = _steps(handle.exec_id)
+    assert steps["flaky_model_1"].status == "completed" and steps["flaky_model_2"].status == "failed"
+    assert [s.metadata["pydantic_ai"]["kind"] for s in steps.values()] == ["model_request", "tool_call", "model_request"]
+    [summary] = KitaruClient().executions.get(handle.exec_id).metadata["pydantic_ai_run_summaries"]
+    assert summary["status"] == "failed" and "provider is down" in summary["error"]
+    client = KitaruClient()
+    client.executions.retry(handle.exec_id)
+    assert client.executions.wait(handle.exec_id, timeout=60) == "ok ['receipt-1']"
+    assert flows.calls() == ["model1", "model2", "model2"] and flows.side() == ["charge1"]
 
 
 def test_import_kitaru_does_not_load_pydantic_ai() -> None:

@@ -70,7 +70,9 @@ async def durable_call(
         md = checkpoint_metadata()
         if md is not None:
             calls = md.setdefault("pydantic_ai_calls", {})
-            call_id = explicit_id or f"{name}_{sum(1 for k in calls if k.startswith(name)) + 1}"
+            call_id, n = explicit_id, 1
+            while call_id is None or call_id in calls:
+                call_id, n = f"{name}_{n}", n + 1
             describe(md, call_id, value, (time.perf_counter() - started) * 1000)
         return value
     ctx.boundary()
@@ -94,7 +96,8 @@ async def durable_call(
         md = checkpoint_metadata()
         if error is not None:
             if md is not None:
-                md["pydantic_ai"] = {"kind": kind, "latency_ms": latency_ms}
+                md["pydantic_ai"] = {"kind": "model_request" if kind == "model" else "tool_call",
+                                     "latency_ms": latency_ms}
             raise error
         if md is not None:
             describe(md, inv, value, latency_ms)
