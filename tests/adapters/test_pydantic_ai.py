@@ -164,6 +164,17 @@ durable_flaky = kp.wrap(flaky)
 def flaky_flow() -> str:
     return durable_flaky.run_sync("go").output
 
+def slow_model(messages, info):
+    import time
+    time.sleep(2.0)
+    return ModelResponse(parts=[TextPart("late")])
+
+durable_slow = kp.wrap(Agent(FunctionModel(slow_model), name="slow"))
+
+@flow
+def slow_flow() -> str:
+    return durable_slow.run_sync("x").output
+
 if __name__ == "__main__":
     print(billing.run("bill me").exec_id, flush=True)
 '''
@@ -339,6 +350,23 @@ def test_failed_model_request_is_recorded_and_retry_sends_only_that_one_again(
     client.executions.retry(handle.exec_id)
     assert client.executions.wait(handle.exec_id, timeout=60) == "ok ['receipt-1']"
     assert flows.calls() == ["model1", "model2", "model2"] and flows.side() == ["charge1"]
+
+
+def test_a_slow_model_request_shows_as_running_while_awaited(flows: Any) -> None:
+    import threading
+
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(flows.slow_flow.run().wait()))
+    runner.start()
+    try:
+        def running() -> bool:
+            ex = KitaruClient().executions.list(flow="slow_flow")
+            return bool(ex) and any(c.invocation_id == "slow_model_1" and c.status == "running"
+                                    for c in KitaruClient().executions.get(ex[0].exec_id).checkpoints)
+        wait_for(running, timeout=10, interval=0.05)
+    finally:
+        runner.join(timeout=30)
+    assert result == ["late"]
 
 
 def test_import_kitaru_does_not_load_pydantic_ai() -> None:

@@ -83,6 +83,7 @@ async def durable_call(
         if recorder is not None:
             recorder.replayed += 1
         return decode(load_output(ctx, rec["output"]))
+    _track_in_flight(ctx, name, step_type, inv, seq, rec, inputs)
     started = time.perf_counter()
     error: BaseException | None = None
     value: Any = None
@@ -106,3 +107,14 @@ async def durable_call(
     run_step(ctx, StepSpec(name=name, fn=commit, type=step_type, cache=False), inputs, {},
              inv=inv, seq=seq, rec=rec)
     return value
+
+
+def _track_in_flight(ctx: ExecutionContext, name: str, step_type: str, inv: str, seq: int,
+                     rec: dict[str, Any] | None, inputs: tuple[Any, ...]) -> None:
+    """Let the runner's heartbeat show a slow request as running while it is awaited (as for checkpoints)."""
+    from kitaru.artifacts import hash_inputs
+
+    input_hash, preview = hash_inputs(inputs, {})
+    call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": name, "type": step_type,
+            "input_hash": input_hash, "input_preview": preview, "cache_key": None, "started_at": time.time()}
+    ctx.track(inv, call, (int(rec["attempts"]) if rec is not None else 0) + 1)
