@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, on_backend, wait_for
 
 pytest.importorskip("pydantic_ai")
 
@@ -192,6 +193,14 @@ def flows(flow_module: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return module
 
 
+@pytest.fixture(params=["embedded", "postgresql"])
+def backend(request: pytest.FixtureRequest, kitaru_home: Path, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The key durability tests also run against a fresh server on PostgreSQL (runners report over HTTP)."""
+    with on_backend(request.param, tmp_path, monkeypatch):
+        yield request.param
+
+
 def _steps(exec_id: str) -> dict[str, Any]:
     return {c.invocation_id: c for c in KitaruClient().executions.get(exec_id).checkpoints}
 
@@ -200,7 +209,7 @@ def _artifact_names(exec_id: str) -> set[str]:
     return {a.name for a in KitaruClient().artifacts.list(exec_id)}
 
 
-def test_wrapped_agent_journals_every_model_request_and_tool_call(flows: Any) -> None:
+def test_wrapped_agent_journals_every_model_request_and_tool_call(flows: Any, backend: str) -> None:
     handle = flows.billing.run("bill me")
     receipts = ",".join(f"receipt-{i}" for i in range(1, 8))
     assert handle.wait() == receipts
@@ -261,7 +270,8 @@ def test_streamed_request_is_journaled_with_a_stream_transcript(flows: Any) -> N
     steps = _steps(handle.exec_id)
     assert list(steps) == ["echo_bot_model_1", "echo_bot_tool_shout", "echo_bot_model_2"]
     assert steps["echo_bot_model_1"].metadata["pydantic_ai"]["streamed"] is True
-    transcripts = {a.name: a for a in KitaruClient().artifacts.list(handle.exec_id) if a.name.endswith("_stream_transcript")}
+    transcripts = {a.name: a for a in KitaruClient().artifacts.list(handle.exec_id)
+                   if a.name.endswith("_stream_transcript")}
     assert set(transcripts) == {"echo_bot_model_1_stream_transcript", "echo_bot_model_2_stream_transcript"}
     events = transcripts["echo_bot_model_2_stream_transcript"].load()
     assert events and all("event_kind" in e for e in events)
@@ -280,7 +290,7 @@ def test_agent_inside_a_checkpoint_is_recorded_on_that_checkpoint(flows: Any) ->
     assert kinds == ["model_request", "tool_call", "model_request"]
 
 
-def test_hitl_tool_pauses_the_flow_and_the_answer_resumes_it(flows: Any) -> None:
+def test_hitl_tool_pauses_the_flow_and_the_answer_resumes_it(flows: Any, backend: str) -> None:
     handle = flows.refunding.run()
     assert handle.status == "waiting"
     client = KitaruClient()
@@ -297,12 +307,12 @@ def test_hitl_tool_pauses_the_flow_and_the_answer_resumes_it(flows: Any) -> None
     assert steps["approve_refund"].type == "wait"
 
 
-def test_crash_after_the_fifth_request_resumes_at_the_sixth(flows: Any, tmp_path: Path,
+def test_crash_after_the_fifth_request_resumes_at_the_sixth(flows: Any, tmp_path: Path, backend: str,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRASH_MARK", str(tmp_path / "crashed"))
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{flows.path.parent}"}
-    proc = subprocess.run([sys.executable, str(flows.path)], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, str(flows.path)], check=False, env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert flows.calls() == [f"model{i}" for i in range(1, 7)] and len(flows.side()) == 5
     client = KitaruClient()
@@ -343,7 +353,8 @@ def test_failed_model_request_is_recorded_and_retry_sends_only_that_one_again(
         handle.wait()
     steps = _steps(handle.exec_id)
     assert steps["flaky_model_1"].status == "completed" and steps["flaky_model_2"].status == "failed"
-    assert [s.metadata["pydantic_ai"]["kind"] for s in steps.values()] == ["model_request", "tool_call", "model_request"]
+    kinds = [s.metadata["pydantic_ai"]["kind"] for s in steps.values()]
+    assert kinds == ["model_request", "tool_call", "model_request"]
     [summary] = KitaruClient().executions.get(handle.exec_id).metadata["pydantic_ai_run_summaries"]
     assert summary["status"] == "failed" and "provider is down" in summary["error"]
     client = KitaruClient()
@@ -371,6 +382,6 @@ def test_a_slow_model_request_shows_as_running_while_awaited(flows: Any) -> None
 
 def test_import_kitaru_does_not_load_pydantic_ai() -> None:
     code = "import sys, kitaru, kitaru.adapters.pydantic_ai; print('pydantic_ai' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "False", out.stderr

@@ -113,7 +113,7 @@ class KitaruAgent(WrapperAgent[Any, Any]):
                 usage = run.usage
                 summary["usage"] = {"requests": usage.requests, "tool_calls": usage.tool_calls,
                                     "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
-            except Exception:  # noqa: BLE001 - usage is best effort for a run that failed early
+            except Exception:  # noqa: BLE001, S110 - usage is best effort for a run that failed early
                 pass
         if result is not None:
             summary["output_preview"] = repr(result.output)[:500]

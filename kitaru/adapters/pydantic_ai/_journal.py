@@ -89,7 +89,7 @@ async def durable_call(
     value: Any = None
     try:
         value = await compute()
-    except Exception as exc:  # recorded as the step's failure below, then raised to the agent
+    except Exception as exc:  # noqa: BLE001 - recorded as the step's failure below, then raised to the agent
         error = exc
     latency_ms = (time.perf_counter() - started) * 1000
 
