@@ -176,6 +176,37 @@ durable_slow = kp.wrap(Agent(FunctionModel(slow_model), name="slow"))
 def slow_flow() -> str:
     return durable_slow.run_sync("x").output
 
+def picky_model(messages, info):
+    n = sum(1 for m in messages if m.kind == "response") + 1
+    _note("CALLS", f"model{n}")
+    if n <= 2:
+        return ModelResponse(parts=[ToolCallPart("set_qty", {"qty": -1 if n == 1 else 3})])
+    return ModelResponse(parts=[TextPart(f"set {_returns(messages)[-1]}")])
+
+picky = Agent(FunctionModel(picky_model), name="picky")
+
+@picky.tool_plain
+def set_qty(qty: int) -> int:
+    from pydantic_ai import ModelRetry
+    _note("SIDE", f"qty{qty}")
+    if qty < 0:
+        raise ModelRetry("qty must be >= 0")
+    return qty
+
+durable_picky = kp.wrap(picky)
+
+@flow
+def picky_flow() -> str:
+    return durable_picky.run_sync("go").output
+
+@checkpoint
+def hitl_in_checkpoint() -> str:
+    return durable_refunds.run_sync("refund inside a checkpoint").output
+
+@flow
+def misplaced_hitl() -> str:
+    return hitl_in_checkpoint()
+
 if __name__ == "__main__":
     print(billing.run("bill me").exec_id, flush=True)
 '''
@@ -378,6 +409,23 @@ def test_a_slow_model_request_shows_as_running_while_awaited(flows: Any) -> None
     finally:
         runner.join(timeout=30)
     assert result == ["late"]
+
+
+def test_a_tool_asking_the_model_to_retry_is_journaled_as_a_failed_attempt(flows: Any) -> None:
+    handle = flows.picky_flow.run()
+    assert handle.wait() == "set 3"
+    steps = _steps(handle.exec_id)
+    assert [(k, v.status) for k, v in steps.items()] == [
+        ("picky_model_1", "completed"), ("picky_tool_set_qty", "failed"), ("picky_model_2", "completed"),
+        ("picky_tool_set_qty_2", "completed"), ("picky_model_3", "completed")]
+    assert flows.side() == ["qty-1", "qty3"]
+
+
+def test_a_hitl_tool_inside_a_checkpoint_is_refused(flows: Any) -> None:
+    handle = flows.misplaced_hitl.run()
+    with pytest.raises(kitaru.KitaruExecutionError, match="cannot be called inside checkpoint"):
+        handle.wait()
+    assert KitaruClient().executions.pending_waits(handle.exec_id) == []
 
 
 def test_import_kitaru_does_not_load_pydantic_ai() -> None:
