@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export KITARU_CI=1
 
 echo "== installing kitaru, plugins and test dependencies"
-pip_args=(-e ".[test,postgres,server,mcp,local-llm]")
+pip_args=(-e ".[test,postgres,server,mcp,local-llm,pydantic-ai]")  # pydantic-ai: tests/adapters (offline TestModel/FunctionModel)
 for plugin in plugins/*/; do
   [ -f "$plugin/pyproject.toml" ] && pip_args+=(-e "${plugin%/}[test]")
 done
