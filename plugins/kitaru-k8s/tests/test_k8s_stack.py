@@ -5,12 +5,29 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from kitaru.testing import LocalServer
 
 
 def kitaru(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "kitaru.cli", *args], capture_output=True, text=True,
                           env=dict(os.environ), timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Kubernetes stacks live on a Kitaru server (their jobs report there): the CLI is connected to one."""
+    if "embedded" in request.keywords:
+        yield
+        return
+    with LocalServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server-home") as srv:
+        monkeypatch.setenv("KITARU_SERVER_URL", srv.url)
+        monkeypatch.setenv("KITARU_API_KEY", srv.admin_key)
+        yield
 
 
 STACK = """\
@@ -25,7 +42,7 @@ orchestrator:
     node_selector: {pool: agents}
     tolerations:
       - {key: dedicated, operator: Equal, value: agents, effect: NoSchedule}
-artifact_store: {flavor: local}
+artifact_store: {flavor: s3, path: "s3://acme-agents/kitaru", region: eu-west-1}
 """
 
 
@@ -82,3 +99,14 @@ def test_stack_create_from_flags(tmp_path: Path) -> None:
                "--extra", "pod_settings.x=1")
     assert r.returncode == 2 and "COMPONENT.FIELD" in r.stderr
     assert "bad" not in kitaru("stack", "list").stdout
+
+
+@pytest.mark.embedded
+def test_a_kubernetes_stack_needs_a_server_and_a_cloud_store(tmp_path: Path) -> None:
+    spec = tmp_path / "k8s.yaml"
+    spec.write_text(STACK)
+    r = kitaru("stack", "register", "-f", str(spec))
+    assert r.returncode == 2 and "kitaru login" in r.stderr and "k8s" not in kitaru("stack", "list").stdout
+    spec.write_text(STACK.replace('{flavor: s3, path: "s3://acme-agents/kitaru", region: eu-west-1}', "{flavor: local}"))
+    r = kitaru("stack", "register", "-f", str(spec))
+    assert r.returncode == 2 and "artifact_store.flavor" in r.stderr and "s3://" in r.stderr
