@@ -249,6 +249,9 @@ class KitaruClient:
         self._state = state
         self.executions = ExecutionsAPI(state)
         self.artifacts = ArtifactsAPI(state)
+        from kitaru.memory._admin import MemoriesAPI
+
+        self.memories = MemoriesAPI(state)
 
 
 def validate_answer(schema: dict[str, Any] | None, value: Any) -> None:

@@ -41,7 +41,7 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     from kitaru.server._errors import install_error_handlers
     from kitaru.server._fastlane import CheckpointFastLane
     from kitaru.server._identity import IdentityService, KeyRing
-    from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, stacks, waits
+    from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, memory, stacks, waits
     db = open_database(database_url)
     state = state_service(db)
     identity = IdentityService(db)
@@ -56,6 +56,6 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     if os.environ.get("KITARU_SERVER_FAST_LANE", "1") != "0":  # 0: every request through FastAPI (A/B, kill switch)
         app.add_middleware(CheckpointFastLane)
     app.include_router(health.router)
-    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth):  # hot routes first
+    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -98,6 +98,56 @@ CREATE TABLE logs (
 
 CREATE INDEX ix_logs_exec ON logs (exec_id, id);
 
+CREATE TABLE memory_audit (
+	id INTEGER NOT NULL, 
+	scope VARCHAR(255) NOT NULL, 
+	"key" VARCHAR(255), 
+	action VARCHAR(32) NOT NULL, 
+	metadata TEXT DEFAULT '{}' NOT NULL, 
+	actor VARCHAR(255), 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_memory_audit_scope ON memory_audit (scope, id);
+
+CREATE TABLE memory_compactions (
+	id INTEGER NOT NULL, 
+	scope VARCHAR(255) NOT NULL, 
+	"key" VARCHAR(255) NOT NULL, 
+	version INTEGER NOT NULL, 
+	metadata TEXT DEFAULT '{}' NOT NULL, 
+	actor VARCHAR(255), 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_memory_compactions_scope ON memory_compactions (scope, id);
+
+CREATE TABLE memory_entries (
+	scope VARCHAR(255) NOT NULL, 
+	"key" VARCHAR(255) NOT NULL, 
+	version INTEGER NOT NULL, 
+	scope_type VARCHAR(16) NOT NULL, 
+	value TEXT, 
+	deleted INTEGER DEFAULT '0' NOT NULL, 
+	exec_id VARCHAR(64), 
+	actor VARCHAR(255), 
+	created_at FLOAT NOT NULL, 
+	PRIMARY KEY (scope, "key", version)
+);
+
+CREATE TABLE memory_keys (
+	scope VARCHAR(255) NOT NULL, 
+	"key" VARCHAR(255) NOT NULL, 
+	scope_type VARCHAR(16) NOT NULL, 
+	version INTEGER NOT NULL, 
+	value TEXT, 
+	deleted INTEGER DEFAULT '0' NOT NULL, 
+	updated_at FLOAT NOT NULL, 
+	PRIMARY KEY (scope, "key")
+);
+
 CREATE TABLE model_aliases (
 	alias VARCHAR(255) NOT NULL, 
 	model VARCHAR(255) NOT NULL, 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from kitaru.errors import KitaruContextError, KitaruStateError
 from kitaru.server._tokens import token_claims
 from kitaru.store._http import Duplicate, NotFound, Transport
+from kitaru.store._remote_memory import RemoteMemory
 from kitaru.store.service import RESUMABLE, LeaseLost
 
 
@@ -23,7 +24,7 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-class RemoteStateService:
+class RemoteStateService(RemoteMemory):
     """Executions, journal, waits, logs, artifacts and settings on a Kitaru server."""
 
     remote = True  # see kitaru.store.is_remote

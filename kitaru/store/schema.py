@@ -203,3 +203,58 @@ request_keys = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_request_keys_created", "created_at"),
 )
+
+# ------------------------------------------------------------------ durable memory (revision 0003_memory)
+memory_entries = Table(
+    "memory_entries",
+    metadata,
+    Column("scope", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("scope_type", String(16), nullable=False),  # namespace | flow | execution
+    Column("value", Text),  # JSON: blob ref of the serialized value; NULL for a tombstone
+    Column("deleted", Integer, nullable=False, server_default="0"),
+    Column("exec_id", _ID),  # the execution that wrote it, if any
+    Column("actor", String(255)),
+    Column("created_at", Float, nullable=False),
+    PrimaryKeyConstraint("scope", "key", "version"),
+)
+
+memory_keys = Table(  # the index of latest versions (derived from memory_entries; `memory reindex` rebuilds it)
+    "memory_keys",
+    metadata,
+    Column("scope", String(255), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("scope_type", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("value", Text),
+    Column("deleted", Integer, nullable=False, server_default="0"),
+    Column("updated_at", Float, nullable=False),
+    PrimaryKeyConstraint("scope", "key"),
+)
+
+memory_audit = Table(
+    "memory_audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("scope", String(255), nullable=False),
+    Column("key", String(255)),
+    Column("action", String(32), nullable=False),  # purge | purge_scope
+    Column("metadata", Text, nullable=False, server_default="{}"),  # JSON: keep, removed versions per key
+    Column("actor", String(255)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_memory_audit_scope", "scope", "id"),
+)
+
+memory_compactions = Table(
+    "memory_compactions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("scope", String(255), nullable=False),
+    Column("key", String(255), nullable=False),  # the key that received the summary
+    Column("version", Integer, nullable=False),  # the version written
+    Column("metadata", Text, nullable=False, server_default="{}"),  # JSON: sources [{key, version}], model
+    Column("actor", String(255)),
+    Column("created_at", Float, nullable=False),
+    Index("ix_memory_compactions_scope", "scope", "id"),
+)

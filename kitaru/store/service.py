@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from kitaru.errors import KitaruStateError
 from kitaru.store._catalog import CatalogService
+from kitaru.store._memory import MemoryService
 from kitaru.store._rows import dumps, now, to_dict
 
 ACTIVE = ("running",)
@@ -37,8 +38,8 @@ class LeaseLost(Exception):
     """This runner no longer owns the execution's lease (it expired, or another runner took over)."""
 
 
-class StateService(CatalogService):
-    """Executions, journal, waits, logs and artifacts (+ the catalog) over one `Database`."""
+class StateService(CatalogService, MemoryService):
+    """Executions, journal, waits, logs and artifacts (+ the catalog and durable memory) over one `Database`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003_memory"
 """The newest revision; the embedded bootstrap stamps fresh databases with it."""
 
 MIGRATIONS_DIR = Path(__file__).parent
