@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp import Client, StdioServerParameters
 
 KITARU_MCP = str(Path(sys.executable).with_name("kitaru-mcp"))
 

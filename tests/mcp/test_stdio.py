@@ -176,3 +176,48 @@ async def test_start_and_stop_a_local_server(project: Path) -> None:
         async with httpx.AsyncClient() as http:
             with pytest.raises(httpx.TransportError):
                 await http.get(f"{started['url']}/ready", timeout=2)
+
+
+async def test_kitaru_mcp_command_serves_streamable_http(project: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import anyio
+    import httpx
+    from mcp import Client
+
+    from kitaru.testing import free_port
+
+    port = free_port()
+    kitaru = str(Path(sys.executable).with_name("kitaru"))
+    proc = subprocess.Popen([kitaru, "mcp", "--transport", "streamable-http", "--port", str(port)], cwd=project,
+                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with anyio.fail_after(60):
+            while True:
+                try:
+                    async with httpx.AsyncClient() as http:
+                        await http.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+                    break
+                except httpx.TransportError:
+                    await anyio.sleep(0.2)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as c:
+            assert "kitaru_executions_list" in {t.name for t in (await c.list_tools()).tools}
+            assert (await call(c, "kitaru_executions_list"))["items"] == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_kitaru_and_kitaru_mcp_import_no_sdk_until_served() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, kitaru, kitaru.mcp, kitaru.cli._app; "
+            "print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+    helped = subprocess.run([str(Path(sys.executable).with_name("kitaru")), "--help"], capture_output=True,
+                            text=True, timeout=60, check=True)
+    assert "mcp" in helped.stdout
