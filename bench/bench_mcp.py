@@ -34,7 +34,7 @@ def seed(home: Path, project: Path) -> None:
         benchflow.noop.run(i=i)
 
 
-async def one_run(params: StdioServerParameters) -> tuple[float, float]:
+async def one_run(params: StdioServerParameters) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     async with Client(params) as client:
         tools = await client.list_tools()
@@ -44,7 +44,10 @@ async def one_run(params: StdioServerParameters) -> tuple[float, float]:
         page = await client.call_tool("kitaru_executions_list", {"limit": 50})
         t_list = time.perf_counter() - t1
         assert not page.is_error and len(page.structured_content["items"]) == 50
-    return t_ready, t_list
+        t2 = time.perf_counter()
+        await client.call_tool("kitaru_executions_list", {"limit": 50})
+        t_warm = time.perf_counter() - t2
+    return t_ready, t_list, t_warm
 
 
 def main() -> None:
@@ -64,6 +67,8 @@ def main() -> None:
           f" min {min(r[0] for r in results) * 1000:.0f} ms)")
     print(f"kitaru_executions_list(limit=50): median {listing * 1000:.1f} ms"
           f" (min {min(r[1] for r in results) * 1000:.1f} ms)")
+    warm = statistics.median(r[2] for r in results)
+    print(f"second kitaru_executions_list(limit=50): median {warm * 1000:.1f} ms")
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

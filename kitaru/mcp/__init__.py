@@ -30,8 +30,12 @@ def build_server() -> Any:
 
 def serve(transport: Transport = "stdio", *, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Run the MCP server on stdio (default) or streamable HTTP at http://HOST:PORT/mcp until stopped."""
+    import threading
+
     server = build_server()
     from kitaru.mcp._admin import stop_started_server
+
+    threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()
 
     try:
         if transport == "stdio":
@@ -44,6 +48,16 @@ def serve(transport: Transport = "stdio", *, host: str = "127.0.0.1", port: int 
             raise KitaruUsageError(f"transport {transport!r} is not stdio or streamable-http")
     finally:
         stop_started_server()
+
+
+def _warm_up() -> None:
+    """Import the client and open the state store in the background, so the first tool call is fast."""
+    try:
+        from kitaru.client import KitaruClient
+
+        KitaruClient().executions.list(limit=1)
+    except Exception:  # noqa: BLE001, S110 - a broken connection is reported by the first real tool call
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:

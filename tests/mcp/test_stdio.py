@@ -191,7 +191,7 @@ async def test_kitaru_mcp_command_serves_streamable_http(project: Path) -> None:
 
     port = free_port()
     kitaru = str(Path(sys.executable).with_name("kitaru"))
-    proc = subprocess.Popen([kitaru, "mcp", "--transport", "streamable-http", "--port", str(port)], cwd=project,
+    proc = subprocess.Popen([kitaru, "mcp", "--transport", "streamable-http", "--port", str(port)], cwd=project,  # noqa: ASYNC220
                             env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with anyio.fail_after(60):
