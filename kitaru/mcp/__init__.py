@@ -32,22 +32,26 @@ def serve(transport: Transport = "stdio", *, host: str = "127.0.0.1", port: int 
     """Run the MCP server on stdio (default) or streamable HTTP at http://HOST:PORT/mcp until stopped."""
     import threading
 
-    server = build_server()
-    from kitaru.mcp._admin import stop_started_server
+    if transport not in ("stdio", "streamable-http"):
+        from kitaru.errors import KitaruUsageError
 
-    threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()
+        raise KitaruUsageError(f"transport {transport!r} is not stdio or streamable-http")
+
+    def build_and_warm() -> Any:
+        server = build_server()
+        threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()
+        return server
 
     try:
         if transport == "stdio":
-            server.run("stdio")
-        elif transport == "streamable-http":
-            server.run("streamable-http", host=host, port=port)
-        else:
-            from kitaru.errors import KitaruUsageError
+            from kitaru.mcp._front import serve_stdio
 
-            raise KitaruUsageError(f"transport {transport!r} is not stdio or streamable-http")
+            serve_stdio(build_and_warm)
+        else:
+            build_and_warm().run("streamable-http", host=host, port=port)
     finally:
-        stop_started_server()
+        if "kitaru.mcp._admin" in sys.modules:
+            sys.modules["kitaru.mcp._admin"].stop_started_server()
 
 
 def _warm_up() -> None:

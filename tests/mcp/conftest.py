@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -68,9 +69,13 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+SNAPSHOTS = Path(tempfile.mkdtemp(prefix="kitaru-mcp-cache-"))
+"""XDG_CACHE_HOME of the servers: the first start records the stdio snapshot, later ones answer from it."""
+
+
 def server_params(cwd: Path, **env: str) -> StdioServerParameters:
     """Parameters for `kitaru-mcp` in `cwd` with this process's environment (plus `env`)."""
-    full = {**os.environ, "KITARU_WAIT_TIMEOUT": "0", **env}
+    full = {**os.environ, "KITARU_WAIT_TIMEOUT": "0", "XDG_CACHE_HOME": str(SNAPSHOTS), **env}
     return StdioServerParameters(command=KITARU_MCP, args=[], env=full, cwd=str(cwd))
 
 
