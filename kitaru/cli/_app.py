@@ -60,6 +60,9 @@ app.add_typer(_server.app, name="server")
 app.add_typer(_auth.app, name="auth")
 app.command("login")(_auth.login_command)
 app.command("logout")(_auth.logout_command)
+from kitaru.cli import _mcp  # noqa: E402 - `kitaru mcp` (kitaru/cli/_mcp.py; the SDK loads only when run)
+
+app.command("mcp")(_mcp.mcp_command)
 from kitaru.cli import _memory  # noqa: E402 - `memory …` (kitaru/cli/_memory.py)
 
 app.add_typer(_memory.app, name="memory")

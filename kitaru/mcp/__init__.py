@@ -1,18 +1,84 @@
-"""`kitaru.mcp`: the MCP server (`kitaru mcp`) over the Kitaru client.
+"""`kitaru.mcp`: the MCP server (`kitaru-mcp`, `kitaru mcp`) for AI assistants, a thin layer over KitaruClient.
 
-Not in this installation yet: `serve()` raises KitaruFeatureNotAvailableError.
+It acts with the current connection (the embedded store, or the server of KITARU_SERVER_URL / `kitaru login`
+with that principal's rights). Needs the `mcp` extra: `pip install 'kitaru[mcp]'`.
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import sys
+from typing import Any, Literal
 
-from kitaru.errors import KitaruFeatureNotAvailableError
+__all__ = ["build_server", "main", "serve"]
 
-__all__ = ["serve"]
+Transport = Literal["stdio", "streamable-http"]
 
 
-def serve(*args: Any, **kwargs: Any) -> NoReturn:
-    """Run the MCP server on stdio (not available yet)."""
-    raise KitaruFeatureNotAvailableError("kitaru.mcp", provided_by="the `mcp` extra of a later Kitaru release"
-                                         " (`pip install 'kitaru[mcp]'`)")
+def build_server() -> Any:
+    """The configured `MCPServer` (imports the MCP SDK)."""
+    try:
+        from kitaru.mcp._app import build_server as build
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] == "mcp":
+            from kitaru.errors import KitaruFeatureNotAvailableError
+
+            raise KitaruFeatureNotAvailableError("kitaru.mcp", provided_by="the `mcp` extra"
+                                                 " (`pip install 'kitaru[mcp]'`)") from None
+        raise
+    return build()
+
+
+def serve(transport: Transport = "stdio", *, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the MCP server on stdio (default) or streamable HTTP at http://HOST:PORT/mcp until stopped."""
+    import threading
+
+    if transport not in ("stdio", "streamable-http"):
+        from kitaru.errors import KitaruUsageError
+
+        raise KitaruUsageError(f"transport {transport!r} is not stdio or streamable-http")
+
+    def build_and_warm() -> Any:
+        server = build_server()
+        threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()
+        return server
+
+    try:
+        if transport == "stdio":
+            from kitaru.mcp._front import serve_stdio
+
+            serve_stdio(build_and_warm)
+        else:
+            build_and_warm().run("streamable-http", host=host, port=port)
+    finally:
+        if "kitaru.mcp._admin" in sys.modules:
+            sys.modules["kitaru.mcp._admin"].stop_started_server()
+
+
+def _warm_up() -> None:
+    """Import the client and open the state store in the background, so the first tool call is fast."""
+    try:
+        from kitaru.client import KitaruClient
+
+        KitaruClient().executions.list(limit=1)
+    except Exception:  # noqa: BLE001, S110 - a broken connection is reported by the first real tool call
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `kitaru-mcp` console script: `kitaru-mcp [--transport stdio|streamable-http] [--host H] [--port P]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="kitaru-mcp", description="Kitaru MCP server for AI assistants.")
+    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="streamable-http: interface to bind")
+    parser.add_argument("--port", type=int, default=8765, help="streamable-http: TCP port")
+    ns = parser.parse_args(argv)
+    from kitaru.errors import KitaruError
+
+    try:
+        serve(ns.transport, host=ns.host, port=ns.port)
+    except KitaruError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,181 @@
+"""Fast stdio start: answer `initialize` and `tools/list` from a snapshot while the MCP SDK imports.
+
+Importing the SDK and registering the tools costs 1-2 s of CPU. The first run of each Kitaru/SDK/tool-code
+version records the SDK's own answers to `initialize` and `tools/list` (same client protocol version only);
+later runs send those recorded answers at once, then hand the connection to the SDK: the answered
+`initialize` is replayed to it (its duplicate answer is dropped), everything else goes through unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import sys
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_EOF = b""
+
+
+def snapshot_path() -> Path:
+    """Where the snapshot of this exact Kitaru + SDK + tool code lives."""
+    from importlib.metadata import version
+
+    from kitaru import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{version('mcp')}|{sys.version_info[:2]}".encode())
+    for src in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(src.read_bytes())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kitaru"
+    return cache / f"mcp-{digest.hexdigest()[:16]}.json"
+
+
+_META_VERSION = "io.modelcontextprotocol/protocolVersion"
+_CACHED = ("initialize", "server/discover", "tools/list")
+
+
+class _Wire:
+    """stdin lines (read by a thread) in, JSON lines out; the SDK's stdio_server talks through it."""
+
+    def __init__(self, inp: BinaryIO, out: BinaryIO, snap: dict[str, Any], path: Path) -> None:
+        self.out, self.lock, self.lines = out, threading.Lock(), queue.Queue[bytes]()
+        self.snap, self.path = snap, path  # "method|protocol version" -> the SDK's recorded result
+        self.replay: list[bytes] = []
+        self.suppress: set[str] = set()
+        self.record: dict[str, str] = {}  # response id -> snapshot key, for answers not in the snapshot yet
+        self.legacy_proto: str | None = None  # the protocol version a (pre-2026) `initialize` agreed on
+        threading.Thread(target=self._read, args=(inp,), daemon=True).start()
+
+    def _read(self, inp: BinaryIO) -> None:
+        for line in inp:
+            self.lines.put(line)
+        self.lines.put(_EOF)
+
+    def _key(self, msg: dict[str, Any]) -> str | None:
+        """The snapshot key of a cacheable request (None: not cacheable)."""
+        method, params = msg.get("method"), msg.get("params") or {}
+        if method not in _CACHED or "id" not in msg or params.get("cursor"):
+            return None
+        proto = params.get("protocolVersion") if method == "initialize" else \
+            (params.get("_meta") or {}).get(_META_VERSION) or self.legacy_proto
+        if method == "initialize":
+            self.legacy_proto = proto
+        return f"{method}|{proto}" if proto else None
+
+    def send(self, obj: dict[str, Any]) -> None:
+        with self.lock:
+            self.out.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+            self.out.flush()
+
+    def front(self, ready: threading.Event) -> None:
+        """Answer recorded requests until the SDK is `ready` or a request needs it (then it gets all, in order)."""
+        while not ready.is_set():
+            try:
+                line = self.lines.get(timeout=0.01)
+            except queue.Empty:
+                continue
+            msg = _parse(line)
+            key = self._key(msg)
+            if key in self.snap:
+                self.send({"jsonrpc": "2.0", "id": msg["id"], "result": self.snap[key]})
+                if msg["method"] == "initialize":  # the SDK's session must see it too: replay it, drop its answer
+                    self.replay.append(line)
+                    self.suppress.add(json.dumps(msg["id"]))
+            elif msg.get("method") == "notifications/initialized" and self.replay:
+                self.replay.append(line)
+            else:
+                self.lines.queue.appendleft(line)
+                return
+
+    async def __aiter__(self) -> Any:
+        import anyio.to_thread
+
+        for line in self.replay:
+            yield line.decode("utf-8", "replace")
+        while True:
+            line = await anyio.to_thread.run_sync(self.lines.get, abandon_on_cancel=True)
+            if line == _EOF:
+                return
+            msg = _parse(line)
+            key = self._key(msg)
+            if key is not None and key not in self.snap:
+                self.record[json.dumps(msg["id"])] = key
+            yield line.decode("utf-8", "replace")
+
+    async def write(self, text: str) -> None:
+        msg = _parse(text.encode())
+        ident = json.dumps(msg.get("id")) if "id" in msg and "method" not in msg else None
+        if ident is not None and ident in self.suppress:
+            self.suppress.discard(ident)
+            return
+        if ident is not None and ident in self.record and "result" in msg:
+            self.snap[self.record.pop(ident)] = msg["result"]
+            _save(self.path, self.snap)
+        with self.lock:
+            self.out.write(text.encode())
+
+    async def flush(self) -> None:
+        with self.lock:
+            self.out.flush()
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return {}
+    return msg if isinstance(msg, dict) else {}
+
+
+def _save(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no cache: the next start is just slower
+
+
+def serve_stdio(build: Any) -> None:
+    """Serve MCP over stdio with the snapshot front; `build()` returns the MCPServer (imports the SDK)."""
+    inp = os.fdopen(os.dup(0), "rb", buffering=0)
+    out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # flows and child processes read EOF, never the protocol
+    os.dup2(2, 1)  # stray prints go to stderr, never onto the wire
+    path = snapshot_path()
+    try:
+        snap = json.loads(path.read_text())
+    except (OSError, ValueError):
+        snap = {}
+    if not isinstance(snap, dict):
+        snap = {}
+    wire = _Wire(inp, out, snap, path)
+    built: list[Any] = []
+    ready = threading.Event()
+
+    def builder() -> None:
+        try:
+            built.append(build())
+        finally:
+            ready.set()
+
+    threading.Thread(target=builder, name="kitaru-mcp-build", daemon=True).start()
+    wire.front(ready)
+    ready.wait()
+    if not built:
+        raise SystemExit("kitaru-mcp: the MCP server could not be built (see the error above)")
+    server = built[0]
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    async def run() -> None:
+        async with stdio_server(stdin=wire, stdout=wire) as (read, write):  # type: ignore[arg-type]
+            low = server._lowlevel_server
+            await low.run(read, write, low.create_initialization_options())
+
+    anyio.run(run)
