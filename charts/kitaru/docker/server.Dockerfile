@@ -11,7 +11,12 @@ RUN python -m venv /opt/kitaru
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY kitaru ./kitaru
-RUN /opt/kitaru/bin/pip install ".[server,postgres]"
+COPY plugins ./plugins
+# the server mints credentials and dispatches runners through each stack's plugins, so it carries them all
+RUN /opt/kitaru/bin/pip install ".[server,postgres]" \
+ && for plugin in plugins/*/; do \
+      if [ -f "$plugin/pyproject.toml" ]; then /opt/kitaru/bin/pip install "$plugin" || exit 1; fi; \
+    done
 
 FROM ${PYTHON_IMAGE}
 # uid/gid 10001 match the chart's securityContext; the root filesystem may be read-only
