@@ -17,9 +17,9 @@ def open_database(database_url: str, *, migrate: bool = True) -> Any:
         from kitaru.server._keys import make_private
         from kitaru.store._sqlite import SQLiteDatabase
 
-        make_private(database_url)  # a server's database holds secrets and keys: owner-only (0600)
-
-        return SQLiteDatabase(Path(database_url.removeprefix("sqlite:///")))  # bootstraps or migrates on open
+        db = SQLiteDatabase(Path(database_url.removeprefix("sqlite:///")))  # bootstraps (0600) or migrates on open
+        make_private(database_url)  # a server's database holds secrets and keys: owner-only, also when it existed
+        return db
     if database_url.startswith(("postgresql+psycopg://", "postgresql://")) and not os.environ.get("KITARU_SERVER_SQLALCHEMY"):
         from kitaru.server._pg import PsycopgDatabase
 

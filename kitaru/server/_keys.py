@@ -62,12 +62,10 @@ def check_key(db: Any, box: SecretBox) -> None:
 
 
 def make_private(database_url: str) -> None:
-    """Create a server's SQLite file (and its WAL/SHM companions) with mode 0600, or tighten an existing one."""
+    """Tighten a server's SQLite file (and its WAL/SHM companions) to mode 0600 (new stores are created 0600)."""
     if not database_url.startswith("sqlite:///"):
         return
     path = Path(database_url.removeprefix("sqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if candidate.exists():
             os.chmod(candidate, 0o600)

@@ -159,6 +159,7 @@ def _create(path: Path) -> None:
     holds a schema, and an empty or schema-less file there is damage, never a store being created.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.new")
+    os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # owner-only from its first byte
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
