@@ -186,7 +186,7 @@
         get: () => {
           const out = {};
           for (const [k, f] of kids) {
-            if (!required.has(k) && f.empty()) continue;
+            if (f.empty()) { if (required.has(k)) throw new Error(k + ": required"); continue; }
             out[k] = f.get();
           }
           return out;
@@ -207,7 +207,7 @@
       addBtn.addEventListener("click", addItem);
       fs.append(list, addBtn); wrap.append(fs);
       return {
-        node: wrap, empty: () => items.length === 0,
+        node: wrap, empty: () => false,
         get: () => {
           if (schema.minItems !== undefined && items.length < schema.minItems) throw new Error((label || "list") + ": at least " + schema.minItems + " items");
           return items.map((f) => f.get());
