@@ -20,7 +20,7 @@ from kitaru.server._errors import ApiError, classify_error, forbidden
 from kitaru.server._tokens import Principal
 from kitaru.ui._pages import execution_row, render_admin
 from kitaru.ui._session import (check_csrf, check_login_csrf, end_session, login_csrf, may_act, session_principal,
-                                start_session)
+                                set_login_csrf, start_session)
 from kitaru.ui._web import SECURITY_HEADERS, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,8 +43,9 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login")
 def login_page(request: Request, next: Annotated[str, Query(max_length=2048)] = "/") -> Response:
     """The login form (an API key)."""
-    response = render(request, "login.html", next=_safe_next(next), csrf=login_csrf(request), error=None)
-    login_csrf(request, response)
+    token = login_csrf(request)
+    response = render(request, "login.html", next=_safe_next(next), csrf=token, error=None)
+    set_login_csrf(request, response, token)
     return response
 
 
@@ -55,9 +56,10 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=512)], csrf:
     check_login_csrf(request, csrf)
     found = request.app.state.kitaru.identity.authenticate(api_key.strip())
     if found is None:
-        response = render(request, "login.html", status_code=401, next=_safe_next(next), csrf=login_csrf(request),
+        token = login_csrf(request)
+        response = render(request, "login.html", status_code=401, next=_safe_next(next), csrf=token,
                           error="Unknown API key. Create one with `kitaru auth api-keys create`.")
-        login_csrf(request, response)
+        set_login_csrf(request, response, token)
         return response
     response = _see_other(_safe_next(next))
     start_session(request, response, Principal(sub=found["id"], name=found["name"], role=found["role"], exp=0))

@@ -73,15 +73,15 @@ def check_csrf(request: Request, sent: str | None) -> None:
         raise CsrfRejected()
 
 
-def login_csrf(request: Request, response: Response | None = None) -> str:
+def login_csrf(request: Request) -> str:
     """A double-submit token for the login form (there is no session yet to bind it to)."""
-    value = request.cookies.get(LOGIN_COOKIE)
-    if not value:
-        value = secrets.token_urlsafe(24)
-    if response is not None:
-        response.set_cookie(LOGIN_COOKIE, value, max_age=3600, httponly=True, samesite="strict",
-                            secure=is_https(request), path="/")
-    return value
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+
+
+def set_login_csrf(request: Request, response: Response, value: str) -> None:
+    """Send the login form's double-submit cookie."""
+    response.set_cookie(LOGIN_COOKIE, value, max_age=3600, httponly=True, samesite="strict",
+                        secure=is_https(request), path="/")
 
 
 def check_login_csrf(request: Request, sent: str | None) -> None:
