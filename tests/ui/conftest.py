@@ -125,6 +125,8 @@ def start_detached(flows: Any, call: str) -> subprocess.Popen[str]:
 def browser() -> Iterator[Any]:
     """Debian's Chromium under Playwright (never a downloaded browser)."""
     if not os.path.exists(CHROMIUM):
+        if os.environ.get("KITARU_CI") == "1":
+            pytest.fail("tests/ui need Debian's chromium: scripts/test.sh installs it (apt-get install -y chromium)")
         pytest.skip("needs Debian's chromium (apt-get install -y chromium); see scripts/test.sh")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
