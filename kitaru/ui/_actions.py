@@ -19,8 +19,8 @@ from kitaru.server._deps import require_admin, require_user
 from kitaru.server._errors import ApiError, classify_error, forbidden
 from kitaru.server._tokens import Principal
 from kitaru.ui._pages import execution_row, render_admin
-from kitaru.ui._session import (check_csrf, check_login_csrf, end_session, login_csrf, may_act, session_principal,
-                                set_login_csrf, start_session)
+from kitaru.ui._session import (SESSION_TTL, check_csrf, check_login_csrf, end_session, login_csrf, may_act,
+                                session_principal, set_login_csrf, set_session_token, start_session)
 from kitaru.ui._web import SECURITY_HEADERS, render
 
 router = APIRouter(include_in_schema=False)
@@ -52,18 +52,44 @@ def login_page(request: Request, next: Annotated[str, Query(max_length=2048)] = 
 @router.post("/login")
 def login(request: Request, api_key: Annotated[str, Form(max_length=512)], csrf: Csrf = "",
           next: Annotated[str, Form(max_length=2048)] = "/") -> Response:
-    """Exchange an API key for a session cookie."""
+    """Exchange an API key for a session cookie, through the API's own token exchange (same checks, same
+    failure limits); the session is that bearer token with the UI's lifetime."""
     check_login_csrf(request, csrf)
-    found = request.app.state.kitaru.identity.authenticate(api_key.strip())
-    if found is None:
+    message = _exchange(request, api_key.strip())
+    if isinstance(message, str):
         token = login_csrf(request)
-        response = render(request, "login.html", status_code=401, next=_safe_next(next), csrf=token,
-                          error="Unknown API key. Create one with `kitaru auth api-keys create`.")
+        response = render(request, "login.html", status_code=401, next=_safe_next(next), csrf=token, error=message)
         set_login_csrf(request, response, token)
         return response
     response = _see_other(_safe_next(next))
-    start_session(request, response, Principal(sub=found["id"], name=found["name"], role=found["role"], exp=0))
+    set_session_token(request, response, message["access_token"])
     return response
+
+
+def _exchange(request: Request, api_key: str) -> dict[str, Any] | str:
+    """The API's token exchange for this key; its error message if refused."""
+    import inspect
+
+    from pydantic import ValidationError
+
+    from kitaru.server._models import TokenRequest
+    from kitaru.server.routes.auth import exchange_token
+
+    try:
+        body = TokenRequest(api_key=api_key, ttl=SESSION_TTL)
+        params = inspect.signature(exchange_token).parameters
+        result = exchange_token(body=body, ctx=request.app.state.kitaru,
+                                **({"request": request} if "request" in params else {}))
+    except ValidationError:
+        return "Unknown API key. Create one with `kitaru auth api-keys create`."
+    except ApiError as exc:
+        return "Unknown API key. Create one with `kitaru auth api-keys create`." if exc.status == 401 else exc.message
+    if not isinstance(result, dict):  # an error response (e.g. too many failed attempts)
+        try:
+            return str(json.loads(bytes(result.body))["error"]["message"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return "Login refused; try again later."
+    return result
 
 
 @router.get("/ui/start")
@@ -72,8 +98,11 @@ def start_with_token(request: Request, token: Annotated[str, Query(max_length=12
     expected = getattr(request.app.state, "kitaru_ui_token", None)
     if not expected or not hmac.compare_digest(token, expected):
         raise ApiError(401, "Unauthorized", "this link is not valid for this `kitaru ui`; open the URL it printed")
+    ident = request.app.state.kitaru.identity
+    name = request.app.state.kitaru_ui_user
+    found = ident.get_principal(name) or ident.create_principal(name, kind="user", role="admin")
     response = _see_other("/")  # drops the token from the address bar
-    start_session(request, response, Principal(sub="local", name=request.app.state.kitaru_ui_user, role="admin", exp=0))
+    start_session(request, response, Principal(sub=found["id"], name=found["name"], role=found["role"], exp=0))
     return response
 
 
@@ -138,13 +167,16 @@ def answer_wait(request: Request, exec_id: ExecId, wait: Annotated[str, Form(max
             _client(request).executions.input(exec_id, wait=wait, value=value)
         else:
             from kitaru.client._client import validate_answer
+            from kitaru.server._models import ResolveWait
+            from kitaru.server.routes.waits import resolve_wait
 
-            state = request.app.state.kitaru.state
-            target = state.get_wait(exec_id, wait)
+            ctx = request.app.state.kitaru
+            target = ctx.state.get_wait(exec_id, wait)
             if target is None or target["status"] != "pending":
                 raise KitaruError(f"execution {exec_id} has no pending wait {wait!r}")
             validate_answer(target["schema"], value)
-            if not state.resolve_wait(exec_id, wait, status="answered", answer=value):
+            body = ResolveWait(invocation_id=wait, status="answered", answer=value)
+            if not resolve_wait(exec_id, body, ctx, session_principal(request))["resolved"]:  # the API's own route
                 raise KitaruError(f"wait {wait!r} was answered meanwhile")
     except (KitaruError, ApiError) as exc:
         return _failed(exec_id, exc)
@@ -157,7 +189,9 @@ def cancel(request: Request, exec_id: ExecId, csrf: Csrf = "") -> Response:
     _actor(request, csrf)
     execution_row(request, session_principal(request), exec_id)
     try:
-        request.app.state.kitaru.state.request_cancel(exec_id)
+        from kitaru.server.routes.executions import request_cancel
+
+        request_cancel(exec_id, request.app.state.kitaru, session_principal(request))  # the API's own route
     except (KitaruError, ApiError) as exc:
         return _failed(exec_id, exc)
     return _back(exec_id, notice="Cancellation requested.")
@@ -232,6 +266,7 @@ def delete_principal(request: Request, name: Annotated[str, Path(max_length=255)
     if row is None:
         return render_admin(request, who, error=f"{name!r} does not exist", status_code=404)
     ident.delete_principal(row["id"])
+    _forget_tokens(request)
     return _see_other("/admin")
 
 
@@ -253,5 +288,13 @@ def revoke_key(request: Request, kid: Annotated[str, Path(max_length=64)], csrf:
     """Revoke an API key (admin)."""
     _admin(request, csrf)
     request.app.state.kitaru.identity.delete_key(kid)
+    _forget_tokens(request)
     return _see_other("/admin")
+
+
+def _forget_tokens(request: Request) -> None:
+    """Make sessions of a revoked key / deleted principal stop at once (key rings that cache liveness)."""
+    forget = getattr(request.app.state.kitaru.keyring, "forget", None)
+    if forget is not None:
+        forget()
 

@@ -42,7 +42,7 @@ def _has_owner(db: Any) -> bool:
     cached = getattr(db, "_ui_has_owner", None)
     if cached is None:
         try:
-            db.query("SELECT owner FROM executions WHERE 1=0")
+            db.query("SELECT owner_name FROM executions WHERE 1=0")
             cached = True
         except Exception:  # noqa: BLE001 - the column arrives with the identity model (owners)
             cached = False
@@ -56,7 +56,7 @@ def _has_owner(db: Any) -> bool:
 def list_page(db: Any, f: Filters, *, limit: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], tuple[float, str] | None]:
     """One page of executions, newest first, and the cursor of the next page (None on the last)."""
     has_owner = _has_owner(db)
-    columns = ", ".join(_LIST_COLUMNS + (("owner",) if has_owner else ()))
+    columns = ", ".join(_LIST_COLUMNS + (("owner_name",) if has_owner else ()))
     where, params = [], {"n": limit + 1}  # type: ignore[var-annotated]
     for name, column in (("status", "status"), ("flow", "flow_name"), ("stack", "stack")):
         value = getattr(f, name)
@@ -64,7 +64,7 @@ def list_page(db: Any, f: Filters, *, limit: int = PAGE_SIZE) -> tuple[list[dict
             where.append(f"{column} = :{name}")
             params[name] = value
     if f.owner and has_owner:
-        where.append("owner = :owner")
+        where.append("owner_name = :owner")
         params["owner"] = f.owner
     if f.since in RANGES:
         where.append("created_at >= :since")

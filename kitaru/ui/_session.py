@@ -35,9 +35,14 @@ def is_https(request: Request) -> bool:
 
 
 def start_session(request: Request, response: Response, who: Principal) -> None:
-    """Set the session cookie for `who` (HttpOnly, SameSite=Strict, Secure over HTTPS, bounded lifetime)."""
+    """Set the session cookie for `who` (a local `kitaru ui` user): a token signed by the server's keys."""
     ctx = request.app.state.kitaru
     token = sign(Principal(sub=who.sub, name=who.name, role=who.role, exp=time.time() + SESSION_TTL), ctx.signing_key)
+    set_session_token(request, response, token)
+
+
+def set_session_token(request: Request, response: Response, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Secure over HTTPS, bounded lifetime."""
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_TTL, httponly=True, samesite="strict",
                         secure=is_https(request), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/")
