@@ -38,7 +38,8 @@ def seed(home: Path) -> str:
     con = sqlite3.connect(home / "kitaru.db")
     rnd = random.Random(7)
     now = time.time()
-    src, cfg, inputs = json.dumps({"module": "agent", "qualname": "f"}), json.dumps({"stack": "default"}), json.dumps({})
+    src, cfg = json.dumps({"module": "agent", "qualname": "f"}), json.dumps({"stack": "default"})
+    inputs = json.dumps({})
     statuses = ["completed"] * 8 + ["failed", "running", "waiting", "cancelled"]
     rows = []
     for i in range(N_EXECUTIONS):

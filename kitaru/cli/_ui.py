@@ -9,7 +9,8 @@ import typer
 
 def ui_command(
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port).")] = 0,
-    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser.")] = False,
+    no_browser: Annotated[bool, typer.Option("--no-browser",
+                                             help="Print the URL instead of opening a browser.")] = False,
 ) -> None:
     """Serve the web UI for this project's executions on 127.0.0.1 (opens your browser with a one-start token)."""
     from kitaru.config._paths import resolve_home

@@ -105,8 +105,11 @@ def _read(ref: dict[str, Any]) -> bytes | None:
         return None
 
 
+Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
+
+
 @router.get("/executions/{exec_id}/blobs/{sha256}")
-def download_blob(request: Request, exec_id: ExecId, sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> Response:
+def download_blob(request: Request, exec_id: ExecId, sha256: Sha256) -> Response:
     """The bytes of a value this execution recorded (local stores), as a download or an inline image."""
     who = session_principal(request)
     row = execution_row(request, who, exec_id)

@@ -15,6 +15,7 @@ RANGES = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 PREVIEW_BYTES = 256 * 1024
 """Outputs larger than this are not loaded for a preview (download link only)."""
 PREVIEW_CHARS = 10_000
+_LLM_KEYS = ("llm_calls", "messages", "response")
 _LIST_COLUMNS = ("id", "flow_name", "status", "stack", "runs", "created_at", "ended_at", "updated_at")
 
 
@@ -128,9 +129,10 @@ def timeline(calls: list[dict[str, Any]], attempts: list[dict[str, Any]], exec_r
                 totals[key] += entry[key] or 0
         items.append({**c, "left": round((start - t0) / span * 100, 3),
                       "width": round(max((end - start) / span * 100, 0.3), 3),
-                      "duration": duration(c["started_at"], c["ended_at"] or (None if c["status"] == "running" else end)),
+                      "duration": duration(c["started_at"], c["ended_at"] or (None if c["status"] == "running"
+                                                                               else end)),
                       "attempt_rows": by_call.get(c["invocation_id"], []),
-                      "shown_metadata": {k: v for k, v in md.items() if k not in ("llm_calls", "messages", "response")}})
+                      "shown_metadata": {k: v for k, v in md.items() if k not in _LLM_KEYS}})
     return {"items": items, "llm": llm, "totals": totals, "span": duration(t0, t1)}
 
 

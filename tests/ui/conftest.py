@@ -55,6 +55,26 @@ def approval_flow(topic: str) -> str:
     final = step("publish" if decision.approved else "reject")
     return f"{final} by {decision.reviewer} ({decision.score}, {len(decision.tags)} tags)"
 
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+@checkpoint
+def picture() -> bytes:
+    return PNG
+
+@checkpoint
+def essay() -> str:
+    return "word " * 5000
+
+@checkpoint
+def opaque() -> set:
+    return {1, 2}
+
+@flow
+def media() -> int:
+    picture(); essay(); opaque()
+    return 1
+
 @checkpoint
 def tick(i: int) -> int:
     print(f"tick {i}")

@@ -24,7 +24,8 @@ def login_local(page: Any, ui: UIServer) -> None:
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
 
-def test_list_filters_and_detail_with_outputs_and_llm_costs(page: Any, ui: UIServer, flows: Any, tmp_path: Path) -> None:
+def test_list_filters_and_detail_with_outputs_and_llm_costs(page: Any, ui: UIServer, flows: Any,
+                                                             tmp_path: Path) -> None:
     done = flows.research.run(topic="durability")
     done.wait()
     waiting = flows.approval_flow.run(topic="t1")

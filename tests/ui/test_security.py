@@ -99,7 +99,8 @@ def test_stored_strings_are_escaped(page: Any, ui: UIServer, flows: Any) -> None
 
 def test_kitaru_ui_serves_on_loopback_with_a_start_token(kitaru_home: Path) -> None:
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "kitaru.cli", "ui", "--no-browser"], cwd=ROOT, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "kitaru.cli", "ui", "--no-browser"], cwd=ROOT,
+                            stderr=subprocess.PIPE,
                             text=True)
     try:
         line = proc.stderr.readline()
