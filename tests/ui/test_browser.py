@@ -138,6 +138,17 @@ def test_follow_logs_then_cancel_a_running_execution(page: Any, ui: UIServer, fl
         page.click("#cancel")
         page.wait_for_selector("#exec[data-status='cancelled']", timeout=30_000)
         proc.wait(timeout=30)
+        proc = start_detached(flows, "ticker.run(n=80)")  # a second one: the list refreshes it in place
+        wait_for(lambda: KitaruClient().executions.list(status="running"), timeout=30)
+        second = KitaruClient().executions.list(status="running")[0].exec_id
+        page.goto(f"{ui.url}/")
+        row = page.locator(f"tr[data-id='{second}']")
+        assert row.get_attribute("data-status") == "running"
+        page.evaluate("window.__same_page = true")  # would vanish on a reload
+        KitaruClient().executions.cancel(second)
+        page.wait_for_selector(f"tr[data-id='{second}'][data-status='cancelled']", timeout=30_000)
+        assert page.evaluate("window.__same_page") is True and row.locator(".badge").inner_text() == "cancelled"
+        proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
