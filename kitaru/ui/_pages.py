@@ -89,7 +89,9 @@ def output_preview(request: Request, exec_id: ExecId, invocation_id: str) -> Res
         raise ApiError(404, "NotFound", f"checkpoint {invocation_id!r} of execution {exec_id} does not exist")
     ref = call.get("output") if isinstance(call.get("output"), dict) else None
     shown = None
-    if ref and "sha256" in ref:
+    if ref and "sha256" in ref and not str(ref.get("store", "")).startswith("file://"):
+        shown = {"kind": "remote", "size": ref.get("size", 0)}  # the server does not read cloud storage
+    elif ref and "sha256" in ref:
         data = _read(ref) if ref.get("size", 0) <= _present.PREVIEW_BYTES else None
         shown = _present.preview(ref, data)
     return render(request, "_output.html", ref=ref, shown=shown, exec_id=exec_id, call=call)
@@ -117,8 +119,7 @@ def download_blob(request: Request, exec_id: ExecId, sha256: Sha256) -> Response
     if ref is None:
         raise ApiError(404, "NotFound", f"execution {exec_id} recorded no value {sha256[:12]}")
     if not str(ref.get("store", "")).startswith("file://"):
-        raise ApiError(501, "NotImplemented", "previews of cloud artifact stores need brokered read URLs; fetch the"
-                       " value with `KitaruClient().artifacts` instead")
+        return _brokered(ref)
     data = _read(ref)
     if data is None:
         raise ApiError(404, "NotFound", "the stored bytes are missing or corrupted")
@@ -127,6 +128,26 @@ def download_blob(request: Request, exec_id: ExecId, sha256: Sha256) -> Response
     if mime is None:
         headers["Content-Disposition"] = f'attachment; filename="{sha256[:16]}.bin"'
     return Response(data, media_type=mime or "application/octet-stream", headers=headers)
+
+
+READ_URL_TTL = 300
+"""Seconds a brokered read URL for a cloud-stored value stays valid."""
+
+
+def _brokered(ref: dict[str, Any]) -> Response:
+    """Send the browser straight to the storage with a short-lived read-only URL: the server never proxies it."""
+    from fastapi.responses import RedirectResponse
+
+    from kitaru.artifacts._blobs import blob_key
+    from kitaru.stacks import store_from_root
+
+    store = store_from_root(ref["store"])
+    read_url = getattr(store, "read_url", None)
+    if read_url is None:
+        raise ApiError(501, "NotImplemented", f"the {getattr(store, 'flavor', 'this')} artifact store has no brokered"
+                       " read URLs yet; fetch the value with `KitaruClient().artifacts` instead")
+    return RedirectResponse(read_url(blob_key(ref["sha256"]), ttl=READ_URL_TTL), status_code=307,
+                            headers=SECURITY_HEADERS)
 
 
 @router.get("/ui/api/executions/{exec_id}/logs")
