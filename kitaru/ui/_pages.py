@@ -168,6 +168,9 @@ async def logs_json(
                          "status": status["status"] if status else None}, headers=SECURITY_HEADERS)
 
 
+_KINDS = ("orchestrator", "artifact_store", "container_registry")
+
+
 @router.get("/stacks")
 def stacks_page(request: Request) -> Response:
     """Stacks, installed plugins, model aliases and secret names (never values)."""
@@ -180,7 +183,13 @@ def stacks_page(request: Request) -> Response:
         plugins = [p.as_dict() for p in get_plugin_manager().plugins()]
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the page down
         plugins = [{"name": "?", "status": "failed", "error": str(exc)}]
-    return render(request, "stacks.html", stacks=state.list_stacks(), plugins=plugins,
+    try:
+        from kitaru.stacks._service import list_stacks
+
+        stacks = [{**i.as_dict(), "flavors": {k: i.flavor(k) for k in _KINDS}} for i in list_stacks(state)]
+    except Exception as exc:  # noqa: BLE001 - show the stored specs if stack resolution itself fails
+        stacks = [{**r, "problems": [f"cannot check this stack: {exc}"], "flavors": {}} for r in state.list_stacks()]
+    return render(request, "stacks.html", stacks=stacks, kinds=_KINDS, plugins=plugins,
                   models=state.list_model_aliases(), secrets=state.list_secrets(), pretty=_present.pretty,
                   **session_info(request, who))
 

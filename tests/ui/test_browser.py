@@ -60,6 +60,8 @@ def test_list_filters_and_detail_with_outputs_and_llm_costs(page: Any, ui: UISer
     detail_png = shot(page, tmp_path, "execution")
     page.goto(f"{ui.url}/stacks")
     assert page.locator("#plugins").inner_text().count("local") >= 1
+    default = page.locator("#stacks tr[data-stack='default']")
+    assert "ready" in default.locator(".ready").inner_text() and "local" in default.inner_text()
     shot(page, tmp_path, "stacks")
     assert not page.console_errors, page.console_errors
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
