@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FLOWS = '''
 import os, time
+from typing import Literal
 import pydantic
 import kitaru
 from kitaru import checkpoint, flow
@@ -74,6 +75,20 @@ def opaque() -> set:
 def media() -> int:
     picture(); essay(); opaque()
     return 1
+
+class Address(pydantic.BaseModel):
+    city: str
+    zip_code: int
+
+class Shipping(pydantic.BaseModel):
+    speed: Literal["slow", "fast"]
+    address: Address
+    weight: float
+
+@flow
+def ship() -> str:
+    s = kitaru.wait(schema=Shipping, name="shipping", question="Where to?")
+    return f"{s.speed} to {s.address.city} {s.address.zip_code} ({s.weight} kg)"
 
 @checkpoint
 def tick(i: int) -> int:

@@ -88,6 +88,25 @@ def test_answer_a_wait_through_the_generated_form(page: Any, ui: UIServer, flows
     assert handle.wait(timeout=30) == "out-publish by ana (5, 1 tags)"
 
 
+def test_wait_form_with_enum_nested_object_and_number(page: Any, ui: UIServer, flows: Any) -> None:
+    handle = flows.ship.run()
+    login_local(page, ui)
+    page.goto(f"{ui.url}/executions/{handle.exec_id}")
+    form = page.locator("form.wait-form")
+    form.locator("label:has-text('speed') select").select_option(label="fast")
+    nested = form.locator("fieldset fieldset")
+    assert nested.locator("legend").inner_text().startswith("address")
+    nested.locator("label:has-text('city') input").fill("Lyon")
+    nested.locator("label:has-text('zip_code') input").fill("69.5")
+    form.locator("label:has-text('weight') input").fill("2.5")
+    form.locator("button.answer").click()
+    assert form.locator(".form-error").inner_text() == "zip_code *: enter a whole number"  # checked in the browser
+    nested.locator("label:has-text('zip_code') input").fill("69001")
+    form.locator("button.answer").click()
+    page.wait_for_selector("#exec[data-status='completed']", timeout=40_000)
+    assert handle.wait(timeout=30) == "fast to Lyon 69001 (2.5 kg)"
+
+
 def test_bad_answer_is_refused_by_the_server_and_changes_nothing(page: Any, ui: UIServer, flows: Any) -> None:
     handle = flows.approval_flow.run(topic="t3")
     login_local(page, ui)

@@ -122,8 +122,25 @@
   }
 
   /* wait forms generated from the wait's JSON schema; the raw JSON field is the fallback */
-  function field(schema, label) {
+  function resolve(schema, root, depth) {
     schema = schema || {};
+    if (depth > 20) return schema;
+    if (typeof schema.$ref === "string" && schema.$ref.startsWith("#/")) {
+      let target = root;
+      for (const part of schema.$ref.slice(2).split("/")) target = target ? target[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
+      const { $ref, ...rest } = schema;
+      return resolve({ ...(target || {}), ...rest }, root, depth + 1);
+    }
+    if (Array.isArray(schema.allOf) && schema.allOf.length === 1) {
+      const { allOf, ...rest } = schema;
+      return resolve({ ...resolve(allOf[0], root, depth + 1), ...rest }, root, depth + 1);
+    }
+    return schema;
+  }
+
+  function field(schema, label, root) {
+    root = root || schema || {};
+    schema = resolve(schema, root, 0);
     const wrap = el("div", { class: "field" });
     const lab = el("label", {}, label || "");
     if (schema.description) wrap.append(el("small", { class: "hint" }, schema.description));
@@ -176,10 +193,11 @@
       if (label) fs.append(el("legend", {}, label));
       const required = new Set(schema.required || []);
       const kids = Object.entries(schema.properties).map(([k, s]) => {
-        const f = field(s, k + (required.has(k) ? " *" : ""));
-        fs.append(f.node);
+        const f = field(s, k + (required.has(k) ? " *" : ""), root);
+        if (f) fs.append(f.node);
         return [k, f];
       });
+      if (kids.some(([, f]) => !f)) return null; /* a part without a form: raw JSON for the whole answer */
       wrap.append(fs);
       return {
         node: wrap, empty: () => false,
@@ -199,7 +217,7 @@
       const list = el("div"), items = [];
       const addBtn = el("button", { type: "button", class: "add" }, "+ add");
       const addItem = () => {
-        const f = field(schema.items || {}, "#" + (items.length + 1));
+        const f = field(schema.items || {}, "#" + (items.length + 1), root) || rawItem();
         const rm = el("button", { type: "button", class: "remove" }, "×");
         rm.addEventListener("click", () => { items.splice(items.indexOf(f), 1); f.node.remove(); });
         f.node.append(rm); list.append(f.node); items.push(f);
@@ -215,6 +233,13 @@
       };
     }
     return null; /* no form for this schema: raw JSON only */
+  }
+
+  function rawItem() {
+    const wrap = el("div", { class: "field" }), ta = el("textarea", { rows: "2", spellcheck: "false" });
+    ta.value = "null";
+    wrap.append(el("label", {}, "JSON"), ta);
+    return { node: wrap, empty: () => false, get: () => JSON.parse(ta.value) };
   }
 
   function waitForms() {
