@@ -132,7 +132,13 @@ def test_replay_with_an_override_and_bad_overrides_change_nothing(page: Any, ui:
     page.click("#replay")
     page.wait_for_selector("#error")  # refused by the server
     assert len(KitaruClient().executions.list()) == 1  # nothing was created
-    page.fill("#overrides", '{"checkpoint.plan": {"topic": "patched"}}')
+    page.fill("#overrides", "")
+    page.click(".add-override")  # a JSON editor for one checkpoint's output
+    page.select_option(".override .override-name", "plan")
+    page.fill(".override .override-value", '{"topic": "patched"')
+    page.click("#replay")
+    assert "Override of plan is not valid JSON" in page.locator("#replay-form .form-error").inner_text()
+    page.fill(".override .override-value", '{"topic": "patched"}')
     page.click("#replay")
     page.wait_for_url(re.compile(r"/executions/(?!" + first.exec_id + ")"))
     new_id = page.url.rsplit("/executions/", 1)[1].split("?")[0]

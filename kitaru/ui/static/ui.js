@@ -262,18 +262,41 @@
     });
   }
 
+  /* replay overrides: one JSON editor per overridden checkpoint, merged with the raw object field */
   function jsonFields() {
     $$("textarea[data-json=object]").forEach((ta) => {
-      const form = ta.form, err = $(".form-error", form);
+      const form = ta.form, err = $(".form-error", form), box = $(".override-editors", form);
+      const rows = [];
+      if (box) {
+        const names = (box.dataset.checkpoints || "").split(" ").filter(Boolean);
+        const add = el("button", { type: "button", class: "add-override" }, "+ override a checkpoint's output");
+        add.addEventListener("click", () => {
+          const row = el("div", { class: "override" }), sel = el("select", { class: "override-name" });
+          names.forEach((n) => sel.append(el("option", { value: n }, n)));
+          const value = el("textarea", { class: "override-value", rows: "2", spellcheck: "false", placeholder: "JSON value" });
+          const rm = el("button", { type: "button" }, "×");
+          rm.addEventListener("click", () => { rows.splice(rows.indexOf(row), 1); row.remove(); });
+          row.append(sel, value, rm); row._get = () => [sel.value, value.value];
+          rows.push(row); box.insertBefore(row, add);
+        });
+        box.append(add);
+      }
       form.addEventListener("submit", (ev) => {
         err.hidden = true;
-        if (!ta.value.trim()) return;
         try {
-          const v = JSON.parse(ta.value);
-          if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error('Overrides must be a JSON object: {"checkpoint": value}');
+          let v = {};
+          if (ta.value.trim()) {
+            try { v = JSON.parse(ta.value); } catch (e) { throw new Error("Overrides are not valid JSON: " + e.message); }
+            if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error('Overrides must be a JSON object: {"checkpoint.name": value}');
+          }
+          for (const row of rows) {
+            const [name, text] = row._get();
+            try { v["checkpoint." + name] = JSON.parse(text); } catch (e) { throw new Error("Override of " + name + " is not valid JSON: " + e.message); }
+          }
+          if (rows.length) ta.value = JSON.stringify(v);
         } catch (e) {
           ev.preventDefault();
-          err.textContent = e instanceof SyntaxError ? "Overrides are not valid JSON: " + e.message : e.message;
+          err.textContent = e.message;
           err.hidden = false;
         }
       }, true);
