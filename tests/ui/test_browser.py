@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -51,6 +52,9 @@ def test_list_filters_and_detail_with_outputs_and_llm_costs(page: Any, ui: UISer
     page.wait_for_selector("#timeline")
     assert page.locator("details.cp").count() == 2
     page.click("details.cp[data-invocation='plan'] summary")
+    page.click("details.cp[data-invocation='plan'] .cp-logs")  # this checkpoint's logs only
+    page.locator("#logs td.msg", has_text="llm_calls").wait_for()
+    assert page.locator("#logs td.msg", has_text="running step").count() == 0
     preview = page.locator("details.cp[data-invocation='plan'] pre.preview.json")
     preview.wait_for()
     assert '"steps": [' in preview.inner_text() and "<b>bold</b>" in preview.inner_text()  # shown as text
@@ -64,9 +68,10 @@ def test_list_filters_and_detail_with_outputs_and_llm_costs(page: Any, ui: UISer
     assert "ready" in default.locator(".ready").inner_text() and "local" in default.inner_text()
     shot(page, tmp_path, "stacks")
     assert not page.console_errors, page.console_errors
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(list_png, DOCS_IMG / "ui-executions.png")
-    shutil.copy(detail_png, DOCS_IMG / "ui-execution.png")
+    if os.environ.get("KITARU_UI_SCREENSHOTS_TO_DOCS") == "1":  # refresh the README's screenshots on demand
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copy(list_png, DOCS_IMG / "ui-executions.png")
+        shutil.copy(detail_png, DOCS_IMG / "ui-execution.png")
 
 
 def test_answer_a_wait_through_the_generated_form(page: Any, ui: UIServer, flows: Any, tmp_path: Path) -> None:

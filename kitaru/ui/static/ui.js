@@ -117,6 +117,9 @@
     const restart = () => { generation += 1; after = 0; body.textContent = ""; load(generation); };
     level.addEventListener("change", () => $$("tr.log", body).forEach((tr) => { tr.hidden = !levelOk(tr.dataset.level); }));
     cp.addEventListener("change", restart);
+    $$("button.cp-logs").forEach((b) => b.addEventListener("click", () => {
+      cp.value = b.dataset.checkpoint; restart(); box.scrollIntoView();
+    }));
     follow.addEventListener("change", () => { if (follow.checked) { generation += 1; load(generation); } });
     load(generation);
   }
