@@ -78,9 +78,8 @@ def execution_page(request: Request, exec_id: ExecId, error: Opt = "", notice: O
                   pretty=_present.pretty, **session_info(request, who))
 
 
-@router.get("/executions/{exec_id}/checkpoints/{invocation_id:path}/output")
-def output_preview(request: Request, exec_id: ExecId, invocation_id: str) -> Response:
-    """The output preview of one checkpoint (an HTML fragment the page loads when it is opened)."""
+def _call_output(request: Request, exec_id: str, invocation_id: str) -> tuple[dict[str, Any], Any, Any]:
+    """One checkpoint call of an execution, its output ref and how to preview it."""
     who = session_principal(request)
     ctx = _ctx(request)
     execution_row(request, who, exec_id)
@@ -94,7 +93,25 @@ def output_preview(request: Request, exec_id: ExecId, invocation_id: str) -> Res
     elif ref and "sha256" in ref:
         data = _read(ref) if ref.get("size", 0) <= _present.PREVIEW_BYTES else None
         shown = _present.preview(ref, data)
+    return call, ref, shown
+
+
+# {invocation_id:path} would swallow the suffix: the two fragments are told apart by their last segment
+@router.get("/executions/{exec_id}/checkpoints/{invocation_id:path}/output")
+def output_preview(request: Request, exec_id: ExecId, invocation_id: str) -> Response:
+    """The output preview of one checkpoint (an HTML fragment)."""
+    call, ref, shown = _call_output(request, exec_id, invocation_id)
     return render(request, "_output.html", ref=ref, shown=shown, exec_id=exec_id, call=call)
+
+
+@router.get("/executions/{exec_id}/checkpoints/{invocation_id:path}/body")
+def checkpoint_body(request: Request, exec_id: ExecId, invocation_id: str) -> Response:
+    """One checkpoint's details (inputs, output preview, metadata, error, attempts), loaded when opened."""
+    call, ref, shown = _call_output(request, exec_id, invocation_id)
+    attempts = [a for a in _ctx(request).state.load_attempts(exec_id) if a["invocation_id"] == invocation_id]
+    md = {k: v for k, v in (call.get("metadata") or {}).items() if k not in _present._LLM_KEYS}
+    return render(request, "_checkpoint.html", c=call, ref=ref, shown=shown, exec_id=exec_id, call=call,
+                  attempts=attempts, shown_metadata=md, pretty=_present.pretty)
 
 
 def _read(ref: dict[str, Any]) -> bytes | None:

@@ -73,16 +73,17 @@
     setTimeout(tick, 1000);
   }
 
-  function outputs() {
-    $$("details.cp[data-output-url]").forEach((d) => d.addEventListener("toggle", async () => {
-      const out = $(".output", d);
-      if (!d.open || !out || d.dataset.loaded) return;
+  function checkpointBodies() {
+    $$("details.cp[data-body-url]").forEach((d) => d.addEventListener("toggle", async () => {
+      const body = $(".cp-body", d);
+      if (!d.open || !body || d.dataset.loaded) return;
       d.dataset.loaded = "1";
-      if (!out.querySelector("em")) return;
       try {
-        const r = await fetch(d.dataset.outputUrl, { credentials: "same-origin" });
-        out.innerHTML = await r.text(); /* server-rendered, autoescaped fragment from our own origin */
-      } catch (e) { out.textContent = "could not load the output"; }
+        const r = await fetch(d.dataset.bodyUrl, { credentials: "same-origin" });
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        body.innerHTML = await r.text(); /* server-rendered, autoescaped fragment from our own origin */
+        localTimes(body);
+      } catch (e) { body.textContent = "could not load this checkpoint: " + e.message; delete d.dataset.loaded; }
     }));
   }
 
@@ -117,9 +118,10 @@
     const restart = () => { generation += 1; after = 0; body.textContent = ""; load(generation); };
     level.addEventListener("change", () => $$("tr.log", body).forEach((tr) => { tr.hidden = !levelOk(tr.dataset.level); }));
     cp.addEventListener("change", restart);
-    $$("button.cp-logs").forEach((b) => b.addEventListener("click", () => {
-      cp.value = b.dataset.checkpoint; restart(); box.scrollIntoView();
-    }));
+    document.addEventListener("click", (ev) => {  /* buttons arrive with lazily loaded checkpoint bodies */
+      const b = ev.target.closest && ev.target.closest("button.cp-logs");
+      if (b) { cp.value = b.dataset.checkpoint; restart(); box.scrollIntoView(); }
+    });
     follow.addEventListener("change", () => { if (follow.checked) { generation += 1; load(generation); } });
     load(generation);
   }
@@ -308,6 +310,6 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     localTimes(document); bars(); waitForms(); jsonFields(); confirmations();
-    liveList(); liveExecution(); outputs(); logs();
+    liveList(); liveExecution(); checkpointBodies(); logs();
   });
 })();
