@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -104,16 +103,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http)  # type: ignore[arg-type]
     handled: list[type[BaseException]] = [ApiError, KitaruError, LeaseLost, CancelRequested, sqlite3.Error, ValueError,
                                           TypeError, KeyError]
-    # only an opened SQLAlchemy / psycopg database raises their errors (create_app opens it first): importing
-    # them otherwise costs ~0.3 s of `kitaru ui` start-up for nothing
-    if "sqlalchemy" in sys.modules:
+    try:
         from sqlalchemy.exc import SQLAlchemyError
 
         handled.append(SQLAlchemyError)
-    if "psycopg" in sys.modules:
+    except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
+        pass
+    try:
         import psycopg
 
         handled.append(psycopg.Error)
+    except ImportError:  # without kitaru[postgres]
+        pass
     for kind in handled:
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(Exception, on_error)  # last resort: 500 with a JSON body
