@@ -33,8 +33,10 @@ class LoopbackHostOnly:
 def local_app(home: Path, token: str) -> Any:
     """The server app over the embedded store of `home`, with the UI's local mode (actions run here)."""
     from kitaru.server._app import create_app
+    from kitaru.store._sqlite import SQLiteDatabase
 
     home.mkdir(parents=True, exist_ok=True)
+    SQLiteDatabase(home / "kitaru.db").close()  # the embedded store, created (with its schema) as flows create it
     app = create_app(f"sqlite:///{home / 'kitaru.db'}", home=home)
     app.state.kitaru_ui_local = True  # retry/resume/replay start runners on this machine: the owner's own
     app.state.kitaru_ui_token = token

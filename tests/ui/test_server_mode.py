@@ -15,12 +15,15 @@ from kitaru.server._app import create_app
 
 @pytest.fixture
 def server(tmp_path: Path) -> Any:
+    from kitaru.store._sqlite import SQLiteDatabase
+
+    SQLiteDatabase(tmp_path / "server.db").close()
     app = create_app(f"sqlite:///{tmp_path / 'server.db'}", home=tmp_path)
     ctx = app.state.kitaru
-    ctx.state.create_execution({"id": "e" * 32, "flow_name": "<i>flow</i>", "flow_source": {}, "inputs": {}},
+    ctx.state.create_execution({"id": "e" * 32, "flow_name": "flow-x", "flow_source": {}, "inputs": {}},
                                owner="runner-1", lease_ttl=60)
     ctx.state.finish_execution("e" * 32, owner="runner-1", status="failed",
-                               failure={"origin": "checkpoint", "reason": "error", "message": "boom",
+                               failure={"origin": "checkpoint", "reason": "error", "message": "<i>boom</i>",
                                         "traceback": "Traceback: <script>x</script>"})
     return app
 
@@ -63,7 +66,7 @@ def test_mounted_beside_the_api(server: Any) -> None:
 def test_member_sees_failure_escaped_and_no_code_starting_actions(server: Any) -> None:
     c = logged_in(server, key_for(server, "mo", "member"))
     page = c.get(f"/executions/{'e' * 32}").text
-    assert "&lt;i&gt;flow&lt;/i&gt;" in page and "<i>flow</i>" not in page
+    assert "&lt;i&gt;boom&lt;/i&gt;" in page and "<i>boom</i>" not in page
     assert "Traceback: &lt;script&gt;" in page
     assert 'id="cancel"' in page and 'id="retry"' not in page and 'id="replay"' not in page
     r = c.post(f"/executions/{'e' * 32}/retry", data={"csrf": csrf_of(page)}, follow_redirects=False)
