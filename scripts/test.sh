@@ -59,5 +59,15 @@ if [ ! -x .ci/.cache/azurite/node_modules/.bin/azurite-blob ]; then
 fi
 # ---------------------------------------------------------------------------------------------------------
 
+# --- Chromium for the web UI tests (tests/ui, Playwright for Python) -----------------------------------
+# Debian's own chromium package drives the browser tests; never `playwright install` (it downloads a
+# browser). Installed only if missing; the tests launch /usr/bin/chromium themselves.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium (apt) for tests/ui"
+  { timeout 120 apt-get update -q >/dev/null && timeout 600 apt-get install -y -q chromium >/dev/null; } \
+    || echo "chromium install failed: tests/ui will fail" >&2
+fi
+# ---------------------------------------------------------------------------------------------------------
+
 echo "== running the test suite"
 exec timeout 3600 python -m pytest -q -p no:cacheprovider "$@"

@@ -87,4 +87,11 @@ def api_app() -> FastAPI:
     app.include_router(health.router)
     for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)
+    if os.environ.get("KITARU_SERVER_UI", "1") != "0":  # the web UI at / (kitaru/ui); 0 serves the API only
+        try:
+            from kitaru.ui import mount_ui
+        except ImportError:  # jinja2 missing: the API still serves; `pip install 'kitaru[server]'` adds the UI
+            pass
+        else:
+            mount_ui(app)
     return app

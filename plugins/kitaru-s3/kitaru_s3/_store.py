@@ -123,6 +123,12 @@ class S3ArtifactStore:
             raise KitaruBackendError(f"cannot read artifact {key!r} from {self.root}: {exc}") from exc
         return S3ObjectReader(self._reader, self.bucket, self._key(key), first)  # type: ignore[return-value]
 
+    def read_url(self, key: str, *, ttl: int = 300) -> str:
+        """A presigned, read-only GET URL for one object, valid `ttl` seconds (browsers fetch previews with it;
+        inline previews from another origin need the bucket's CORS rule, plain downloads do not)."""
+        return str(self._reader.generate_presigned_url("get_object", Params={"Bucket": self.bucket,
+                                                                              "Key": self._key(key)}, ExpiresIn=ttl))
+
     def exists(self, key: str) -> bool:
         """Whether an object exists under `key`."""
         try:
