@@ -70,4 +70,5 @@ fi
 # ---------------------------------------------------------------------------------------------------------
 
 echo "== running the test suite"
-exec timeout 3600 python -m pytest -q -p no:cacheprovider "$@"
+# three workers: most tests wait on real servers and processes, not on the CPU; a file stays on one worker
+exec timeout 4800 python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile "$@"
