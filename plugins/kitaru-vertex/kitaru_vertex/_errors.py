@@ -56,10 +56,11 @@ def translate_errors(action: str, where: str) -> Iterator[None]:
         raise VertexUnreachableError(
             f"cannot reach Vertex AI to {action} in {where}: {type(exc).__name__}: {exc}. Check the orchestrator's"
             " `region`/`api_endpoint` and the network") from None
-    except auth_ex.GoogleAuthError as exc:
+    except auth_ex.GoogleAuthError as exc:  # a 401 on a bare token ends here (it cannot be refreshed)
         raise VertexForbiddenError(
-            f"no usable Google credentials to {action} in {where}: {exc}. Run `gcloud auth application-default"
-            " login` on the server, or connect to a Kitaru server (`kitaru login`) that brokers them") from None
+            f"Google did not accept the credentials to {action} in {where} ({type(exc).__name__}: {exc}): the token"
+            " may have expired or been revoked. Log in again (`kitaru login`); on the server, check its identity"
+            " (`gcloud auth application-default login`, or the workload identity)", status=401) from None
 
 
 class VertexUsageError(KitaruUsageError):
