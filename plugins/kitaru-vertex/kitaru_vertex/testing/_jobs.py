@@ -42,6 +42,7 @@ class JobRun:
     proc: subprocess.Popen[bytes] | None = None
     thread: threading.Thread | None = None
     lines: list[tuple[str, str]] = field(default_factory=list)  # (timestamp, text) as Cloud Logging keeps them
+    spawned_at: float | None = None  # time.time() when the container process was started
 
 
 class Runner:
@@ -90,6 +91,7 @@ class Runner:
         try:
             run.proc = subprocess.Popen(args, env=env, cwd=str(run.sandbox), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            run.spawned_at = time.time()
         except OSError as exc:
             self.fake.set_state(run.name, "JOB_STATE_FAILED", endTime=now_rfc3339(), error={
                 "code": 3, "message": f"The replica workerpool0-0 could not start its container: {exc}"})
