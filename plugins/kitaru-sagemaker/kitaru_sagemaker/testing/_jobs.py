@@ -34,6 +34,7 @@ class FakeJob:
     created: float = field(default_factory=time.time)
     ended: float | None = None
     stream: str | None = None
+    spawned_at: float | None = None  # time.time() when the container process was started
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -125,6 +126,7 @@ class Runner:
         job.stream = f"{job.name}/algo-1-{int(time.time())}"
         log = open(job.sandbox / "log", "wb")  # noqa: SIM115 (the child owns it)
         with log:
+            job.spawned_at = time.time()
             job.proc = subprocess.Popen(args, env=env, cwd=job.sandbox, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
