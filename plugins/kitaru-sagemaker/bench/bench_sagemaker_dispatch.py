@@ -23,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+PROFILE = bool(os.environ.get("BENCH_PROFILE"))
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
@@ -122,22 +123,33 @@ def end_to_end(runs: int) -> None:
                 import bench_sm_flow
 
                 bare = interpreter_start()
-                returns, firsts = [], []
+                returns, firsts, spawns = [], [], []
                 for i in range(runs + 1):  # the first run warms the client (imports, credentials, code upload)
                     before = len(marks.read_text().split())
                     t0 = time.time()
-                    handle = bench_sm_flow.bench_flow.run(i, stack="sm")
+                    if PROFILE and i == 1:
+                        import cProfile
+                        import pstats
+
+                        prof = cProfile.Profile()
+                        handle = prof.runcall(bench_sm_flow.bench_flow.run, i, stack="sm")
+                        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+                    else:
+                        handle = bench_sm_flow.bench_flow.run(i, stack="sm")
                     t1 = time.time()
                     result = handle.wait(timeout=120)
                     assert result == 1.0, result
                     first = float(marks.read_text().split()[before])
+                    spawned = max(fake.jobs.values(), key=lambda j: j.created).spawned_at or first
                     if i:
                         returns.append(t1 - t0)
                         firsts.append(first - t0)
+                        spawns.append(spawned - t0)
                 print(f"bare interpreter start (python -c pass): {bare * 1000:.0f} ms")
                 print(f".run() returns:                          median {statistics.median(returns) * 1000:.0f} ms")
                 print(f".run() -> first checkpoint (wall):       median {statistics.median(firsts) * 1000:.0f} ms"
                       f"  (runs: {', '.join(f'{f * 1000:.0f}' for f in firsts)})")
+                print(f".run() -> job process spawned:           median {statistics.median(spawns) * 1000:.0f} ms")
                 print(f"dispatch overhead (minus interpreter):   median {(statistics.median(firsts) - bare) * 1000:.0f} ms")
         finally:
             drop()  # type: ignore[operator]
