@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,11 +36,14 @@ class SageMakerOrchestratorConfig(BaseModel):
     use_spot: bool = False
     max_wait_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT)
     checkpoint_s3_uri: str | None = None
+    token_delivery: Literal["environment", "secretsmanager"] = Field(default="environment",
+                                                                    json_schema_extra={"kitaru_secret": False})
     dispatch_role_arn: str | None = None  # assumed by the server (with a session policy) to mint dispatch creds
     region: str | None = None
     endpoint_url: str | None = None
     logs_endpoint_url: str | None = None
     sts_endpoint_url: str | None = None
+    secrets_endpoint_url: str | None = None
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = Field(default=None, json_schema_extra=_SECRET)
     aws_session_token: str | None = Field(default=None, json_schema_extra=_SECRET)

@@ -15,12 +15,13 @@ from kitaru.plugins import CredentialBroker, Credentials, JobSpec, JobStatus
 from kitaru_sagemaker._aws import client, region_of
 from kitaru_sagemaker._config import SageMakerOrchestratorConfig
 from kitaru_sagemaker._errors import SageMakerError, SageMakerJobNotFoundError, translate
-from kitaru_sagemaker._policy import dispatch_policy
+from kitaru_sagemaker._policy import JOB_PREFIX, SECRET_PREFIX, dispatch_policy
 from kitaru_sagemaker._request import JOB_NAME, build_request, job_name
 from kitaru_sagemaker._status import finished, job_status
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-MIN_TTL, MAX_TTL = 900, 3600  # STS AssumeRole limits (role chaining caps at one hour)
+MIN_TTL, MAX_TTL = 900, 3600
+SECRET_ENV = ("KITARU_AUTH_TOKEN",)  # kept out of DescribeTrainingJob with token_delivery: secretsmanager  # STS AssumeRole limits (role chaining caps at one hour)
 
 
 class SageMakerOrchestrator:
@@ -39,7 +40,8 @@ class SageMakerOrchestrator:
             if service not in self._clients:
                 endpoint = {"sagemaker": self.config.endpoint_url,
                             "logs": self.config.logs_endpoint_url or self.config.endpoint_url,
-                            "sts": self.config.sts_endpoint_url}[service]
+                            "sts": self.config.sts_endpoint_url,
+                            "secretsmanager": self.config.secrets_endpoint_url}[service]
                 broker = None if service == "sts" else self.broker  # minting uses the server's own identity
                 self._clients[service] = client(service, self.config, broker=broker, endpoint_url=endpoint)
             return self._clients[service]
@@ -55,9 +57,39 @@ class SageMakerOrchestrator:
         """CreateTrainingJob running `job.command` as the container entrypoint; returns the job name."""
         name = job_name(job.exec_id)
         request = build_request(job, name, self.config)
-        with translate(f"create training job {name}"):
-            self._client("sagemaker").create_training_job(**request)
+        secret = self._hide_secrets(request, name) if self.config.token_delivery == "secretsmanager" else None
+        try:
+            with translate(f"create training job {name}"):
+                self._client("sagemaker").create_training_job(**request)
+        except BaseException:
+            if secret:
+                self._delete_secret(secret)
+            raise
         return name
+
+    def _hide_secrets(self, request: dict[str, Any], name: str) -> str | None:
+        """Move the execution token out of `Environment` into a Secrets Manager secret the entrypoint reads."""
+        env = request["Environment"]
+        hidden = {k: env.pop(k) for k in SECRET_ENV if k in env}
+        if not hidden:
+            return None
+        with translate(f"create the secret of training job {name}"):
+            arn = str(self._client("secretsmanager").create_secret(
+                Name=f"{SECRET_PREFIX}{name.removeprefix(JOB_PREFIX)}", SecretString=json.dumps(hidden),
+                Description=f"Kitaru execution token of training job {name} (deleted when the job starts)")["ARN"])
+        env["KITARU_SECRET_ENV_ARN"] = arn
+        algo = request["AlgorithmSpecification"]
+        command = [*algo["ContainerEntrypoint"], *algo.get("ContainerArguments", [])]
+        algo["ContainerEntrypoint"] = [command[0]]
+        algo["ContainerArguments"] = ["-m", "kitaru_sagemaker.entrypoint", *command]
+        return arn
+
+    def _delete_secret(self, arn: str) -> None:
+        try:
+            with translate(f"delete secret {arn}"):
+                self._client("secretsmanager").delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        except SageMakerError:
+            pass  # best effort: the job was not created, the secret holds a token of a job that never ran
 
     def describe(self, job_id: str) -> dict[str, Any]:
         """DescribeTrainingJob (SageMakerJobNotFoundError if it does not exist)."""
@@ -115,7 +147,8 @@ class SageMakerOrchestrator:
     # -- credentials -----------------------------------------------------------------------------------------------
     def dispatch_policy(self) -> dict[str, Any]:
         """The session policy of minted dispatch credentials (see `kitaru_sagemaker.dispatch_policy`)."""
-        return dispatch_policy(self.config.role_arn, region_of(self.config))
+        return dispatch_policy(self.config.role_arn, region_of(self.config),
+                               secrets=self.config.token_delivery == "secretsmanager")
 
     def mint_credentials(self, scope: str = "", *, access: str = "write", ttl: int = MIN_TTL) -> Credentials:
         """STS AssumeRole of `dispatch_role_arn` narrowed by `dispatch_policy()`: create/describe/stop + PassRole.

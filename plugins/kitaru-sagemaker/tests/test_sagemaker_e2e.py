@@ -85,7 +85,10 @@ def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
     marks.touch()
     job_env = {"PYTHONPATH": str(ROOT), "MARKS": str(marks), "KITARU_LEASE_TTL": "2",
                "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-               "AWS_CONFIG_FILE": str(tmp_path / "none"), "SLOW": "0"}
+               "AWS_CONFIG_FILE": str(tmp_path / "none"), "SLOW": "0",
+               # the container's execution role: reads (and deletes) its token secret, nothing else is used
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_url}
     url, drop = pg_database()
     server_env = {"AWS_ACCESS_KEY_ID": ROOT_CREDS["aws_access_key_id"],
                   "AWS_SECRET_ACCESS_KEY": ROOT_CREDS["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1",
@@ -107,7 +110,8 @@ def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
             orchestrator: {{flavor: sagemaker, role_arn: "arn:aws:iam::123456789012:role/kitaru-jobs",
                             dispatch_role_arn: "{dispatch_role}", output_path: "s3://{bucket}/sm-output",
                             image: "{IMAGE}", region: us-east-1, endpoint_url: "{fake.url}",
-                            sts_endpoint_url: "{moto_url}", instance_type: ml.m5.large}}
+                            sts_endpoint_url: "{moto_url}", instance_type: ml.m5.large,
+                            token_delivery: secretsmanager, secrets_endpoint_url: "{moto_url}"}}
             artifact_store: {{flavor: s3, path: "s3://{bucket}/kitaru", region: us-east-1,
                               endpoint_url: "{moto_url}", role_arn: "{store_role}"}}
         """), activate=False)
@@ -123,6 +127,7 @@ def test_run_on_sagemaker_from_a_client_without_cloud_credentials(world: dict[st
     [req] = fake.requests
     assert req["AlgorithmSpecification"]["ContainerArguments"][-2:] == ["kitaru.runtime", handle.exec_id]
     assert req["Environment"]["KITARU_FETCH_CODE"] == "1" and not req["Environment"].get("KITARU_API_KEY")
+    assert "KITARU_AUTH_TOKEN" not in req["Environment"] and req["Environment"]["KITARU_SECRET_ENV_ARN"]
     assert "ASIA" in fake.access_keys[0]  # the client created the job with brokered STS credentials
     execution = KitaruClient().executions.get(handle.exec_id)
     assert execution.orchestrator == "sagemaker" and execution.job_id == req["TrainingJobName"]
