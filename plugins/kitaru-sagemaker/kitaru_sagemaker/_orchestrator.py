@@ -33,6 +33,7 @@ class SageMakerOrchestrator:
     def __init__(self, config: SageMakerOrchestratorConfig, *, broker: CredentialBroker | None = None) -> None:
         self.config, self.broker = config, broker
         self._clients: dict[str, Any] = {}
+        self._swept: set[str] = set()
         self._lock = threading.Lock()
 
     def _client(self, service: str) -> Any:
@@ -84,12 +85,13 @@ class SageMakerOrchestrator:
         algo["ContainerArguments"] = ["-m", "kitaru_sagemaker.entrypoint", *command]
         return arn
 
-    def _delete_secret(self, arn: str) -> None:
+    def _delete_secret(self, arn: str, *, missing_ok: bool = False) -> None:
+        """Best effort: the secret holds the token of a job that never ran (or already read it)."""
         try:
             with translate(f"delete secret {arn}"):
                 self._client("secretsmanager").delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
         except SageMakerError:
-            pass  # best effort: the job was not created, the secret holds a token of a job that never ran
+            pass
 
     def describe(self, job_id: str) -> dict[str, Any]:
         """DescribeTrainingJob (SageMakerJobNotFoundError if it does not exist)."""
@@ -99,7 +101,12 @@ class SageMakerOrchestrator:
 
     def status(self, job_id: str) -> JobStatus:
         """From TrainingJobStatus / SecondaryStatus; a failure carries SageMaker's FailureReason."""
-        return job_status(self.describe(job_id))
+        desc = self.describe(job_id)
+        env = desc.get("Environment") or {}
+        if finished(desc) and env.get("KITARU_SECRET_ENV_ARN") and job_id not in self._swept:
+            self._swept.add(job_id)  # a job that ended before its entrypoint ran leaves its token secret: remove it
+            self._delete_secret(env["KITARU_SECRET_ENV_ARN"], missing_ok=True)
+        return job_status(desc)
 
     def cancel(self, job_id: str) -> None:
         """StopTrainingJob (SIGTERM, then SIGKILL after 120 s on SageMaker); a finished job is left alone."""

@@ -66,3 +66,18 @@ def test_secret_policy_only_with_secretsmanager_delivery() -> None:
     assert not allows(p, "secretsmanager:GetSecretValue", secret)  # the dispatcher never reads tokens back
     assert not allows(p, "secretsmanager:DeleteSecret",
                       "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-password")
+
+
+def test_a_job_failing_before_its_entrypoint_leaves_no_secret(moto_url: str) -> None:
+    from tests.e2e.moto import boto
+
+    with FakeSageMaker() as fake:
+        fake.fail_image("*/missing:*")
+        orch = fake.orchestrator(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/missing:1",
+                                 token_delivery="secretsmanager", secrets_endpoint_url=moto_url)
+        job = orch.submit(JobSpec("pullfail", [sys.executable, "-c", "pass"], env={"KITARU_AUTH_TOKEN": "t"}))
+        names = lambda: [s["Name"] for s in boto("secretsmanager", moto_url).list_secrets()["SecretList"]]  # noqa: E731
+        assert [n for n in names() if "pullfail" in n]  # made at submit
+        status = eventually(lambda: orch.status(job).done and orch.status(job))
+        assert status.state == "failed" and "ClientError" in status.message
+        assert not [n for n in names() if "pullfail" in n]  # removed once the job ended without reading it
