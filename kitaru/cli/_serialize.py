@@ -7,7 +7,8 @@ from typing import Any
 # fields of an execution summary that Kitaru 0.4 writes, in its order; our extras follow
 _SUMMARY = ("exec_id", "flow_id", "flow_name", "status", "started_at", "ended_at", "stack_name", "status_reason",
             "pending_wait", "failure", "metadata")
-_EXTRAS = ("stack", "created_at", "updated_at", "runs", "original_exec_id", "replay_from")
+_EXTRAS = ("stack", "created_at", "updated_at", "runs", "original_exec_id", "replay_from", "owner", "orchestrator",
+           "job_id", "dispatched_at")
 
 
 def execution_summary(execution: Any) -> dict[str, Any]:

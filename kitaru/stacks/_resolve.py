@@ -56,8 +56,11 @@ class ResolvedStack:
 
         if not is_remote(self.state):
             return self.artifact_store
-        return build_component("artifact_store", self.spec["artifact_store"], self.name, self.home,  # type: ignore[no-any-return]
-                               self.state, scope="code")
+        with _lock:
+            if "code_store" not in self._built:  # built once: its clients and credentials serve every run
+                self._built["code_store"] = build_component("artifact_store", self.spec["artifact_store"], self.name,
+                                                            self.home, self.state, scope="code")
+            return self._built["code_store"]  # type: ignore[no-any-return]
 
     @property
     def container_registry(self) -> Any | None:

@@ -122,7 +122,7 @@ def _role(moto_url: str, trust: dict[str, Any]) -> str:
 
 
 def _jobs(cluster: FakeCluster) -> list[dict[str, Any]]:
-    return cluster.list("jobs", "kitaru")
+    return cluster.list("Job", "kitaru")
 
 
 def test_run_on_kubernetes_from_a_client_without_cloud_credentials(world: dict[str, Any], flow_module) -> None:
@@ -148,7 +148,9 @@ def test_a_killed_pod_is_lost_and_retry_does_not_rerun_completed_checkpoints(
     marks = world["marks"]
     wait_for(lambda: "slow" in marks.read_text().split(), timeout=90)
     [job] = _jobs(world["cluster"])
-    world["cluster"].process(f"kitaru/{job['metadata']['name']}").send_signal(signal.SIGKILL)
+    proc = world["cluster"].process(f"kitaru/{job['metadata']['name']}")
+    assert proc is not None, "the pod's process is not running"
+    proc.send_signal(signal.SIGKILL)
     client = KitaruClient()
     wait_for(lambda: client.executions.get(handle.exec_id).status == "failed", timeout=60, interval=0.5)
     world["cluster"].base_env["SLOW"] = "0"

@@ -151,13 +151,13 @@ def test_unauthenticated_callers_cannot_read_or_write_memory(backend: str) -> No
 
 
 def test_a_viewer_token_is_read_only(backend: str) -> None:
-    url, _ = _server(backend)
-    from kitaru.server._tokens import Principal, sign
-    from tests.server.conftest import SECRET_KEY
+    url, admin_key = _server(backend)
+    admin = {"Authorization": f"Bearer {_token(url, admin_key)}"}
+    httpx.post(f"{url}{API}/users", json={"name": "vic", "role": "viewer"}, headers=admin).raise_for_status()
+    key = httpx.post(f"{url}{API}/api-keys", json={"name": "k", "principal": "vic"}, headers=admin).json()["api_key"]
 
     kitaru.memory.set("k", "v")
-    viewer = sign(Principal(sub="v1", name="vic", role="viewer", exp=time.time() + 300), SECRET_KEY.encode())
-    h = {"Authorization": f"Bearer {viewer}"}
+    h = {"Authorization": f"Bearer {_token(url, key)}"}
     assert httpx.get(f"{url}{API}/memory/entry", params={"scope": "default", "key": "k"}, headers=h).status_code == 200
     ref = kitaru.memory.entry("k").ref
     r = httpx.put(f"{url}{API}/memory/entry", json={"scope": "default", "key": "k", "value": ref}, headers=h)

@@ -73,9 +73,9 @@ def test_purge_purge_scope_compact_compaction_log_reindex_with_json(cwd: Path) -
 
 def test_bad_input_is_a_usage_error_as_json(cwd: Path) -> None:
     bad = kitaru("memory", "set", "a:b", "v", "-o", "json", cwd=cwd)
-    assert bad.returncode == 2 and "invalid memory key" in (bad.stdout + bad.stderr)
+    assert bad.returncode == 1 and "invalid memory key" in bad.stderr  # -o json: errors as JSON, exit 1 (0.4)
     reserved = kitaru("memory", "set", "_compaction/x", "v", cwd=cwd)
     assert reserved.returncode == 2 and "reserved" in reserved.stderr
     missing = kitaru("memory", "get", "nope", "-o", "json", cwd=cwd)
-    assert missing.returncode == 2 and "does not exist" in (missing.stdout + missing.stderr)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
     assert kitaru_json("memory", "scopes", cwd=cwd)["count"] == 0

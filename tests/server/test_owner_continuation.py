@@ -88,7 +88,7 @@ def test_only_the_owner_continues_an_execution_whoever_answers_it(server: Server
     resumed = run(admin, KITARU_BIN, "executions", "resume", exec_id)
     assert "requested (recorded)" in resumed.stdout + resumed.stderr
     time.sleep(2)
-    assert not (tmp_path / "admin" / "runners").exists()  # no runner was ever started on the admin's machine
+    assert not (tmp_path / "admin" / "jobs").exists()  # no runner was ever started on the admin's machine
     seen = status(admin)
     assert seen["status"] == "waiting" and seen["owner"] == name
     assert seen["metadata"]["continue_requested"]["by"] == "admin"
@@ -103,4 +103,4 @@ def test_only_the_owner_continues_an_execution_whoever_answers_it(server: Server
         time.sleep(0.3)
     assert status(mia)["status"] == "completed"
     assert marks.read_text().split() == ["t@mia", "publish@mia"]
-    assert (tmp_path / "mia" / "runners" / f"{exec_id}.log").exists()
+    assert list((tmp_path / "mia" / "jobs").glob(f"{exec_id}-*/log"))  # the owner's resume ran it on their machine

@@ -156,7 +156,7 @@ def start_detached(flows: Any, call: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # a running Playwright loop must not outlive the UI tests of a worker
 def browser() -> Iterator[Any]:
     """Debian's Chromium under Playwright (never a downloaded browser)."""
     if not os.path.exists(CHROMIUM):
