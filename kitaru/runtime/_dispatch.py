@@ -35,9 +35,8 @@ def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, 
 
     The runner inherits the lease held by `owner`; a runner connected to a server gets a token scoped
     to this one execution (never the caller's API key; a server dispatching itself passes `server_env`).
-    If the orchestrator refuses the job, the
-    execution fails with origin `infrastructure` (retry continues it) instead of waiting for a lease
-    that no runner will ever take.
+    If the orchestrator refuses the job, the execution fails with origin `infrastructure` (retry
+    continues it) instead of waiting for a lease that no runner will ever take.
     """
     env = {"KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
            **(server_env if server_env is not None else _server_env(state, exec_id))}
