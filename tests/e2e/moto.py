@@ -45,6 +45,17 @@ def moto_server(timeout: float = 60) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
+def assumable_role(url: str, name: str) -> str:
+    """A new IAM role on moto that anyone may assume (a store's or a dispatcher's `role_arn`); its ARN."""
+    import json
+    import uuid
+
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                     "Action": "sts:AssumeRole"}]}
+    return str(boto("iam", url).create_role(RoleName=f"{name}-{uuid.uuid4().hex[:8]}",
+                                           AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
 def boto(service: str, url: str) -> Any:
     """A boto3 client for moto as its root test identity."""
     import boto3

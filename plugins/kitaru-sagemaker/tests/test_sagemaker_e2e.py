@@ -5,7 +5,6 @@ policy, moto) and S3 credentials; the fake control plane runs each training job'
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import textwrap
@@ -23,43 +22,12 @@ from kitaru.client import KitaruClient  # noqa: E402
 from kitaru.testing import LocalServer  # noqa: E402
 from kitaru_sagemaker.testing import FakeSageMaker  # noqa: E402
 from tests.conftest import flow_file, flow_module, wait_for  # noqa: E402,F401  (fixtures)
-from tests.e2e.moto import ROOT_CREDS, boto, moto_server  # noqa: E402
+from tests.e2e.flows import REMOTE_FLOWS as FLOWS  # noqa: E402
+from tests.e2e.moto import ROOT_CREDS, assumable_role, boto, moto_server  # noqa: E402
 from tests.server.conftest import pg_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agents:1"
-
-FLOWS = '''
-import os, time
-import kitaru
-from kitaru import checkpoint, flow
-
-def _mark(name):
-    with open(os.environ["MARKS"], "a") as f:
-        f.write(name + "\\n")
-
-@checkpoint
-def fetch(topic: str) -> dict:
-    _mark("fetch")
-    return {"topic": topic, "pad": "x" * 2000}
-
-@checkpoint
-def slow(doc: dict) -> str:
-    _mark("slow")
-    time.sleep(float(os.environ.get("SLOW", "0")))
-    return doc["topic"].upper()
-
-@flow
-def research(topic: str) -> str:
-    doc = fetch(topic)
-    return slow(doc) + "!"
-
-@flow
-def approved(topic: str) -> str:
-    doc = fetch(topic)
-    ok = kitaru.wait(name="ok", schema=bool, question="ship it?")
-    return slow(doc) if ok else "no"
-'''
 
 
 @pytest.fixture(scope="module")
@@ -68,19 +36,12 @@ def moto_url() -> Iterator[str]:
         yield url
 
 
-def _role(moto_url: str, name: str) -> str:
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
-                                                     "Action": "sts:AssumeRole"}]}
-    return str(boto("iam", moto_url).create_role(RoleName=f"{name}-{uuid.uuid4().hex[:8]}",
-                                                AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
-
-
 @pytest.fixture
 def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Moto (S3, STS, IAM) + the fake SageMaker + a server on PostgreSQL; this process without AWS credentials."""
     bucket = f"kitaru-{uuid.uuid4().hex[:10]}"
     boto("s3", moto_url).create_bucket(Bucket=bucket)
-    store_role, dispatch_role = _role(moto_url, "kitaru-store"), _role(moto_url, "kitaru-dispatch")
+    store_role, dispatch_role = assumable_role(moto_url, "kitaru-store"), assumable_role(moto_url, "kitaru-dispatch")
     marks = tmp_path / "marks.txt"
     marks.touch()
     job_env = {"PYTHONPATH": str(ROOT), "MARKS": str(marks), "KITARU_LEASE_TTL": "2",

@@ -24,42 +24,11 @@ from kitaru_vertex.testing import FakeVertex  # noqa: E402
 from kitaru.client import KitaruClient  # noqa: E402
 from kitaru.testing import LocalServer  # noqa: E402
 from tests.conftest import flow_file, flow_module, wait_for  # noqa: E402,F401  (the core's fixtures)
-from tests.e2e.moto import ROOT_CREDS, boto, moto_server  # noqa: E402
+from tests.e2e.flows import REMOTE_FLOWS as FLOWS  # noqa: E402
+from tests.e2e.moto import ROOT_CREDS, assumable_role, boto, moto_server  # noqa: E402
 from tests.server.conftest import pg_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
-
-FLOWS = '''
-import os, time
-import kitaru
-from kitaru import checkpoint, flow
-
-def _mark(name):
-    with open(os.environ["MARKS"], "a") as f:
-        f.write(name + "\\n")
-
-@checkpoint
-def fetch(topic: str) -> dict:
-    _mark("fetch")
-    return {"topic": topic, "pad": "x" * 2000}
-
-@checkpoint
-def slow(doc: dict) -> str:
-    _mark("slow")
-    time.sleep(float(os.environ.get("SLOW", "0")))
-    return doc["topic"].upper()
-
-@flow
-def research(topic: str) -> str:
-    doc = fetch(topic)
-    return slow(doc) + "!"
-
-@flow
-def approved(topic: str) -> str:
-    doc = fetch(topic)
-    ok = kitaru.wait(name="ok", schema=bool, question="ship it?")
-    return slow(doc) if ok else "no"
-'''
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +44,7 @@ def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
 
     bucket = f"kitaru-{uuid.uuid4().hex[:10]}"
     boto("s3", moto_url).create_bucket(Bucket=bucket)
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
-                                                     "Action": "sts:AssumeRole"}]}
-    role = _role(moto_url, trust)
+    role = assumable_role(moto_url, "kitaru")
     marks = tmp_path / "marks.txt"
     marks.touch()
     pod_home = tmp_path / "pod-home"
@@ -113,14 +80,6 @@ def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
         """), activate=False)
         yield {"vertex": vertex, "server": server, "bucket": bucket, "marks": marks, "moto": moto_url}
     drop()  # type: ignore[operator]
-
-
-def _role(moto_url: str, trust: dict[str, Any]) -> str:
-    import json
-    import uuid
-
-    return str(boto("iam", moto_url).create_role(RoleName=f"kitaru-{uuid.uuid4().hex[:8]}",
-                                                AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
 def _jobs(vertex: FakeVertex) -> list[dict[str, Any]]:

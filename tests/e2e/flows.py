@@ -1,0 +1,33 @@
+"""The flow module every remote-execution end-to-end test runs (Kubernetes, Vertex AI, SageMaker)."""
+
+REMOTE_FLOWS = '''
+import os, time
+import kitaru
+from kitaru import checkpoint, flow
+
+def _mark(name):
+    with open(os.environ["MARKS"], "a") as f:
+        f.write(name + "\\n")
+
+@checkpoint
+def fetch(topic: str) -> dict:
+    _mark("fetch")
+    return {"topic": topic, "pad": "x" * 2000}
+
+@checkpoint
+def slow(doc: dict) -> str:
+    _mark("slow")
+    time.sleep(float(os.environ.get("SLOW", "0")))
+    return doc["topic"].upper()
+
+@flow
+def research(topic: str) -> str:
+    doc = fetch(topic)
+    return slow(doc) + "!"
+
+@flow
+def approved(topic: str) -> str:
+    doc = fetch(topic)
+    ok = kitaru.wait(name="ok", schema=bool, question="ship it?")
+    return slow(doc) if ok else "no"
+'''
