@@ -37,29 +37,30 @@ def serve(transport: Transport = "stdio", *, host: str = "127.0.0.1", port: int 
 
         raise KitaruUsageError(f"transport {transport!r} is not stdio or streamable-http")
 
-    def build_and_warm() -> Any:
-        server = build_server()
-        threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()
-        return server
+    def warm_then_build() -> Any:
+        _warm_up()  # first: the stdio front answers light read calls with it while the SDK imports
+        return build_server()
 
     try:
         if transport == "stdio":
             from kitaru.mcp._front import serve_stdio
 
-            serve_stdio(build_and_warm)
+            serve_stdio(warm_then_build)
         else:
-            build_and_warm().run("streamable-http", host=host, port=port)
+            server = build_server()
+            threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()
+            server.run("streamable-http", host=host, port=port)
     finally:
         if "kitaru.mcp._admin" in sys.modules:
             sys.modules["kitaru.mcp._admin"].stop_started_server()
 
 
 def _warm_up() -> None:
-    """Import the client and open the state store in the background, so the first tool call is fast."""
+    """Import the client and open the state store, so the first tool call is fast."""
     try:
-        from kitaru.client import KitaruClient
+        from kitaru.mcp._light import list_page
 
-        KitaruClient().executions.list(limit=1)
+        list_page(limit=1)
     except Exception:  # noqa: BLE001, S110 - a broken connection is reported by the first real tool call
         pass
 

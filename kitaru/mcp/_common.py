@@ -10,21 +10,17 @@ from typing import Any, TypeVar
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
+from kitaru.mcp._light import MAX_PAGE, client
+
+__all__ = ["DESTRUCTIVE", "MAX_PAGE", "READ_ONLY", "WRITES", "artifact_uri", "client", "parse_args", "preview",
+           "to_json_text", "tool_errors"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 DESTRUCTIVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False)
 
-MAX_PAGE = 100
-"""The most items one list call returns; pass `page` for more."""
-
-
-def client() -> Any:
-    """A `KitaruClient` on the current connection (embedded store, or the server of KITARU_SERVER_URL/login)."""
-    from kitaru.client import KitaruClient
-
-    return KitaruClient()
 
 
 def tool_errors(fn: F) -> F:

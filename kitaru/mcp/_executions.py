@@ -10,6 +10,7 @@ from pydantic import Field
 
 from kitaru.mcp import _schemas as s
 from kitaru.mcp._common import DESTRUCTIVE, MAX_PAGE, READ_ONLY, client, parse_args, preview, tool_errors
+from kitaru.mcp._light import list_page
 
 ExecId = Annotated[str, Field(description="execution id (or a unique prefix of at least 6 characters)")]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"items per page (1-{MAX_PAGE})")]
@@ -39,9 +40,7 @@ def register(mcp: MCPServer) -> None:
     def kitaru_executions_list(flow: Annotated[str | None, Field(description="only this flow's executions")] = None,
                                status: Status = None, limit: Limit = 20, page: Page = 1) -> s.ExecutionPage:
         """List executions newest first (one bounded page), optionally of one flow and/or one status."""
-        items = client().executions.list(flow=flow, status=status, limit=limit, page=page)
-        return s.ExecutionPage(items=[s.summary(e) for e in items], page=page, limit=limit,
-                               next_page=page + 1 if len(items) == limit else None)
+        return s.ExecutionPage.model_validate(list_page(flow=flow, status=status, limit=limit, page=page))
 
     @mcp.tool(annotations=READ_ONLY)
     @tool_errors

@@ -4,6 +4,9 @@ Importing the SDK and registering the tools costs 1-2 s of CPU. The first run of
 version records the SDK's own answers to `initialize` and `tools/list` (same client protocol version only);
 later runs send those recorded answers at once, then hand the connection to the SDK: the answered
 `initialize` is replayed to it (its duplicate answer is dropped), everything else goes through unchanged.
+Until the SDK is ready, the front also answers plainly valid calls of the light read tools (`_light.FAST`,
+e.g. `kitaru_executions_list`) with the same tool bodies, in the envelope the SDK used for its own first
+answer to a `tools/call` of that protocol version; anything else (or any failure) waits for the SDK.
 """
 
 from __future__ import annotations
@@ -54,6 +57,36 @@ class _Wire:
             self.lines.put(line)
         self.lines.put(_EOF)
 
+    def _proto(self, msg: dict[str, Any]) -> str | None:
+        return ((msg.get("params") or {}).get("_meta") or {}).get(_META_VERSION) or self.legacy_proto
+
+    def _envelope_key(self, msg: dict[str, Any]) -> str | None:
+        """The snapshot key of a `tools/call`'s envelope (the SDK's result fields besides the content)."""
+        proto = self._proto(msg) if msg.get("method") == "tools/call" and "id" in msg else None
+        return f"tools/call|{proto}" if proto else None
+
+    def _fast(self, msg: dict[str, Any]) -> bool:
+        """Answer a light read tool call here (True), or leave it to the SDK (False)."""
+        key = self._envelope_key(msg)
+        if key not in self.snap:
+            return False
+        from kitaru.mcp._light import fast_call
+
+        params = msg.get("params") or {}
+        data = fast_call(params.get("name"), params.get("arguments", {}))
+        if data is None:
+            return False
+        import pydantic_core
+
+        text = pydantic_core.to_json(data, fallback=str, indent=2).decode()  # as the SDK's MCPServer renders it
+        self.send({"jsonrpc": "2.0", "id": msg["id"], "result": {
+            "content": [{"type": "text", "text": text}], "isError": False, **self.snap[key],
+            "structuredContent": data}})
+        if os.environ.get("KITARU_DEBUG") == "1":
+            print(f"kitaru-mcp: the stdio front answered {params.get('name')} (the SDK is still loading)",
+                  file=sys.stderr, flush=True)
+        return True
+
     def _key(self, msg: dict[str, Any]) -> str | None:
         """The snapshot key of a cacheable request (None: not cacheable)."""
         method, params = msg.get("method"), msg.get("params") or {}
@@ -86,6 +119,8 @@ class _Wire:
                     self.suppress.add(json.dumps(msg["id"]))
             elif msg.get("method") == "notifications/initialized" and self.replay:
                 self.replay.append(line)
+            elif self._fast(msg):
+                continue
             else:
                 self.lines.queue.appendleft(line)
                 return
@@ -100,7 +135,7 @@ class _Wire:
             if line == _EOF:
                 return
             msg = _parse(line)
-            key = self._key(msg)
+            key = self._key(msg) or self._envelope_key(msg)
             if key is not None and key not in self.snap:
                 self.record[json.dumps(msg["id"])] = key
             yield line.decode("utf-8", "replace")
@@ -112,8 +147,13 @@ class _Wire:
             self.suppress.discard(ident)
             return
         if ident is not None and ident in self.record and "result" in msg:
-            self.snap[self.record.pop(ident)] = msg["result"]
-            _save(self.path, self.snap)
+            key, result = self.record.pop(ident), msg["result"]
+            if key.startswith("tools/call|"):  # keep only the envelope, of a successful structured answer
+                result = None if result.get("isError") is not False or "structuredContent" not in result else \
+                    {k: v for k, v in result.items() if k not in ("content", "isError", "structuredContent")}
+            if result is not None:
+                self.snap[key] = result
+                _save(self.path, self.snap)
         with self.lock:
             self.out.write(text.encode())
 

@@ -129,15 +129,11 @@ class ArtifactValue(BaseModel):
     full_length: int
 
 
-def _failure(d: dict[str, Any] | None) -> Failure | None:
-    return None if d is None else Failure(**{k: d.get(k) for k in Failure.model_fields})
-
-
 def summary(e: Any) -> ExecutionSummary:
     """ExecutionSummary from a client `Execution`."""
-    d = e.to_dict()
-    return ExecutionSummary(**{k: d.get(k) for k in ExecutionSummary.model_fields if k != "failure"},
-                            failure=_failure(d.get("failure")))
+    from kitaru.mcp._light import summary_dict
+
+    return ExecutionSummary.model_validate(summary_dict(e))
 
 
 def wait(w: Any) -> Wait:

@@ -73,4 +73,9 @@ async def test_viewer_cannot_cancel(server: ServerProcess, project: Path) -> Non
     async with mcp_client(project, **as_(server, viewer)) as c:
         assert (await call(c, "kitaru_executions_get", exec_id=waiting["exec_id"]))["status"] == "waiting"
         assert "read-only" in await call_error(c, "kitaru_executions_cancel", exec_id=waiting["exec_id"])
-        assert (await call(c, "kitaru_executions_get", exec_id=waiting["exec_id"]))["status"] == "waiting"
+        assert "read-only" in await call_error(c, "kitaru_executions_input", exec_id=waiting["exec_id"], value=True)
+        assert "read-only" in await call_error(c, "kitaru_executions_run", target="flows.py:research",
+                                               args={"topic": "viewer"})
+        got = await call(c, "kitaru_executions_get", exec_id=waiting["exec_id"])
+        assert got["status"] == "waiting" and len(got["pending_waits"]) == 1  # nothing changed
+        assert (await call(c, "kitaru_executions_list", limit=50))["items"][0]["exec_id"] == waiting["exec_id"]
