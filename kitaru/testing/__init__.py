@@ -14,11 +14,14 @@ from kitaru.testing._artifact_store import ArtifactStoreConformance
 from kitaru.testing._orchestrator import OrchestratorConformance
 from kitaru.testing._registry import ContainerRegistryConformance
 from kitaru.testing._server import LocalServer, free_port
+from kitaru.testing._ui import PREVIEWED, ui_brokered_download
 
 __all__ = [
+    "PREVIEWED",
     "ArtifactStoreConformance",
     "ContainerRegistryConformance",
     "LocalServer",
     "OrchestratorConformance",
     "free_port",
+    "ui_brokered_download",
 ]

@@ -78,6 +78,18 @@ def sign(*, account_name: str, account_url: str, container: str, directory: str,
                     "user-delegation" if delegation_key is not None else "account-key", expiry)
 
 
+def blob_read_sas(*, account_name: str, account_url: str, container: str, blob: str, ttl: int,
+                  account_key: str | None, delegation_key: Any = None) -> str:
+    """A read-only SAS for exactly one blob (`sr=b`, `sp=r`) valid for `ttl` seconds (the UI's preview links)."""
+    from azure.storage.blob import generate_blob_sas
+
+    credential: dict[str, Any] = ({"user_delegation_key": delegation_key} if delegation_key is not None
+                                  else {"account_key": account_key})
+    return str(generate_blob_sas(account_name, container, blob, permission="r", start=_now() - CLOCK_SKEW,
+                                 expiry=_now() + timedelta(seconds=ttl), protocol=protocol_for(account_url),
+                                 **credential))
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 

@@ -20,7 +20,7 @@ from kitaru_azure._clients import (
 from kitaru_azure._config import AzureArtifactStoreConfig
 from kitaru_azure._errors import backend_error, error_code, is_missing
 from kitaru_azure._reader import BlobReader
-from kitaru_azure._sas import DelegationKeys, sign
+from kitaru_azure._sas import DelegationKeys, blob_read_sas, sign
 
 MIN_TTL, MAX_TTL = 1, 3600
 CONTENT_ADDRESSED = "blobs/"  # keys named by their content hash: written once, never replaced
@@ -179,6 +179,32 @@ class AzureArtifactStore:
         except Exception as exc:
             if not is_missing(exc, blob_only=True):
                 raise backend_error(exc, f"cannot delete {key!r} from {self.where}") from exc
+
+    def read_url(self, key: str, *, ttl: int = 300) -> str:
+        """A read-only SAS URL for one blob, valid `ttl` seconds: browsers fetch previews with it straight from
+        the account (inline previews from another origin need the account's CORS rule, downloads do not).
+        Signed with the account key or a user delegation key, as minted credentials are."""
+        from datetime import datetime, timedelta, timezone
+        from urllib.parse import quote
+
+        if not 1 <= ttl <= MAX_TTL:
+            raise KitaruUsageError(f"ttl must be between 1 and {MAX_TTL} seconds for an azure read URL, got {ttl}")
+        name = self._name(key)
+        ident = self.identity
+        if ident.kind in ("sas", "brokered"):
+            raise KitaruUsageError(f"the azure artifact store {self.root} cannot sign read URLs with a SAS token:"
+                                   " give the server an account key (a secret reference) or an Azure AD identity")
+        delegation = None
+        if ident.kind == "aad":
+            try:
+                until = datetime.now(timezone.utc) + timedelta(seconds=ttl)
+                delegation = self._delegation.get(self._service(), until)
+            except Exception as exc:  # fail closed
+                raise backend_error(exc, f"cannot get a user delegation key for {self.where}") from exc
+        token = blob_read_sas(account_name=ident.account_name, account_url=ident.account_url,
+                              container=self.container, blob=name, ttl=ttl, account_key=ident.account_key,
+                              delegation_key=delegation)
+        return f"{ident.account_url.rstrip('/')}/{quote(self.container)}/{quote(name)}?{token}"
 
     # ------------------------------------------------------------- credentials
     def mint_credentials(self, scope: str, *, access: Access = "read", ttl: int = 900) -> Credentials:

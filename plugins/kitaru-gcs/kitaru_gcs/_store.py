@@ -18,6 +18,7 @@ from kitaru_gcs._errors import gcs_errors, retry_policy, transient_response
 from kitaru_gcs._reader import GCSObjectReader
 
 MIN_TTL, MAX_TTL = 60, 3600
+MAX_URL_TTL = 7 * 24 * 3600  # the V4 signature limit
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
 CONTENT_ADDRESSED = "blobs/sha256/"  # written once: same key, same bytes
 
@@ -178,6 +179,34 @@ class GCSArtifactStore:
             resp.close()
             raise KitaruBackendError(f"cannot read {self._where(full)}: HTTP {resp.status_code} {resp.text[:200]}")
         return resp
+
+    def read_url(self, key: str, *, ttl: int = 300) -> str:
+        """A V4-signed, read-only GET URL for one object, valid `ttl` seconds: browsers fetch previews with it
+        straight from GCS (inline previews from another origin need the bucket's CORS rule, downloads do not).
+
+        Signed by the server's own identity: a service-account key signs locally; a service-account identity
+        without a key (GCE/GKE/impersonated) signs through IAM signBlob. Never with a brokered token."""
+        if not 1 <= ttl <= MAX_URL_TTL:
+            raise KitaruUsageError(f"ttl must be between 1 and {MAX_URL_TTL} seconds for a signed GCS URL, got {ttl}")
+        if self._broker is not None or self.config.anonymous:
+            raise KitaruUsageError(f"the gcs store {self.root} has no identity that can sign URLs here (brokered or"
+                                   " anonymous); the Kitaru server signs them with its service account")
+        with self._lock:
+            if self._source is None:
+                self._source = identity(self.config)
+            creds = self._source
+        client, _ = self._conn("read")
+        blob = client.bucket(self.bucket).blob(self._key(key))
+        sign: dict[str, Any] = {"credentials": creds}
+        if not hasattr(creds, "sign_bytes") or not getattr(creds, "signer_email", None):
+            email = getattr(creds, "service_account_email", None)
+            if not email or email == "default":
+                raise KitaruBackendError(f"the identity of {self.root} cannot sign URLs: use a service account (a key"
+                                         " in service_account_key, or a workload identity bound to one)")
+            sign = {"service_account_email": email, "access_token": fresh_token(creds)}
+        with gcs_errors("sign a read URL for", self._where(blob.name)):
+            return str(blob.generate_signed_url(version="v4", expiration=timedelta(seconds=ttl), method="GET",
+                                                api_access_endpoint=self.endpoint, **sign))
 
     def exists(self, key: str) -> bool:
         """Whether an object exists under `key`."""
