@@ -231,6 +231,15 @@ class KitaruGroup(TyperGroup):
         """Sub-command names in registration order (without building lazy sub-apps)."""
         return list(self.commands)
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """A built-in command, else one a plugin's `kitaru_cli` hook adds (plugins load only then)."""
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            from kitaru.cli._extensions import find
+
+            command = find(cmd_name)
+        return command
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """List sub-commands; sub-apps not built yet are listed from their help text."""
         from kitaru.cli._lazy import format_commands

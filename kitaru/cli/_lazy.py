@@ -4,7 +4,8 @@ typer turns every registered command into click objects up front (signature insp
 annotation evaluation): ~1 ms per command, paid by every invocation. The root group built here
 keeps each named sub-app (`executions`, `stack`, …) as a recipe until it is looked up, so
 `kitaru executions list` builds the root and `executions` only. `--help` lists every sub-app
-from its help text without building it. Behaviour is the same as typer's eager build.
+from its help text without building it, and the commands plugins declare (kitaru/cli/_extensions.py)
+from their installed metadata without importing them. Behaviour is the same as typer's eager build.
 """
 
 from __future__ import annotations
@@ -82,8 +83,13 @@ def build_root(app: typer.Typer) -> Any:
 
         return build
 
-    root.commands = LazyCommands(root.commands, {solved.name: (builder(info), solved.help or "")
-                                                 for info, solved in lazy})
+    pending = {solved.name: (builder(info), solved.help or "") for info, solved in lazy}
+    from kitaru.cli import _extensions
+
+    for name, help_text in _extensions.declared().items():  # plugin commands: listed now, built when used
+        if name not in root.commands and name not in pending:
+            pending[name] = (lambda name=name: _extensions.build(name)), help_text
+    root.commands = LazyCommands(root.commands, pending)
     return root
 
 

@@ -196,19 +196,24 @@ def serve_stdio(build: Any) -> None:
         snap = {}
     wire = _Wire(inp, out, snap, path)
     built: list[Any] = []
+    failed: list[BaseException] = []
     ready = threading.Event()
 
     def builder() -> None:
         try:
             built.append(build())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the serving thread below
+            failed.append(exc)
         finally:
             ready.set()
 
     threading.Thread(target=builder, name="kitaru-mcp-build", daemon=True).start()
     wire.front(ready)
     ready.wait()
+    if failed:
+        raise failed[0]  # e.g. KitaruFeatureNotAvailableError without the `mcp` extra: one clear line
     if not built:
-        raise SystemExit("kitaru-mcp: the MCP server could not be built (see the error above)")
+        raise SystemExit("kitaru-mcp: the MCP server could not be built")
     server = built[0]
     import anyio
     from mcp.server.stdio import stdio_server

@@ -28,4 +28,8 @@ class KitaruHookSpecs:
 
     @hookspec
     def kitaru_cli(self, app: Any) -> None:
-        """Extend the `kitaru` typer app (add commands or sub-apps)."""
+        """Add top-level commands or sub-apps to `app` (a `typer.Typer`); called only when a plugin command runs.
+
+        Declare each name in the entry-point group `kitaru.cli` (`k8s = "kitaru_k8s"`) so `kitaru --help`
+        lists it without loading plugins (kitaru/cli/_extensions.py).
+        """

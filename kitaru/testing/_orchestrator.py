@@ -1,10 +1,16 @@
-"""Conformance suite every orchestrator flavor runs: subclass it and provide an `orchestrator` fixture."""
+"""Conformance suite every orchestrator flavor runs: subclass it and provide an `orchestrator` fixture.
+
+Besides the job lifecycle, it runs a real Kitaru execution through the orchestrator under test
+(`python -m kitaru.runtime EXEC_ID` as the job), so a flavor whose jobs never reach the runtime fails here.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +33,10 @@ class OrchestratorConformance:
     def command(self, code: str) -> list[str]:
         """The command that runs Python `code` where the orchestrator runs jobs."""
         return [sys.executable, "-c", code]
+
+    def runtime_command(self, exec_id: str) -> list[str]:
+        """The command that continues execution `exec_id` where the orchestrator runs jobs."""
+        return [sys.executable, "-m", "kitaru.runtime", exec_id]
 
     def job(self, code: str, **env: str) -> JobSpec:
         """A job spec running `code`."""
@@ -75,3 +85,67 @@ class OrchestratorConformance:
     def test_unknown_job_is_an_error(self, orchestrator: Any) -> None:
         with pytest.raises(KitaruError):
             orchestrator.status("no-such-job-" + uuid.uuid4().hex[:6])
+
+    def test_runs_a_kitaru_execution_to_completion(self, orchestrator: Any, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+        """The job runs `python -m kitaru.runtime EXEC_ID`: the execution's checkpoints run there and it completes."""
+        module = f"kitaru_conformance_{uuid.uuid4().hex[:8]}"
+        code_dir, home = tmp_path / "code", tmp_path / "kitaru-home"
+        code_dir.mkdir()
+        (code_dir / f"{module}.py").write_text(_FLOW_MODULE)
+        for var in ("KITARU_SERVER_URL", "KITARU_API_KEY", "KITARU_AUTH_TOKEN", "KITARU_STACK"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("KITARU_HOME", str(home))  # an embedded store the job reaches through the same path
+        monkeypatch.syspath_prepend(str(code_dir))
+        flow = importlib.import_module(module).conformance_flow
+        exec_id, owner = _prepare_execution(flow, {"x": 5})
+        env = {"KITARU_HOME": str(home), "PYTHONPATH": str(code_dir), "KITARU_RUNNER_OWNER": owner,
+               "KITARU_INTERACTIVE": "0"}
+        job_id = orchestrator.submit(JobSpec(exec_id=exec_id, command=self.runtime_command(exec_id), env=env))
+        status = self.wait_for(orchestrator, job_id, ("succeeded", "failed", "cancelled"))
+        assert status.state == "succeeded", (status, list(orchestrator.logs(job_id)))
+        from kitaru.client import KitaruClient
+
+        client = KitaruClient()
+        assert client.executions.wait(exec_id, timeout=self.timeout) == 22
+        execution = client.executions.get(exec_id)
+        assert execution.status == "completed" and execution.runs == 1, execution
+        assert [c.invocation_id for c in execution.checkpoints] == ["double", "double_2"]
+        assert all(c.status == "completed" for c in execution.checkpoints)
+
+
+_FLOW_MODULE = """
+from kitaru import checkpoint, flow
+
+
+@checkpoint
+def double(x: int) -> int:
+    return x * 2
+
+
+@flow
+def conformance_flow(x: int) -> int:
+    return double(x) + double(x + 1)
+"""
+
+
+def _prepare_execution(flow: Any, inputs: dict[str, Any]) -> tuple[str, str]:
+    """Record a new execution of `flow` in the embedded store (lease held for its runner); (exec_id, owner)."""
+    from kitaru.artifacts._blobs import encode_value, write_encoded
+    from kitaru.config._paths import resolve_home
+    from kitaru.config._resolve import resolve_config
+    from kitaru.runtime._context import new_owner
+    from kitaru.runtime._source import describe_source
+    from kitaru.stacks import artifact_store_for_stack
+    from kitaru.store import new_exec_id, open_state
+
+    home = resolve_home()
+    state, store = open_state(home), artifact_store_for_stack("default", home)
+    config = resolve_config(flow.options)
+    encoded, inputs_ref = encode_value(store, inputs)
+    write_encoded(store, encoded, inputs_ref)
+    exec_id, owner = new_exec_id(), new_owner()
+    state.create_execution({"id": exec_id, "flow_name": flow.name, "flow_source": describe_source(flow.fn),
+                            "stack": "default", "config": config.stored(), "inputs": inputs_ref},
+                           owner=owner, lease_ttl=120.0)  # the job has two minutes to start and take it over
+    return exec_id, owner

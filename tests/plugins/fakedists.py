@@ -6,13 +6,17 @@ import textwrap
 from pathlib import Path
 
 
-def make_dist(root: Path, dist: str, version: str, entry_points: dict[str, str], modules: dict[str, str]) -> None:
-    """Create `<root>/<dist>-<version>.dist-info` with kitaru entry points, and the modules' sources."""
+def make_dist(root: Path, dist: str, version: str, entry_points: dict[str, str], modules: dict[str, str], *,
+              cli: dict[str, str] | None = None, summary: str = "") -> None:
+    """Create `<root>/<dist>-<version>.dist-info` with kitaru entry points (and `kitaru.cli` command
+    declarations), and the modules' sources."""
     info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    eps = "\n".join(f"{name} = {target}" for name, target in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[kitaru]\n{eps}\n")
+    summary_line = f"Summary: {summary}\n" if summary else ""
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n{summary_line}")
+    sections = [("kitaru", entry_points), *([("kitaru.cli", cli)] if cli else [])]
+    (info / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in eps.items()) for group, eps in sections))
     for name, source in modules.items():
         (root / f"{name}.py").write_text(textwrap.dedent(source))
 
@@ -68,4 +72,36 @@ class C(BaseModel):
 @hookimpl
 def kitaru_register_components(registry):
     registry.add_artifact_store("local", config=C, factory=lambda c, ctx: None)
+"""
+
+CLI_PLUGIN = """
+import os, pathlib
+import typer
+from kitaru.plugins import hookimpl
+
+pathlib.Path(os.environ["KITARU_TEST_MARKS"]).joinpath("imported").touch()  # proves when the plugin loads
+
+greet = typer.Typer(help="Greetings.", no_args_is_help=True)
+
+@greet.command("hello")
+def hello(name: str = typer.Option("world", "--name")) -> None:
+    \"\"\"Say hello.\"\"\"
+    typer.echo(f"hello {name} from a plugin")
+
+def shout(word: str) -> None:
+    \"\"\"An undeclared command: runs, but --help does not list it.\"\"\"
+    typer.echo(word.upper())
+
+@hookimpl
+def kitaru_cli(app):
+    app.add_typer(greet, name="greet")
+    app.command("shout")(shout)
+"""
+
+CLI_BROKEN = """
+from kitaru.plugins import hookimpl
+
+@hookimpl
+def kitaru_cli(app):
+    raise RuntimeError("cli hook exploded")
 """

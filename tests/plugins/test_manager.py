@@ -116,11 +116,14 @@ def test_in_process_plugin_registration() -> None:
     assert pm.flavor("container_registry", "dummy").plugin == "dummy-plugin"
 
 
-def test_cli_extension_hook() -> None:
+def test_cli_extension_hook_gets_a_typer_app_and_failures_are_collected() -> None:
+    import typer
+    from typer.main import get_group
+
     class Plugin:
         @hookimpl
         def kitaru_cli(self, app):  # type: ignore[no-untyped-def]
-            app.append("added")
+            app.command("added")(lambda: None)
 
     class Boom:
         @hookimpl
@@ -130,9 +133,9 @@ def test_cli_extension_hook() -> None:
     pm = get_plugin_manager()
     pm.register(Plugin(), "cli-ext")
     pm.register(Boom(), "cli-boom")
-    app: list[str] = []
+    app = typer.Typer()
     errors = pm.extend_cli(app)
-    assert app == ["added"] and len(errors) == 1 and "bad cli" in errors[0]
+    assert "added" in get_group(app).commands and len(errors) == 1 and "bad cli" in errors[0]
 
 
 def test_import_kitaru_loads_no_plugin_machinery(dists: Path) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "PodSettings",
     "dispatch_rbac",
     "dispatch_role",
+    "kitaru_cli",
     "kitaru_register_components",
 ]
 
@@ -56,3 +57,11 @@ def kitaru_register_components(registry: ComponentRegistry) -> None:
     """Register the `kubernetes` orchestrator flavor."""
     registry.add_orchestrator("kubernetes", config=KubernetesOrchestratorConfig, factory=_make_orchestrator,
                               description="one Kubernetes batch/v1 Job per execution", remote=True)
+
+
+@hookimpl
+def kitaru_cli(app: Any) -> None:
+    """Add `kitaru k8s …` (declared in the `kitaru.cli` entry points, so `kitaru --help` lists it unloaded)."""
+    from kitaru_k8s._cli import app as k8s_app
+
+    app.add_typer(k8s_app, name="k8s")
