@@ -22,13 +22,14 @@ def mount_ui(app: Any) -> None:
 
     from kitaru.errors import KitaruError
     from kitaru.server._errors import ApiError, classify_error
-    from kitaru.ui import _actions, _pages
+    from kitaru.ui import _actions, _memory, _pages
     from kitaru.ui._session import CsrfRejected, NotLoggedIn
     from kitaru.ui._web import SECURITY_HEADERS, render
 
     app.mount("/ui-static", StaticFiles(directory=HERE / "static"), name="ui-static")
     app.include_router(_actions.router)
     app.include_router(_pages.router)
+    app.include_router(_memory.router)
     api_handler = app.exception_handlers.get(ApiError)
 
     def is_api(request: Request) -> bool:

@@ -91,7 +91,7 @@ def _call_output(request: Request, exec_id: str, invocation_id: str) -> tuple[di
     if ref and "sha256" in ref and not str(ref.get("store", "")).startswith("file://"):
         shown = {"kind": "remote", "size": ref.get("size", 0)}  # the server does not read cloud storage
     elif ref and "sha256" in ref:
-        data = _read(ref) if ref.get("size", 0) <= _present.PREVIEW_BYTES else None
+        data = read_local(ref) if ref.get("size", 0) <= _present.PREVIEW_BYTES else None
         shown = _present.preview(ref, data)
     return call, ref, shown
 
@@ -114,7 +114,8 @@ def checkpoint_body(request: Request, exec_id: ExecId, invocation_id: str) -> Re
                   attempts=attempts, shown_metadata=md, pretty=_present.pretty)
 
 
-def _read(ref: dict[str, Any]) -> bytes | None:
+def read_local(ref: dict[str, Any]) -> bytes | None:
+    """A local store's verified bytes of `ref`; None if missing, corrupted or unreadable."""
     from kitaru.artifacts._blobs import read_verified
     from kitaru.stacks import store_from_root
 
@@ -135,15 +136,21 @@ def download_blob(request: Request, exec_id: ExecId, sha256: Sha256) -> Response
     ref = _present.journal_refs(_ctx(request).state, row).get(sha256)
     if ref is None:
         raise ApiError(404, "NotFound", f"execution {exec_id} recorded no value {sha256[:12]}")
+    return serve_ref(ref)
+
+
+def serve_ref(ref: dict[str, Any]) -> Response:
+    """A stored value's bytes for the browser: read from a local store (images inline, anything else as an
+    attachment, sandboxed), or a 307 to a short-lived read-only URL of a cloud store."""
     if not str(ref.get("store", "")).startswith("file://"):
         return _brokered(ref)
-    data = _read(ref)
+    data = read_local(ref)
     if data is None:
         raise ApiError(404, "NotFound", "the stored bytes are missing or corrupted")
     mime = _present.sniff_image(data)
     headers = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'none'; sandbox"}
     if mime is None:
-        headers["Content-Disposition"] = f'attachment; filename="{sha256[:16]}.bin"'
+        headers["Content-Disposition"] = f'attachment; filename="{ref["sha256"][:16]}.bin"'
     return Response(data, media_type=mime or "application/octet-stream", headers=headers)
 
 

@@ -149,6 +149,24 @@ def ui(kitaru_home: Path) -> Iterator[UIServer]:
     server.stop()
 
 
+@pytest.fixture
+def server(tmp_path: Path) -> Any:
+    """The app `kitaru server up` serves (API + UI) over a fresh SQLite database, with one failed execution
+    whose failure carries markup (it must be shown escaped)."""
+    from kitaru.server._app import create_app
+    from kitaru.store._sqlite import SQLiteDatabase
+
+    SQLiteDatabase(tmp_path / "server.db").close()
+    app = create_app(f"sqlite:///{tmp_path / 'server.db'}", home=tmp_path)
+    ctx = app.state.kitaru
+    ctx.state.create_execution({"id": "e" * 32, "flow_name": "flow-x", "flow_source": {}, "inputs": {}},
+                               owner="runner-1", lease_ttl=60)
+    ctx.state.finish_execution("e" * 32, owner="runner-1", status="failed",
+                               failure={"origin": "checkpoint", "reason": "error", "message": "<i>boom</i>",
+                                        "traceback": "Traceback: <script>x</script>"})
+    return app
+
+
 def start_detached(flows: Any, call: str) -> subprocess.Popen[str]:
     """Run `ui_flows.<call>` in its own process (an execution that keeps running while the test browses)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(flows.path.parent), str(ROOT)])}

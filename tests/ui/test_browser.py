@@ -67,6 +67,13 @@ def test_list_filters_and_detail_with_outputs_and_llm_costs(page: Any, ui: UISer
     default = page.locator("#stacks tr[data-stack='default']")
     assert "ready" in default.locator(".ready").inner_text() and "local" in default.inner_text()
     shot(page, tmp_path, "stacks")
+    KitaruClient().memories.set("style", {"tone": "dry"}, scope="team/alpha")
+    page.click("#nav-memory")
+    page.click("#scopes a")
+    assert "dry" in page.locator("#keys tr[data-key='style']").inner_text()
+    page.click("#keys tr[data-key='style'] a")
+    assert page.locator("#history tr[data-version='1']").count() == 1
+    shot(page, tmp_path, "memory")
     assert not page.console_errors, page.console_errors
     if os.environ.get("KITARU_UI_SCREENSHOTS_TO_DOCS") == "1":  # refresh the README's screenshots on demand
         DOCS_IMG.mkdir(parents=True, exist_ok=True)

@@ -4,28 +4,9 @@ API, a viewer sees no action buttons and is refused, and code-starting actions a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-
-from kitaru.server._app import create_app
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Any:
-    from kitaru.store._sqlite import SQLiteDatabase
-
-    SQLiteDatabase(tmp_path / "server.db").close()
-    app = create_app(f"sqlite:///{tmp_path / 'server.db'}", home=tmp_path)
-    ctx = app.state.kitaru
-    ctx.state.create_execution({"id": "e" * 32, "flow_name": "flow-x", "flow_source": {}, "inputs": {}},
-                               owner="runner-1", lease_ttl=60)
-    ctx.state.finish_execution("e" * 32, owner="runner-1", status="failed",
-                               failure={"origin": "checkpoint", "reason": "error", "message": "<i>boom</i>",
-                                        "traceback": "Traceback: <script>x</script>"})
-    return app
 
 
 def key_for(app: Any, name: str, role: str) -> str:
