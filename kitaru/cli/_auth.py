@@ -21,12 +21,12 @@ Role = Annotated[str, typer.Option(help="admin, member or viewer (read-only).")]
 
 def _api(method: str, path: str, body: Any = None) -> Any:
     from kitaru.errors import KitaruUsageError
-    from kitaru.store import current_state, is_remote
+    from kitaru.store import current_state
 
-    state = current_state()
-    if not is_remote(state):
+    server = current_state().server
+    if server is None:
         raise KitaruUsageError("not connected to a Kitaru server; run `kitaru login URL --api-key KEY` first")
-    return state.http.request(method, path, json=body)[0]  # type: ignore[attr-defined]
+    return server.api(method, path, body)
 
 
 def login_command(

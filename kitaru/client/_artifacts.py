@@ -8,14 +8,14 @@ from typing import Any
 from kitaru.client import _convert
 from kitaru.client._models import ArtifactRef
 from kitaru.errors import KitaruBackendError, KitaruUsageError
-from kitaru.store import StateService
+from kitaru.store import StateStore
 
 
 class ArtifactNotFoundError(KitaruBackendError, LookupError):
     """No artifact has this id (or this name in this execution)."""
 
 
-def artifacts_of(state: StateService, exec_id: str, journal: list[dict[str, Any]] | None = None,
+def artifacts_of(state: StateStore, exec_id: str, journal: list[dict[str, Any]] | None = None,
                  name: str | None = None) -> list[ArtifactRef]:
     """An execution's saved artifacts (newest first), then its checkpoint outputs in call order."""
     out = [_convert.artifact(r["exec_id"], r["name"], r["type"], r["ref"], tags=r["tags"],
@@ -32,7 +32,7 @@ def artifacts_of(state: StateService, exec_id: str, journal: list[dict[str, Any]
 class ArtifactsAPI:
     """`client.artifacts`: list and fetch saved artifacts and checkpoint outputs."""
 
-    def __init__(self, state: StateService) -> None:
+    def __init__(self, state: StateStore) -> None:
         self._state = state
 
     def _exec_id(self, exec_id: str) -> str:

@@ -12,7 +12,7 @@ from kitaru.client._artifacts import ArtifactsAPI, artifacts_of
 from kitaru.client._models import Execution, ExecutionStatus, LogEntry, PendingWait
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError, KitaruWaitValidationError
 from kitaru.runtime._recovery import owned_here, sweep
-from kitaru.store import StateService, is_remote
+from kitaru.store import StateStore, is_remote
 
 _MIN_PREFIX = 6
 _PAGE = 200
@@ -41,7 +41,7 @@ def parse_status(status: str | ExecutionStatus | None) -> ExecutionStatus | None
 class ExecutionsAPI:
     """`client.executions`: everything about executions."""
 
-    def __init__(self, state: StateService, client: KitaruClient | None = None) -> None:
+    def __init__(self, state: StateStore, client: KitaruClient | None = None) -> None:
         self._state = state
         self._client = client
 
@@ -188,7 +188,7 @@ class ExecutionsAPI:
         while True:
             if long_poll:
                 wait = 20.0 if deadline is None else max(0.0, min(20.0, deadline - time.monotonic()))
-                raw = self._state.query_logs(row["id"], after_id=after, wait=wait)  # type: ignore[call-arg]
+                raw = self._state.query_logs(row["id"], after_id=after, wait=wait)
             else:
                 raw = self._state.query_logs(row["id"], after_id=after)
             if raw:
@@ -259,7 +259,7 @@ class ExecutionsAPI:
 
     def _request_continuation(self, row: dict[str, Any], action: str) -> None:
         """Record that someone other than the owner asked to continue the execution (the owner acts on it)."""
-        me = self._state.me()  # type: ignore[attr-defined]
+        me = self._state.server.me() if self._state.server is not None else {}
         self._state.set_execution_metadata(row["id"], {"continue_requested": {
             "by": me.get("name"), "action": action, "at": time.time()}})
 
@@ -345,7 +345,7 @@ class ExecutionsAPI:
 class KitaruClient:
     """The Python client: `client.executions`, `client.artifacts`, `client.memories`."""
 
-    def __init__(self, state: StateService | None = None) -> None:
+    def __init__(self, state: StateStore | None = None) -> None:
         if state is None:
             from kitaru.store import current_state
 

@@ -14,7 +14,7 @@ from kitaru.errors import KitaruContextError, KitaruDivergenceError, KitaruUsage
 
 if TYPE_CHECKING:
     from kitaru.artifacts import ArtifactStore
-    from kitaru.store import StateService
+    from kitaru.store import StateStore
 
 
 class Suspend(BaseException):
@@ -39,7 +39,7 @@ class ExecutionContext:
     """Everything a running flow body needs; shared by its checkpoint threads."""
 
     exec_id: str
-    state: StateService
+    state: StateStore
     store: ArtifactStore
     owner: str
     config: Any

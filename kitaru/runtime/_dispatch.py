@@ -17,19 +17,19 @@ from kitaru.errors import KitaruBackendError
 from kitaru.plugins._protocols import JobSpec
 
 if TYPE_CHECKING:
-    from kitaru.store import StateService
+    from kitaru.store import StateStore
 
 RUNNER_COMMAND = (sys.executable, "-m", "kitaru.runtime")
 
 
-def stack_orchestrator(stack: str, *, home: Path, state: StateService) -> Any:
+def stack_orchestrator(stack: str, *, home: Path, state: StateStore) -> Any:
     """The live orchestrator of `stack`; KitaruUsageError says why the stack cannot run."""
     from kitaru.stacks import resolve_stack
 
     return resolve_stack(stack, home=home, state=state).orchestrator
 
 
-def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, state: StateService,
+def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, state: StateStore,
                     cwd: str | None = None, server_env: dict[str, str] | None = None) -> str:
     """Submit `python -m kitaru.runtime EXEC_ID` to `orchestrator`; record and return the job id.
 
@@ -59,11 +59,9 @@ def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, 
     return job_id
 
 
-def _server_env(state: StateService, exec_id: str) -> dict[str, str]:
+def _server_env(state: StateStore, exec_id: str) -> dict[str, str]:
     """When connected to a server: its URL and a token scoped to this execution (never the caller's API key)."""
-    from kitaru.store import is_remote
-
-    if not is_remote(state):
+    server = state.server
+    if server is None:
         return {}
-    return {"KITARU_SERVER_URL": state.url, "KITARU_AUTH_TOKEN": state.execution_token(exec_id),  # type: ignore[attr-defined]
-            "KITARU_API_KEY": ""}
+    return {"KITARU_SERVER_URL": server.url, "KITARU_AUTH_TOKEN": server.execution_token(exec_id), "KITARU_API_KEY": ""}

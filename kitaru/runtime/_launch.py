@@ -18,14 +18,15 @@ from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
 from kitaru.runtime._source import describe_source, load_flow
 from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
-from kitaru.store import StateService, acting_as, execution_scoped, is_remote, new_exec_id, open_state
+from kitaru.store import StateStore, acting_as, execution_scoped, is_remote, new_exec_id, open_state
+
 
 def dispatch_grace() -> float:
     """Seconds a dispatched runner has to start and take over the lease heartbeat (`KITARU_DISPATCH_GRACE`)."""
     return float(os.environ.get("KITARU_DISPATCH_GRACE", "15"))
 
 
-def _environment(config: Any) -> tuple[Path, StateService, Any]:
+def _environment(config: Any) -> tuple[Path, StateStore, Any]:
     home = resolve_home()
     state = open_state(home)
     return home, state, artifact_store_for_stack(config.stack, home)
@@ -38,7 +39,7 @@ def _stored_config(row: dict[str, Any]) -> Any:
     return KitaruConfig.model_validate(row["config"])
 
 
-def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]) -> tuple[str, StateService]:
+def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]) -> tuple[str, StateStore]:
     """Create an execution for `flow` and run it here until it ends or waits."""
     config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
     inputs = bind_inputs(flow.fn, args, kwargs)
@@ -60,7 +61,7 @@ def _runs_remotely(config: Any) -> bool:
 def _create_and_run(
     flow: Any, config: Any, inputs: dict[str, Any], *, original: str | None = None, replay_from: str | None = None,
     seed: dict[str, Any] | None = None, detach: bool = False,
-) -> tuple[str, StateService]:
+) -> tuple[str, StateStore]:
     home, state, store = _environment(config)
     orchestrator = stack_orchestrator(config.stack or "default", home=home, state=state) if detach else None
     from kitaru.runtime._recovery import sweep
@@ -109,7 +110,7 @@ def _with_code(source: dict[str, Any], flow_name: str, store: Any, home: Path) -
 def replay(
     exec_id: str, *, from_: str, overrides: dict[str, Any] | None, inputs: dict[str, Any], flow: Any = None,
     detach: bool = False, options: dict[str, Any] | None = None,
-) -> tuple[str, StateService]:
+) -> tuple[str, StateStore]:
     """Fork `exec_id` into a new execution that re-runs from checkpoint `from_`; `options` (stack, image,
     cache, retries) override the configuration the source ran with."""
     state = open_state(resolve_home())
@@ -141,7 +142,7 @@ def replay(
                            seed={"calls": calls, "waits": waits}, detach=detach or _runs_remotely(config))
 
 
-def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateService:
+def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateStore:
     """Take over a waiting/failed execution and continue it in a detached runner process."""
     home = resolve_home()
     state = open_state(home)
@@ -175,12 +176,12 @@ def _runnable_source(source: dict[str, Any], home: Path) -> dict[str, Any]:
     return unpacked
 
 
-def continue_on_server(row: dict[str, Any], state: StateService, statuses: Sequence[str]) -> bool:
+def continue_on_server(row: dict[str, Any], state: StateStore, statuses: Sequence[str]) -> bool:
     """Executions of remote stacks are continued by the server (through the stack's orchestrator), never here."""
     from kitaru.stacks._service import stored_spec
-    from kitaru.store import is_remote
 
-    if not is_remote(state):
+    server = state.server
+    if server is None:
         return False
     flavor = ((stored_spec(row["stack"], state) or {}).get("orchestrator") or {}).get("flavor", "local")
     if flavor == "local":
@@ -190,7 +191,7 @@ def continue_on_server(row: dict[str, Any], state: StateService, statuses: Seque
     known = get_plugin_manager().find_flavor("orchestrator", flavor)
     if known is not None and not known.remote:
         return False  # a local-machine flavor (its plugin is here): continued in this process's orchestrator
-    return bool(state.continue_execution(row["id"], statuses)["continued"])  # type: ignore[attr-defined]
+    return bool(server.continue_execution(row["id"], statuses)["continued"])
 
 
 def continue_here(exec_id: str, owner: str | None) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kitaru.errors import KitaruError
-from kitaru.store.service import JobStatusLookup
+from kitaru.store._protocol import JobStatusLookup, StateStore
+from kitaru.store.service import StateService
 
 log = logging.getLogger("kitaru.reconcile")
 
@@ -25,7 +26,7 @@ def cancel_grace() -> float:
     return float(os.environ.get("KITARU_CANCEL_GRACE", "30"))
 
 
-def _remote_orchestrator(row: dict[str, Any], home: Path, state: Any) -> Any | None:
+def _remote_orchestrator(row: dict[str, Any], home: Path, state: StateStore) -> Any | None:
     from kitaru.stacks import resolve_stack
 
     orchestrator = resolve_stack(row["stack"], home=home, state=state).orchestrator
@@ -34,7 +35,7 @@ def _remote_orchestrator(row: dict[str, Any], home: Path, state: Any) -> Any | N
     return orchestrator
 
 
-def job_status_via_stacks(home: Path, state: Any) -> JobStatusLookup:
+def job_status_via_stacks(home: Path, state: StateStore) -> JobStatusLookup:
     """A lookup that resolves each execution's stack and asks its orchestrator about the recorded job."""
 
     def lookup(row: dict[str, Any]) -> Any:
@@ -49,7 +50,7 @@ def job_status_via_stacks(home: Path, state: Any) -> JobStatusLookup:
     return lookup
 
 
-def stop_overdue_cancellations(home: Path, state: Any) -> list[str]:
+def stop_overdue_cancellations(home: Path, state: StateService) -> list[str]:
     """Stop the jobs of executions still running `cancel_grace()` seconds after a cancel; mark them cancelled."""
     stopped = []
     for row in state.overdue_cancellations(cancel_grace()):
@@ -67,7 +68,7 @@ def stop_overdue_cancellations(home: Path, state: Any) -> list[str]:
     return stopped
 
 
-def reconcile(home: Path, state: Any) -> list[dict[str, Any]]:
+def reconcile(home: Path, state: StateService) -> list[dict[str, Any]]:
     """One pass: stop overdue cancelled jobs, then expire lost runners; return the executions now failed."""
     stop_overdue_cancellations(home, state)
     lost: list[dict[str, Any]] = state.expire_lost_runners(job_status_via_stacks(home, state))

@@ -5,35 +5,33 @@ from __future__ import annotations
 
 import time
 
-from kitaru.store import StateService
+from kitaru.store import StateStore
 
 _MIN_INTERVAL = 0.25
 _last_sweep: dict[int, float] = {}
 
 
-def owned_here(state: StateService, row: dict) -> bool:  # type: ignore[type-arg]
+def owned_here(state: StateStore, row: dict) -> bool:  # type: ignore[type-arg]
     """Whether this process acts as the execution's owner (embedded: always): only then may it run its code."""
-    from kitaru.store import is_remote
-
     owner = row.get("owner_id")
-    return owner is None or not is_remote(state) or owner == state.me()["id"]  # type: ignore[attr-defined]
+    return owner is None or state.server is None or owner == state.server.me()["id"]
 
 
-def sweep(state: StateService, *, force: bool = False) -> list[str]:
+def sweep(state: StateStore, *, force: bool = False) -> list[str]:
     """Expire lost runners (cheap, rate-limited); return the ids that were auto-recovered."""
     t = time.monotonic()
     if not force and t - _last_sweep.get(id(state), 0.0) < _MIN_INTERVAL:
         return []
     _last_sweep[id(state)] = t
-    from kitaru.store import is_remote
+    from kitaru.store import StateService
 
-    if is_remote(state):
-        lost = state.expire_lost_runners()  # the server asks the orchestrators
-    else:
+    if isinstance(state, StateService):  # this process opens the database: it reconciles here
         from kitaru.config._paths import resolve_home
         from kitaru.runtime._reconcile import reconcile
 
         lost = reconcile(resolve_home(), state)
+    else:
+        lost = state.expire_lost_runners()  # the server asks the orchestrators
     recovered: list[str] = []
     for row in lost:
         if row and row["config"].get("auto_recover") and owned_here(state, row):  # never someone else's code

@@ -15,7 +15,7 @@ from kitaru.errors import KitaruDivergenceError
 from kitaru.runtime._capture import LogSink, install_capture
 from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current, new_owner
 from kitaru.runtime._steps import backend_origin
-from kitaru.store import CancelRequested, LeaseLost, StateService, acting_as, execution_scoped
+from kitaru.store import CancelRequested, LeaseLost, StateStore, acting_as, execution_scoped
 
 _LOG_FLUSH_INTERVAL = 0.25
 
@@ -24,7 +24,7 @@ class Heartbeat(threading.Thread):
     """Renews a runner's lease from the moment it holds it; ships logs and watches for cancel
     while a flow body is attached. Losing the lease flags the attached body to stop."""
 
-    def __init__(self, state: StateService, exec_id: str, owner: str, lease_ttl: float) -> None:
+    def __init__(self, state: StateStore, exec_id: str, owner: str, lease_ttl: float) -> None:
         super().__init__(name=f"kitaru-heartbeat-{exec_id[:8]}", daemon=True)
         self.state, self.exec_id, self.owner, self.lease_ttl = state, exec_id, owner, lease_ttl
         self.renew_every = max(0.05, lease_ttl / 4)
@@ -64,7 +64,7 @@ class Heartbeat(threading.Thread):
         self.join(timeout=5)
 
 
-def start_heartbeat(state: StateService, exec_id: str, owner: str, lease_ttl: float) -> Heartbeat:
+def start_heartbeat(state: StateStore, exec_id: str, owner: str, lease_ttl: float) -> Heartbeat:
     """Start keeping `owner`'s lease alive right away (before slow imports and store setup)."""
     heartbeat = Heartbeat(state, exec_id, owner, lease_ttl)
     heartbeat.start()
@@ -102,7 +102,7 @@ def run_body(
     fn: Callable[..., Any],
     flow_name: str,
     inputs_ref: dict[str, Any],
-    state: StateService,
+    state: StateStore,
     store: ArtifactStore,
     owner: str,
     config: Any,
@@ -122,7 +122,7 @@ def run_body(
             scoped.close()
 
 
-def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dict[str, Any], state: StateService,
+def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dict[str, Any], state: StateStore,
                store: ArtifactStore, owner: str, config: Any, heartbeat: Heartbeat) -> str:
     """Run the body; again after a failure while flow retries remain, or after an answer raced the suspend."""
     retries_left = int(getattr(config, "retries", 0) or 0)
@@ -144,7 +144,7 @@ def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dic
         heartbeat.owner = owner
 
 
-def _answered_while_suspending(state: StateService, exec_id: str) -> bool:
+def _answered_while_suspending(state: StateStore, exec_id: str) -> bool:
     journal_waits = {r["invocation_id"] for r in state.load_journal(exec_id) if r["type"] == "wait" and r["status"] != "completed"}
     return any(w["invocation_id"] in journal_waits for w in state.list_waits(exec_id, status="answered"))
 
@@ -174,7 +174,7 @@ def _run_once(
             outcome = ("cancelled", None, {"origin": "cancelled", "reason": reason, "message": reason})
         except KitaruDivergenceError as exc:
             outcome = ("failed", None, failure_from(exc, "divergence"))
-        except BaseException as exc:  # noqa: BLE001 - any error of the user's code fails the execution
+        except BaseException as exc:
             if ctx.diverged is not None:
                 outcome = ("failed", None, failure_from(ctx.diverged, "divergence"))
             elif getattr(exc, "__kitaru_origin__", None) == "backend":

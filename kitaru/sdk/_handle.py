@@ -14,7 +14,7 @@ from kitaru.errors import (
 )
 
 if TYPE_CHECKING:
-    from kitaru.store import StateService
+    from kitaru.store import StateStore
 
 _POLL = 0.1
 
@@ -22,7 +22,7 @@ _POLL = 0.1
 class FlowHandle:
     """A started execution: `exec_id`, live `status`, `wait()` for the result, `get()` if done."""
 
-    def __init__(self, exec_id: str, state: StateService) -> None:
+    def __init__(self, exec_id: str, state: StateStore) -> None:
         self.exec_id = exec_id
         self._state = state
 

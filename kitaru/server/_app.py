@@ -21,7 +21,7 @@ def open_database(database_url: str, *, migrate: bool = True) -> Any:
         make_private(database_url)  # a server's database holds secrets and keys: owner-only, also when it existed
         return db
     if database_url.startswith(("postgresql+psycopg://", "postgresql://")) and not os.environ.get("KITARU_SERVER_SQLALCHEMY"):
-        from kitaru.server._pg import PsycopgDatabase
+        from kitaru.store._pg import PsycopgDatabase
 
         return PsycopgDatabase(database_url, migrate=migrate)
     from kitaru.store._sqlalchemy import SQLAlchemyDatabase

@@ -13,7 +13,7 @@ from kitaru.errors import KitaruUsageError
 if TYPE_CHECKING:
     from kitaru.artifacts import ArtifactStore
     from kitaru.plugins import Access, CredentialBroker, Credentials
-    from kitaru.store import StateService
+    from kitaru.store import StateStore
 
 _SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
 BROKERED_TTL = 3600  # the server's cap: fewer mints; the store refreshes before expiry
@@ -25,7 +25,7 @@ _by_root: dict[str, Any] = {}
 class ResolvedStack:
     """A stack whose components are built on first access (secrets resolved, configs validated)."""
 
-    def __init__(self, name: str, spec: dict[str, Any], home: Path, state: StateService) -> None:
+    def __init__(self, name: str, spec: dict[str, Any], home: Path, state: StateStore) -> None:
         self.name, self.spec, self.home, self.state = name, spec, home, state
         self._built: dict[str, Any] = {}
 
@@ -68,7 +68,7 @@ class ResolvedStack:
         return self.component("container_registry")
 
 
-def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateService,
+def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateStore,
                     scope: str = "") -> Any:
     """Validate one component's config (secret references resolved) and build it with its flavor's factory
     (connected to a server: with credentials it brokers, for `scope` inside the component)."""
@@ -99,16 +99,16 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     return flavor.factory(config, ComponentContext(home=home, stack=stack, broker=broker))
 
 
-def server_broker(state: StateService, stack: str, kind: str, scope: str = "") -> CredentialBroker | None:
+def server_broker(state: StateStore, stack: str, kind: str, scope: str = "") -> CredentialBroker | None:
     """Credentials for a component minted by the Kitaru server this process is connected to (None if embedded).
 
     Runtimes and clients never need cloud credentials of their own: the server mints them, scoped to
     the stack's store and limited in time (an execution-scoped token may mint only for its own stack).
     """
-    from kitaru.store import is_remote
-
-    if not is_remote(state):
+    server = state.server
+    if server is None:
         return None
+
     def broker(access: Access) -> Credentials:
         from datetime import datetime
 
@@ -117,16 +117,16 @@ def server_broker(state: StateService, stack: str, kind: str, scope: str = "") -
 
         # while an execution runs here, mint with its runtime token: write credentials go only to runtimes
         acting = acting_state() if kind == "artifact_store" else None  # dispatching is the user's act, never a runtime's
-        source = acting if acting is not None and getattr(acting, "url", None) == getattr(state, "url", None) else state
-        raw = source.mint_credentials(stack, component=kind, access=access, scope=scope,  # type: ignore[attr-defined]
-                                      ttl=BROKERED_TTL)
+        link = acting.server if acting is not None else None
+        source = link if link is not None and link.url == server.url else server
+        raw = source.mint_credentials(stack, component=kind, access=access, scope=scope, ttl=BROKERED_TTL)
         return Credentials(raw["flavor"], raw["access"], raw["scope"], datetime.fromisoformat(raw["expires_at"]),
                            raw["values"])
 
     return broker
 
 
-def resolve_stack(name: str | None = None, *, home: Path | None = None, state: StateService | None = None) -> ResolvedStack:
+def resolve_stack(name: str | None = None, *, home: Path | None = None, state: StateStore | None = None) -> ResolvedStack:
     """The live stack `name` (None: the selected one); KitaruUsageError says why it cannot run."""
     from kitaru.config._paths import resolve_home
     from kitaru.stacks._service import DEFAULT_STACK, selected_stack_name, stored_spec

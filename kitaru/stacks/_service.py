@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from kitaru.errors import KitaruUsageError
 
 if TYPE_CHECKING:
-    from kitaru.store import StateService
+    from kitaru.store import StateStore
 
 ACTIVE_KEY = "active_stack"
 DEFAULT_STACK = "default"  # the built-in stack (defined here: _validate loads plugins, so it is imported lazily)
@@ -74,7 +74,7 @@ def default_spec() -> dict[str, Any]:
             "orchestrator": {"flavor": "local"}, "artifact_store": {"flavor": "local"}}
 
 
-def _state(state: StateService | None) -> StateService:
+def _state(state: StateStore | None) -> StateStore:
     if state is not None:
         return state
     from kitaru.store import current_state
@@ -82,7 +82,7 @@ def _state(state: StateService | None) -> StateService:
     return current_state()
 
 
-def stored_spec(name: str, state: StateService | None = None) -> dict[str, Any] | None:
+def stored_spec(name: str, state: StateStore | None = None) -> dict[str, Any] | None:
     """The spec of a stack (the built-in default included), or None."""
     if name == DEFAULT_STACK:
         return default_spec()
@@ -90,7 +90,7 @@ def stored_spec(name: str, state: StateService | None = None) -> dict[str, Any] 
     return dict(row["spec"]) if row else None
 
 
-def active_stack_name(state: StateService | None = None) -> str:
+def active_stack_name(state: StateStore | None = None) -> str:
     """The stack chosen with `kitaru stack set` (default if none or if it was deleted)."""
     st = _state(state)
     name = st.get_setting(ACTIVE_KEY)
@@ -104,7 +104,7 @@ def _info(name: str, spec: dict[str, Any], active: str, row: dict[str, Any] | No
                      row.get("created_at") if row else None, row.get("updated_at") if row else None)
 
 
-def list_stacks(state: StateService | None = None) -> list[StackInfo]:
+def list_stacks(state: StateStore | None = None) -> list[StackInfo]:
     """Every stack, `default` first; stacks whose plugin is missing are listed with their problems."""
     st = _state(state)
     active = active_stack_name(st)
@@ -112,7 +112,7 @@ def list_stacks(state: StateService | None = None) -> list[StackInfo]:
     return [_info(DEFAULT_STACK, default_spec(), active)] + [_info(r["name"], dict(r["spec"]), active, r) for r in rows]
 
 
-def get_stack(name: str, state: StateService | None = None) -> StackInfo:
+def get_stack(name: str, state: StateStore | None = None) -> StackInfo:
     """One stack by name; KitaruUsageError if it is not registered."""
     st = _state(state)
     if name == DEFAULT_STACK:
@@ -124,7 +124,7 @@ def get_stack(name: str, state: StateService | None = None) -> StackInfo:
     return _info(name, dict(row["spec"]), active_stack_name(st), row)
 
 
-def selected_stack_name(state: StateService | None = None) -> str:
+def selected_stack_name(state: StateStore | None = None) -> str:
     """The stack a run uses without an explicit `stack=`: configure/env/pyproject, else the active one."""
     from kitaru.config._resolve import resolve_config
 
@@ -132,12 +132,12 @@ def selected_stack_name(state: StateService | None = None) -> str:
     return resolve_config(stack_layer={"stack": active}).stack or active
 
 
-def current_stack(state: StateService | None = None) -> StackInfo:
+def current_stack(state: StateStore | None = None) -> StackInfo:
     """The stack runs use by default (KITARU_STACK / configure / pyproject win over `stack set`)."""
     return get_stack(selected_stack_name(state), state)
 
 
-def use_stack(name: str, state: StateService | None = None) -> StackInfo:
+def use_stack(name: str, state: StateStore | None = None) -> StackInfo:
     """Make `name` the active stack (`kitaru stack set NAME`)."""
     st = _state(state)
     info = get_stack(name, st)
@@ -146,7 +146,7 @@ def use_stack(name: str, state: StateService | None = None) -> StackInfo:
 
 
 def register_stack(source: str | os.PathLike[str], *, activate: bool = False, text: str | None = None,
-                   state: StateService | None = None) -> StackInfo:
+                   state: StateStore | None = None) -> StackInfo:
     """Validate a stack YAML file (or `text`, named `source`) and store it; nothing is stored on error."""
     if text is None:
         path = Path(source)
@@ -165,7 +165,7 @@ def create_stack(
     name: str, *, orchestrator: dict[str, Any] | None = None, artifact_store: dict[str, Any] | None = None,
     container_registry: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
     description: str | None = None, activate: bool = True, labels: dict[str, Any] | None = None,
-    state: StateService | None = None,
+    state: StateStore | None = None,
 ) -> StackInfo:
     """Register a stack from Python (components default to the local flavors) and, as in Kitaru 0.4,
     make it the active stack unless `activate=False`."""
@@ -184,7 +184,7 @@ def create_stack(
     return _store(validate_spec(data, source=f"create_stack({name!r})"), activate, state)
 
 
-def _store(spec: dict[str, Any], activate: bool, state: StateService | None) -> StackInfo:
+def _store(spec: dict[str, Any], activate: bool, state: StateStore | None) -> StackInfo:
     st = _state(state)
     require_server_for_remote(spec, st)
     st.put_stack(spec["name"], spec)
@@ -196,7 +196,7 @@ def _store(spec: dict[str, Any], activate: bool, state: StateService | None) -> 
     return get_stack(spec["name"], st)
 
 
-def require_server_for_remote(spec: dict[str, Any], state: StateService) -> None:
+def require_server_for_remote(spec: dict[str, Any], state: StateStore) -> None:
     """A stack with a remote orchestrator lives on a Kitaru server: its jobs report there, not to this laptop."""
     from kitaru.store import is_remote
 
@@ -214,7 +214,7 @@ def require_server_for_remote(spec: dict[str, Any], state: StateService) -> None
         )
 
 
-def _name_of(name_or_id: str, st: StateService) -> str:
+def _name_of(name_or_id: str, st: StateStore) -> str:
     """A stack's name from its name or its id."""
     if name_or_id == DEFAULT_STACK or st.get_stack(name_or_id) is not None:
         return name_or_id
@@ -225,7 +225,7 @@ def _name_of(name_or_id: str, st: StateService) -> str:
 
 
 def delete_stack(name_or_id: str, *, recursive: bool = False, force: bool = False,
-                 state: StateService | None = None) -> None:
+                 state: StateStore | None = None) -> None:
     """Delete a stack (by name or id); the active one only with `force` (the default stack becomes active).
 
     `recursive` is accepted for Kitaru 0.4 code: here components live inside their stack, so they always go
@@ -246,7 +246,7 @@ def delete_stack(name_or_id: str, *, recursive: bool = False, force: bool = Fals
     forget_cached(name)
 
 
-def export_stack(name: str, state: StateService | None = None) -> str:
+def export_stack(name: str, state: StateStore | None = None) -> str:
     """The stack as YAML that `kitaru stack register -f` accepts (secret references stay references)."""
     from kitaru.stacks._yaml import dump_yaml
 

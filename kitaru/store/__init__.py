@@ -8,14 +8,20 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kitaru.store._protocol import ServerLink, StateStore
 from kitaru.store.service import CancelRequested, LeaseLost, StateService, new_exec_id
+
+if TYPE_CHECKING:
+    from kitaru.store._remote import RemoteStateService
 
 __all__ = [
     "CancelRequested",
     "LeaseLost",
+    "ServerLink",
     "StateService",
+    "StateStore",
     "acting_as",
     "acting_state",
     "connect",
@@ -29,28 +35,28 @@ __all__ = [
 
 _lock = threading.Lock()
 _open: dict[Path, StateService] = {}
-_remotes: dict[tuple[Any, ...], Any] = {}
+_remotes: dict[tuple[Any, ...], StateStore] = {}
 _embedded_only = False  # set in the server process: it *is* the store
-_override: Any = None  # set by connect()
+_override: StateStore | None = None  # set by connect()
 interactive_retry_seconds: float | None = None  # the CLI gives up sooner than a runtime when a server is down
 
 
-def is_remote(state: Any) -> bool:
-    """Whether `state` is a Kitaru server (RemoteStateService) rather than an in-process store."""
-    return bool(getattr(state, "remote", False))
+def is_remote(state: StateStore) -> bool:
+    """Whether `state` talks to a Kitaru server rather than opening the database in this process."""
+    return state.server is not None
 
 
-_acting: contextvars.ContextVar[Any] = contextvars.ContextVar("kitaru_acting_state", default=None)
+_acting: contextvars.ContextVar[StateStore | None] = contextvars.ContextVar("kitaru_acting_state", default=None)
 
 
-def execution_scoped(state: Any, exec_id: str) -> Any:
+def execution_scoped(state: StateStore, exec_id: str) -> StateStore:
     """The state an execution's runtime acts with: on a server, one holding a token scoped to that execution
     (what a dispatched runner gets, also when the flow runs inline in a user's process); else `state`."""
-    return state.for_execution(exec_id) if is_remote(state) else state
+    return state.for_execution(exec_id)
 
 
 @contextlib.contextmanager
-def acting_as(state: Any) -> Iterator[None]:
+def acting_as(state: StateStore) -> Iterator[None]:
     """While an execution runs, SDK calls in its body (secrets, model aliases, stacks) use its runtime's state."""
     token = _acting.set(state if is_remote(state) else None)
     try:
@@ -59,12 +65,12 @@ def acting_as(state: Any) -> Iterator[None]:
         _acting.reset(token)
 
 
-def acting_state() -> Any | None:
+def acting_state() -> StateStore | None:
     """The remote state of the execution running in this context (see `acting_as`), if any."""
     return _acting.get()
 
 
-def _connected() -> Any | None:
+def _connected() -> StateStore | None:
     """The remote state service when a server connection is configured (env or `kitaru login`), else None."""
     if _embedded_only:
         return None
@@ -92,11 +98,11 @@ def _connected() -> Any | None:
         return state
 
 
-def open_state(home: Path) -> StateService:
-    """The state service for a Kitaru home: the connected server if any, else the embedded store (created on first use)."""
+def open_state(home: Path) -> StateStore:
+    """The state store for a Kitaru home: the connected server if any, else the embedded store (created on first use)."""
     remote = _connected()
     if remote is not None:
-        return remote  # type: ignore[no-any-return]
+        return remote
     with _lock:
         state = _open.get(home)
         if state is None:
@@ -109,7 +115,7 @@ def open_state(home: Path) -> StateService:
         return state
 
 
-def current_state() -> StateService:
+def current_state() -> StateStore:
     """The state service this process talks to (a connected server, else the embedded store of the resolved home)."""
     from kitaru.config._paths import resolve_home
 
@@ -117,7 +123,7 @@ def current_state() -> StateService:
 
 
 def connect(url: str, *, api_key: str | None = None, token: str | None = None, save: bool = False,
-            project: str | None = None, **tls: Any) -> Any:
+            project: str | None = None, **tls: Any) -> RemoteStateService:
     """Point this process (and the runners it starts) at a Kitaru server; `save=True` also persists it like
     `kitaru login`. `tls`: timeout, verify_ssl, ssl_ca_cert (saved with the login)."""
     global _override

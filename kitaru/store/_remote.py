@@ -16,8 +16,9 @@ from urllib.parse import quote
 from kitaru.errors import KitaruContextError, KitaruStateError
 from kitaru.server._tokens import token_claims
 from kitaru.store._http import Duplicate, NotFound, Transport
+from kitaru.store._protocol import RESUMABLE, JobStatusLookup
 from kitaru.store._remote_memory import RemoteMemory
-from kitaru.store.service import RESUMABLE, LeaseLost
+from kitaru.store.service import LeaseLost
 
 
 def _q(part: str) -> str:
@@ -27,13 +28,16 @@ def _q(part: str) -> str:
 class RemoteStateService(RemoteMemory):
     """Executions, journal, waits, logs, artifacts and settings on a Kitaru server."""
 
-    remote = True  # see kitaru.store.is_remote
-
     def __init__(self, url: str, *, token: str | None = None, api_key: str | None = None,
                  retry_seconds: float | None = None, **tls: Any) -> None:
         self.http = Transport(url, token=token, api_key=api_key, retry_seconds=retry_seconds, **tls)
         self.url = self.http.url
         self.scope = None if api_key or not token else token_claims(token).get("exec")  # execution-scoped token?
+
+    @property
+    def server(self) -> RemoteStateService:
+        """This client: the server link (tokens for runners, brokered credentials, continuations)."""
+        return self
 
     @property
     def reads_secrets(self) -> bool:
@@ -127,8 +131,9 @@ class RemoteStateService(RemoteMemory):
         """Cancel: a waiting/failed execution ends now; a running one stops at its next checkpoint."""
         return self._send("POST", f"/executions/{_q(exec_id)}/cancel")  # type: ignore[no-any-return]
 
-    def expire_lost_runners(self, job_status: Any = None) -> list[dict[str, Any]]:
-        """Mark running executions whose lease expired as failed; return them (the server asks orchestrators)."""
+    def expire_lost_runners(self, job_status: JobStatusLookup | None = None) -> list[dict[str, Any]]:
+        """Mark running executions whose lease expired as failed; return them (the server asks the orchestrators
+        itself, so `job_status` is not used)."""
         return self._send("POST", "/executions/expire-lost")  # type: ignore[no-any-return]
 
     def continue_execution(self, exec_id: str, statuses: Sequence[str]) -> dict[str, Any]:
@@ -274,8 +279,8 @@ class RemoteStateService(RemoteMemory):
             return False
         return True
 
-    def put_model_alias(self, alias: str, model: str, secret: str | None) -> None:
-        """Create or replace a model alias."""
+    def put_model_alias(self, alias: str, model: str, secret: str | None, *, created_by: str | None = None) -> None:
+        """Create or replace a model alias (the server records its caller as the writer, not `created_by`)."""
         self._send("PUT", f"/models/{_q(alias)}", {"model": model, "secret": secret})
 
     def list_model_aliases(self) -> list[dict[str, Any]]:
@@ -302,6 +307,10 @@ class RemoteStateService(RemoteMemory):
         except NotFound:
             return False
         return True
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """Call a route under /api/v1 that no store member covers (users, API keys); the decoded body."""
+        return self.http.request(method, path, json=body)[0]
 
     def mint_credentials(self, stack: str, *, component: str = "artifact_store", access: str = "read",
                          scope: str = "", ttl: int = 900) -> dict[str, Any]:

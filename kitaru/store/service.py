@@ -9,8 +9,9 @@ processes can share one store.
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from kitaru.errors import KitaruStateError
@@ -25,23 +26,21 @@ from kitaru.store._guards import (
     refused_journal_write,
 )
 from kitaru.store._memory import MemoryService
+from kitaru.store._protocol import RESUMABLE, JobStatusLookup
 from kitaru.store._rows import dumps, now, to_dict
 
 ACTIVE = ("running",)
-RESUMABLE = ("waiting", "failed")
 TERMINAL = ("completed", "failed", "cancelled")
 CLAIMABLE = frozenset(RESUMABLE)
-_CALL_DEFAULTS = {"input_hash": None, "input_preview": None, "cache_key": None}
 """What a claim may take over (besides a running execution whose lease expired): never completed or cancelled."""
+LOG_POLL_INTERVAL = 0.2
+"""Seconds between reads while `query_logs(wait=...)` holds for the next line."""
+_CALL_DEFAULTS = {"input_hash": None, "input_preview": None, "cache_key": None}
 
 
 def job_grace() -> float:
     """Seconds a dispatched job its orchestrator reports pending/running keeps an expired lease (`KITARU_JOB_GRACE`)."""
     return float(os.environ.get("KITARU_JOB_GRACE", "30"))
-
-
-JobStatusLookup = Callable[[dict[str, Any]], Any]
-"""Given an execution row (id, stack, orchestrator, job_id): its job's `JobStatus`, or None if unknown."""
 
 
 class Database(Protocol):
@@ -77,6 +76,22 @@ class StateService(CatalogService, MemoryService):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    # ---------------------------------------------------------------- connection
+    @property
+    def server(self) -> None:
+        """None: this process opens the database itself (no server in between)."""
+        return None
+
+    def for_execution(self, exec_id: str) -> StateService:
+        """The store as an execution's runtime acts with it: the same store (the database has no tokens)."""
+        return self
+
+    def close(self) -> None:
+        """Close this thread's database connection (the next call reconnects)."""
+        close = getattr(self.db, "close", None)
+        if close is not None:
+            close()
 
     # ---------------------------------------------------------------- executions
     def create_execution(
@@ -564,15 +579,27 @@ class StateService(CatalogService, MemoryService):
             )
 
     def query_logs(
-        self, exec_id: str, *, invocation_id: str | None = None, after_id: int = 0, limit: int = 1000
+        self, exec_id: str, *, invocation_id: str | None = None, after_id: int = 0, limit: int = 1000,
+        wait: float = 0.0,
     ) -> list[dict[str, Any]]:
-        """Log entries of an execution (optionally one checkpoint) after `after_id`, oldest first."""
+        """Log entries of an execution (optionally one checkpoint) after `after_id`, oldest first.
+
+        `wait` > 0 polls (reads only) until a line arrives or the execution stops running, at most `wait` seconds.
+        """
         where, params = ["exec_id = :e", "id > :a"], {"e": exec_id, "a": after_id, "n": limit}
         if invocation_id:
             where.append("invocation_id = :i")
             params["i"] = invocation_id
-        rows = self.db.query(f"SELECT * FROM logs WHERE {' AND '.join(where)} ORDER BY id LIMIT :n", params)
-        return [to_dict(r) for r in rows]  # type: ignore[misc]
+        sql = f"SELECT * FROM logs WHERE {' AND '.join(where)} ORDER BY id LIMIT :n"
+        deadline = time.monotonic() + wait
+        while True:
+            rows = [to_dict(r) for r in self.db.query(sql, params)]
+            if rows or time.monotonic() >= deadline:
+                return rows  # type: ignore[return-value]
+            row = self.get_execution(exec_id)
+            if row is None or row["status"] != "running":
+                return []  # nothing more comes until someone resumes it
+            time.sleep(min(LOG_POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
 
     # ----------------------------------------------------------------- artifacts
     def save_artifact(self, record: dict[str, Any]) -> None:

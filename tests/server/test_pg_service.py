@@ -12,8 +12,8 @@ from tests.store.test_service import *
 
 @pytest.fixture
 def state() -> Iterator[object]:
-    """The server's StateService on PostgreSQL through kitaru.server._pg (single-statement complete_call)."""
-    from kitaru.server._pg import PsycopgDatabase, pg_state_service
+    """The server's StateService on PostgreSQL through kitaru.store._pg (single-statement complete_call)."""
+    from kitaru.store._pg import PsycopgDatabase, pg_state_service
 
     url, drop = pg_database()
     db = PsycopgDatabase(url)

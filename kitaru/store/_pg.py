@@ -1,4 +1,4 @@
-"""The server's PostgreSQL layer on plain psycopg 3: one connection per worker thread, no pre-ping.
+"""The PostgreSQL driver on plain psycopg 3 (the server's hot path): one connection per worker thread, no pre-ping.
 
 Same `Database` interface and SQL as the embedded store (`:name` parameters are rewritten once per
 statement). Reads run in autocommit (one round trip); writes in explicit transactions. A broken
@@ -19,8 +19,10 @@ from typing import Any
 import psycopg
 
 from kitaru.errors import KitaruBackendError
-from kitaru.store._rows import Buffered
+from kitaru.store._guards import check_call, check_metadata, refused_journal_write
+from kitaru.store._rows import Buffered, dumps, now
 from kitaru.store._sqlalchemy import _Row
+from kitaru.store.service import StateService
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -110,9 +112,9 @@ class PsycopgDatabase:
             conn.close()
             self._local.conn = None
 
-    def state_service(self) -> Any:
+    def state_service(self) -> PgStateService:
         """The state service for this database (its complete_call is a single statement)."""
-        return pg_state_service(self)
+        return PgStateService(self)
 
 
 _COMPLETE_CALL = (
@@ -135,31 +137,29 @@ _COMPLETE_CALL = (
 )
 
 
-def pg_state_service(db: PsycopgDatabase) -> Any:
-    """A StateService whose hottest write (complete_call) is one PostgreSQL statement: one round trip, one commit."""
-    from kitaru.store import StateService
-    from kitaru.store._guards import check_call, check_metadata, refused_journal_write
-    from kitaru.store._rows import dumps, now
+class PgStateService(StateService):
+    """StateService whose hottest write (`complete_call`) is one PostgreSQL statement: one round trip, one commit
+    (same effects, same fencing, same checks)."""
 
-    class PgStateService(StateService):
-        """StateService with a single-statement `complete_call` (same effects, same fencing, same checks)."""
+    def complete_call(self, call: dict[str, Any], attempt: int, *, owner: str, output: dict[str, Any],
+                      metadata: dict[str, Any] | None = None) -> None:
+        """Commit a completed call and its attempt atomically, fenced by the lease (LeaseLost otherwise);
+        a completed call is never rewritten (a retried commit is a no-op, any other is refused)."""
+        check_call(call)
+        check_metadata(metadata, "checkpoint metadata")
+        t = now()
+        params = {"input_hash": None, "input_preview": None, "cache_key": None, **call, "attempt": attempt,
+                  "owner": owner, "t": t, "started": call.get("started_at") or t, "output": dumps(output),
+                  "metadata": dumps(metadata or {})}
+        row = self.db.execute_one(_COMPLETE_CALL, params).fetchone()
+        written, held, recorded = row["written"], row["held"], row["recorded"]
+        if written != 1:
+            error = refused_journal_write(call["exec_id"], call["invocation_id"], attempt=attempt,
+                                          lease_held=bool(held), recorded_attempts=recorded, completing=True)
+            if error is not None:
+                raise error
 
-        def complete_call(self, call: dict[str, Any], attempt: int, *, owner: str, output: dict[str, Any],
-                          metadata: dict[str, Any] | None = None) -> None:
-            """Commit a completed call and its attempt atomically, fenced by the lease (LeaseLost otherwise);
-            a completed call is never rewritten (a retried commit is a no-op, any other is refused)."""
-            check_call(call)
-            check_metadata(metadata, "checkpoint metadata")
-            t = now()
-            params = {"input_hash": None, "input_preview": None, "cache_key": None, **call, "attempt": attempt,
-                      "owner": owner, "t": t, "started": call.get("started_at") or t, "output": dumps(output),
-                      "metadata": dumps(metadata or {})}
-            row = self.db.execute_one(_COMPLETE_CALL, params).fetchone()
-            written, held, recorded = row["written"], row["held"], row["recorded"]
-            if written != 1:
-                error = refused_journal_write(call["exec_id"], call["invocation_id"], attempt=attempt,
-                                              lease_held=bool(held), recorded_attempts=recorded, completing=True)
-                if error is not None:
-                    raise error
 
+def pg_state_service(db: PsycopgDatabase) -> PgStateService:
+    """The state service of a psycopg database (see `PgStateService`)."""
     return PgStateService(db)
