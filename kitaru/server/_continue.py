@@ -50,6 +50,6 @@ def continue_remotely(ctx: Any, row: dict[str, Any], orchestrator: Any, statuses
 
 def runner_token(ctx: Any, row: dict[str, Any]) -> str:
     """A token that acts only on this execution, as its owner (and for its stack's storage credentials)."""
-    from kitaru.server._tokens import runtime_token
+    from kitaru.auth import runtime_token
 
     return runtime_token(row, ctx.signing_key, kid=None, origin=time.time())[0]

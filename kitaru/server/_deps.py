@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from kitaru.auth import Principal
 from kitaru.server._errors import ApiError, forbidden
 from kitaru.server._identity import IdentityService, KeyRing
-from kitaru.server._tokens import Principal
 from kitaru.store import StateService
 
 

@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from kitaru.auth import Principal, key_hash, key_id, new_api_key, verify
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.server._tokens import Principal, key_hash, key_id, new_api_key, verify
 from kitaru.store._rows import now
 
 ROLES = ("admin", "member", "viewer")

@@ -62,7 +62,7 @@ class Transport:
 
     def token(self, *, renew: bool = False) -> str | None:
         """A valid bearer token: exchanged from the API key, or refreshed when a runtime token nears expiry."""
-        from kitaru.server._tokens import peek_expiry
+        from kitaru.auth import peek_expiry
 
         with self._token_lock:
             exp = peek_expiry(self._token) if self._token else None

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from kitaru.auth import token_claims
 from kitaru.errors import KitaruContextError, KitaruStateError
-from kitaru.server._tokens import token_claims
 from kitaru.store._http import Duplicate, NotFound, Transport
 from kitaru.store._protocol import RESUMABLE, JobStatusLookup
 from kitaru.store._remote_memory import RemoteMemory

@@ -14,10 +14,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kitaru.auth import Principal
 from kitaru.errors import KitaruError
 from kitaru.server._deps import require_admin, require_user
 from kitaru.server._errors import ApiError, classify_error, forbidden
-from kitaru.server._tokens import Principal
 from kitaru.ui._pages import execution_row, render_admin
 from kitaru.ui._session import (SESSION_TTL, check_csrf, check_login_csrf, end_session, login_csrf, may_act,
                                 session_principal, set_login_csrf, set_session_token, start_session)

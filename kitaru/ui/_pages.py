@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from kitaru.auth import Principal
 from kitaru.server._deps import require_admin, require_execution, require_user
 from kitaru.server._errors import ApiError
-from kitaru.server._tokens import Principal
 from kitaru.ui import _present
 from kitaru.ui._session import session_info, session_principal
 from kitaru.ui._web import SECURITY_HEADERS, render

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from kitaru.server._tokens import Principal, sign
+from kitaru.auth import Principal, sign
 
 SESSION_COOKIE = "kitaru_session"
 LOGIN_COOKIE = "kitaru_login_csrf"

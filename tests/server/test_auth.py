@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kitaru.server._tokens import Principal, sign
+from kitaru.auth import Principal, sign
 from tests.server.conftest import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProcess, admin_token
 
 API = "/api/v1"
@@ -257,8 +257,8 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
 
 
 def test_previous_keys_from_the_environment_are_accepted_for_verification_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kitaru.auth import verify
     from kitaru.server._identity import IdentityService
-    from kitaru.server._tokens import verify
 
     monkeypatch.setenv("KITARU_SERVER_SECRET_KEY", "new-key")
     monkeypatch.setenv("KITARU_SERVER_PREVIOUS_SECRET_KEYS", "old-key, older-key")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from kitaru.auth import Principal, sign
 from kitaru.server import create_app
-from kitaru.server._tokens import Principal, sign
 
 
 @pytest.fixture

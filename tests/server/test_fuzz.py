@@ -28,8 +28,8 @@ HOSTILE = ["a\x1b[2Jb", "nul\x00x", "new\nline", "x" * 300, "../x", "\u202eevil"
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The server app on a fresh database, an execution `e1` and an admin token."""
+    from kitaru.auth import Principal, sign
     from kitaru.server import create_app
-    from kitaru.server._tokens import Principal, sign
 
     home = tmp_path_factory.mktemp("fuzz")
     drop = None

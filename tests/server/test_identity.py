@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kitaru.server._tokens import Principal, sign
+from kitaru.auth import Principal, sign
 from kitaru.testing import LocalServer
 from tests.server.conftest import ADMIN_KEY, pg_database
 

@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
+from kitaru.auth import Principal, peek_expiry, sign
 from kitaru.errors import KitaruBackendError, KitaruStateError
-from kitaru.server._tokens import Principal, peek_expiry, sign
 from kitaru.store import CancelRequested, LeaseLost
 from kitaru.store._remote import RemoteStateService
 from kitaru.testing import free_port

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
+from kitaru.auth import DEFAULT_TTL, Principal, key_id, runtime_max_age, runtime_token, sign
 from kitaru.server._deps import Ctx, Who, require_admin, require_row, require_user
 from kitaru.server._errors import ApiError, error_response, forbidden
 from kitaru.server._models import NewKey, NewPrincipal, TokenRequest
-from kitaru.server._tokens import DEFAULT_TTL, Principal, key_id, runtime_max_age, runtime_token, sign
 
 router = APIRouter(tags=["auth"])
 Ident = Annotated[str, Path(min_length=1, max_length=255)]

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
+from kitaru.auth import runtime_token
 from kitaru.server._deps import Ctx, Who, require_execution, require_owner, require_row, require_user
 from kitaru.server._models import Claim, Continue, CreateExecution, Dispatch, Finish, Lease, Metadata
-from kitaru.server._tokens import runtime_token
 
 router = APIRouter(tags=["executions"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]

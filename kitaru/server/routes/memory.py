@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from kitaru.auth import Principal
 from kitaru.server._deps import Ctx, Who, require_admin, require_row
 from kitaru.server._errors import forbidden
-from kitaru.server._tokens import Principal
 
 router = APIRouter(tags=["memory"])
 Scope = Annotated[str, Query(min_length=1, max_length=255)]
