@@ -51,13 +51,15 @@ class ComponentContext:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One unit of work for an orchestrator: usually `python -m kitaru.runtime EXEC_ID`."""
+    """One unit of work for an orchestrator: usually `python -m kitaru.runtime EXEC_ID`; with `checkpoint` set,
+    one isolated checkpoint call of that execution (`python -m kitaru.runtime EXEC_ID --checkpoint INV`)."""
 
     exec_id: str
     command: list[str]
     env: dict[str, str] = field(default_factory=dict, repr=False)
     cwd: str | None = None
     image: str | None = None
+    checkpoint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class ExecutionContext:
     stop_reason: str | None = None
     sink: Any = None
     executor: Any = None
+    jobs: Any = None  # where isolated checkpoints are submitted (resolved on first use)
     inflight: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
     marked: set[str] = field(default_factory=set)
     mark_lock: threading.Lock = field(default_factory=threading.Lock)

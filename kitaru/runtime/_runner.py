@@ -177,8 +177,9 @@ def _run_once(
         except BaseException as exc:
             if ctx.diverged is not None:
                 outcome = ("failed", None, failure_from(ctx.diverged, "divergence"))
-            elif getattr(exc, "__kitaru_origin__", None) == "backend":
-                outcome = ("failed", None, failure_from(exc, "backend"))
+            elif getattr(exc, "__kitaru_origin__", None) in ("backend", "infrastructure", "runtime"):
+                outcome = ("failed", None, failure_from(exc, exc.__kitaru_origin__,  # type: ignore[attr-defined]
+                                                        checkpoint=getattr(exc, "__kitaru_checkpoint__", None)))
             else:
                 origin_cp = getattr(exc, "__kitaru_checkpoint__", None)
                 outcome = ("failed", None, failure_from(exc, "user_code", checkpoint=origin_cp))

@@ -32,6 +32,7 @@ class StepSpec:
     type: str = "checkpoint"
     retries: int = 0
     cache: bool | None = None
+    isolated: bool = False
     code_hash: Callable[[], str] = field(default=lambda: "")
 
 
@@ -42,7 +43,10 @@ def load_output(ctx: ExecutionContext, ref: dict[str, Any]) -> Any:
 
 
 def error_info(exc: BaseException) -> dict[str, Any]:
-    """A JSON description of an exception for the journal."""
+    """A JSON description of an exception for the journal (an isolated checkpoint's: as its job recorded it)."""
+    recorded = getattr(exc, "__kitaru_error__", None)
+    if isinstance(recorded, dict) and recorded.get("type"):
+        return dict(recorded)
     return {
         "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
         "message": str(exc),
@@ -94,8 +98,15 @@ def run_step(
         metadata: dict[str, Any] = {}
         token_cp, token_md = _checkpoint.set(inv), _checkpoint_metadata.set(metadata)
         started = time.perf_counter()
+        ref = None
         try:
-            value = spec.fn(*args, **kwargs)
+            if spec.isolated:  # its own job on the stack's orchestrator; recorded below like any call
+                from kitaru.runtime._isolated import run_isolated
+
+                value, ref = run_isolated(ctx, spec.fn, spec.name, args, kwargs, inv=inv, attempt=attempt,
+                                          metadata=metadata)
+            else:
+                value = spec.fn(*args, **kwargs)
         except (Stop, KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:
@@ -116,8 +127,9 @@ def run_step(
             _checkpoint.reset(token_cp)
             _checkpoint_metadata.reset(token_md)
         metadata["duration_s"] = time.perf_counter() - started
-        with backend_origin():
-            ref = put_value(ctx.store, value)
+        if ref is None:
+            with backend_origin():
+                ref = put_value(ctx.store, value)
         with ctx.untracking(inv), stops_on_lost_lease():
             ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata)
         return value

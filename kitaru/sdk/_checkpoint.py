@@ -116,7 +116,7 @@ class Checkpoint(Generic[T]):
         from kitaru.runtime._steps import StepSpec
 
         return StepSpec(name=self.name, fn=self.fn, type=self.type, retries=self.retries, cache=self.cache,
-                        code_hash=self.code_hash)
+                        isolated=self.runtime is CheckpointRuntime.ISOLATED, code_hash=self.code_hash)
 
     def code_hash(self) -> str:
         """Hash of the function's source: part of the cross-execution cache key."""

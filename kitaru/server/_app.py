@@ -75,7 +75,19 @@ def api_app() -> FastAPI:
     from kitaru.server._errors import install_error_handlers
     from kitaru.server._fastlane import CheckpointFastLane
     from kitaru.server._limits import BodyLimit
-    from kitaru.server.routes import artifacts, auth, config, executions, health, journal, logs, memory, stacks, waits
+    from kitaru.server.routes import (
+        artifacts,
+        auth,
+        config,
+        executions,
+        health,
+        jobs,
+        journal,
+        logs,
+        memory,
+        stacks,
+        waits,
+    )
 
     app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None,
@@ -85,7 +97,7 @@ def api_app() -> FastAPI:
         app.add_middleware(CheckpointFastLane)
     app.add_middleware(BodyLimit)  # outermost: oversized bodies are refused before anything reads them
     app.include_router(health.router)
-    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory):  # hot routes first
+    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory, jobs):  # hot routes first
         app.include_router(module.router, prefix=API_PREFIX)
     if os.environ.get("KITARU_SERVER_UI", "1") != "0":  # the web UI at / (kitaru/ui); 0 serves the API only
         try:

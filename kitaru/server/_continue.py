@@ -53,3 +53,18 @@ def runner_token(ctx: Any, row: dict[str, Any]) -> str:
     from kitaru.auth import runtime_token
 
     return runtime_token(row, ctx.signing_key, kid=None, origin=time.time())[0]
+
+
+def submit_checkpoint(ctx: Any, row: dict[str, Any], orchestrator: Any, job: dict[str, Any]) -> str:
+    """Submit one isolated checkpoint attempt of a running execution; its job acts as the execution's runtime."""
+    from kitaru.errors import KitaruError
+    from kitaru.runtime._isolated import checkpoint_job_spec
+
+    env = {"KITARU_SERVER_URL": public_url(), "KITARU_AUTH_TOKEN": runner_token(ctx, row), "KITARU_API_KEY": ""}
+    spec = checkpoint_job_spec(row["id"], job, remote=True, home=ctx.home, server_env=env,
+                               cwd=row["flow_source"].get("cwd"))
+    try:
+        return str(orchestrator.submit(spec))
+    except KitaruError as exc:
+        raise ApiError(502, "BackendError",
+                       f"the {orchestrator.flavor} orchestrator refused the checkpoint job: {exc}") from exc

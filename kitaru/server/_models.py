@@ -268,3 +268,25 @@ class NewKey(BaseModel):
 
 
 CreateExecution.model_rebuild()
+
+
+class CheckpointTarget(BaseModel):
+    """Where a checkpoint job finds the function: its module (None: the flow's script) and qualified name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    module: str | None = Field(default=None, max_length=255)
+    qualname: str = Field(min_length=1, max_length=255)
+
+
+class CheckpointJobBody(BaseModel):
+    """One attempt of an isolated checkpoint call, submitted by the execution's runtime (holding its lease)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str = Field(min_length=1, max_length=128)
+    inv: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=255)
+    target: CheckpointTarget
+    inputs: dict[str, Any]
+    result: str = Field(min_length=1, max_length=1024)

@@ -149,6 +149,18 @@ class RemoteStateService(RemoteMemory):
         """Merge `metadata` into the execution's metadata."""
         self._send("PATCH", f"/executions/{_q(exec_id)}/metadata", {"metadata": metadata})
 
+    def submit_checkpoint_job(self, exec_id: str, *, owner: str, job: dict[str, Any]) -> str:
+        """Have the server dispatch one isolated checkpoint attempt (this runtime holds the lease); its handle."""
+        return str(self._send("POST", f"/executions/{_q(exec_id)}/jobs", {**job, "owner": owner})["handle"])
+
+    def checkpoint_job_status(self, exec_id: str, handle: str) -> dict[str, Any]:
+        """The state of a checkpoint job the server dispatched for this execution."""
+        return self._get(f"/executions/{_q(exec_id)}/jobs", handle=handle)  # type: ignore[no-any-return]
+
+    def cancel_checkpoint_job(self, exec_id: str, handle: str) -> None:
+        """Stop a checkpoint job the server dispatched for this execution."""
+        self._send("DELETE", f"/executions/{_q(exec_id)}/jobs", params={"handle": handle})
+
     def execution_token(self, exec_id: str) -> str:
         """A bearer token a runtime can use for this execution only."""
         return str(self._send("POST", f"/executions/{_q(exec_id)}/token")["access_token"])

@@ -25,6 +25,17 @@ def research(topic: str) -> str:
     doc = fetch(topic)
     return slow(doc) + "!"
 
+@checkpoint(runtime="isolated")
+def part(i: int) -> list:
+    _mark("part")
+    start = time.time()
+    time.sleep(float(os.environ.get("PART_NAP", "0")))
+    return [i, os.getpid(), start, time.time()]
+
+@flow
+def fanned(n: int) -> list:
+    return part.map(range(n)).result()
+
 @flow
 def approved(topic: str) -> str:
     doc = fetch(topic)

@@ -159,3 +159,23 @@ def test_an_image_that_cannot_be_pulled_fails_with_origin_infrastructure(world: 
     failure = client.executions.get(handle.exec_id).failure
     assert failure is not None and str(failure.origin) == "infrastructure"
     assert "ImagePull" in failure.message or "ErrImagePull" in failure.message
+
+
+def test_isolated_checkpoints_fan_out_into_parallel_jobs(world: dict[str, Any], flow_module) -> None:
+    world["cluster"].base_env["PART_NAP"] = "2"
+    mod = flow_module(FLOWS, "k8s_agent6")
+    handle = mod.fanned.run(3, stack="k8s")
+    rows = handle.wait(timeout=180)
+    assert [r[0] for r in rows] == [0, 1, 2] and len({r[1] for r in rows}) == 3
+    assert max(r[2] for r in rows) < min(r[3] for r in rows), "the checkpoint jobs did not run in parallel"
+    jobs = _jobs(world["cluster"])
+    parts = [j for j in jobs if j["metadata"]["labels"].get("kitaru.dev/checkpoint")]
+    assert len(jobs) == 4 and sorted(j["metadata"]["labels"]["kitaru.dev/checkpoint"] for j in parts) == [
+        "part", "part_2", "part_3"]
+    for job in parts:  # the runtime token reached each checkpoint pod through its Secret too
+        env = job["spec"]["template"]["spec"]["containers"][0].get("env") or []
+        assert not any(e.get("name") == "KITARU_AUTH_TOKEN" for e in env)
+    calls = {c.invocation_id: c for c in KitaruClient().executions.get(handle.exec_id).checkpoints}
+    assert all(str(calls[i].status) == "completed" and calls[i].metadata["job"]["orchestrator"] == "kubernetes"
+               for i in ("part", "part_2", "part_3"))
+    assert world["marks"].read_text().split().count("part") == 3

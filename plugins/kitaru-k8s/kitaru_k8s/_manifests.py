@@ -17,6 +17,7 @@ from kitaru_k8s._models import to_model
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kitaru"}
 EXEC_LABEL = "kitaru.dev/execution"
 EXEC_ANNOTATION = "kitaru.dev/execution-id"
+CHECKPOINT_LABEL = "kitaru.dev/checkpoint"
 CANCEL_ANNOTATION = "kitaru.dev/cancelled"
 CONTAINER = "runtime"
 JOB_NAME = re.compile(r"^kitaru-[a-z0-9-]{1,40}-[0-9a-f]{8}$")
@@ -50,6 +51,8 @@ def build_job(job: JobSpec, name: str, config: KubernetesOrchestratorConfig, *, 
         raise KitaruUsageError(f"{bad[0]!r} is not a valid environment variable name for a Kubernetes pod")
     ps = config.pod_settings
     labels = {**ps.labels, **MANAGED_BY, EXEC_LABEL: _label_value(job.exec_id)}
+    if job.checkpoint:  # one isolated checkpoint call of the execution, not its runner
+        labels[CHECKPOINT_LABEL] = _label_value(job.checkpoint) or "checkpoint"
     annotations = {**ps.annotations, EXEC_ANNOTATION: job.exec_id}
     container = client.V1Container(
         name=CONTAINER, image=image, image_pull_policy=config.image_pull_policy, command=list(job.command),
