@@ -28,6 +28,7 @@ from kitaru.plugins._protocols import JobSpec, JobStatus
 
 if TYPE_CHECKING:
     from kitaru.runtime._context import ExecutionContext
+    from kitaru.store import ServerLink
 
 JOB_ENV = "KITARU_CHECKPOINT_JOB"
 _MAX_POLL = 0.5
@@ -186,11 +187,10 @@ class DirectJobs:
         self.orchestrator, self.home, self.flavor = orchestrator, home, orchestrator.flavor
 
     def submit(self, ctx: ExecutionContext, job: dict[str, Any]) -> str:
-        from kitaru.store import is_remote
-
         server_env: dict[str, str] = {}
-        if is_remote(ctx.state):  # the job acts with this runtime's own token (scoped to the execution)
-            server_env = {"KITARU_SERVER_URL": ctx.state.url, "KITARU_AUTH_TOKEN": ctx.state.http.token() or "",  # type: ignore[attr-defined]
+        server = ctx.state.server
+        if server is not None:  # the job acts with this runtime's own token (scoped to the execution)
+            server_env = {"KITARU_SERVER_URL": server.url, "KITARU_AUTH_TOKEN": server.bearer_token() or "",
                           "KITARU_API_KEY": ""}
         spec = checkpoint_job_spec(ctx.exec_id, job, remote=self.orchestrator.remote, home=self.home,
                                    server_env=server_env, cwd=os.getcwd())
@@ -206,18 +206,18 @@ class DirectJobs:
 class ServerJobs:
     """A runtime on a server's remote stack: the server submits, reports on and stops the checkpoint's job."""
 
-    def __init__(self, state: Any, exec_id: str, flavor: str) -> None:
-        self.state, self.exec_id, self.flavor = state, exec_id, flavor
+    def __init__(self, server: ServerLink, exec_id: str, flavor: str) -> None:
+        self.server, self.exec_id, self.flavor = server, exec_id, flavor
 
     def submit(self, ctx: ExecutionContext, job: dict[str, Any]) -> str:
-        return str(self.state.submit_checkpoint_job(self.exec_id, owner=ctx.owner, job=job))
+        return self.server.submit_checkpoint_job(self.exec_id, owner=ctx.owner, job=job)
 
     def status(self, handle: str) -> JobStatus:
-        raw = self.state.checkpoint_job_status(self.exec_id, handle)
+        raw = self.server.checkpoint_job_status(self.exec_id, handle)
         return JobStatus(raw["state"], raw.get("message") or "", raw.get("exit_code"))
 
     def cancel(self, handle: str) -> None:
-        self.state.cancel_checkpoint_job(self.exec_id, handle)
+        self.server.cancel_checkpoint_job(self.exec_id, handle)
 
 
 _runners_lock = threading.Lock()
@@ -234,19 +234,19 @@ def job_runner(ctx: ExecutionContext) -> Any:
 def _resolve_runner(ctx: ExecutionContext) -> Any:
     from kitaru.config._paths import resolve_home
     from kitaru.stacks import resolve_stack
-    from kitaru.store import is_remote
 
     home = resolve_home()
     stack = resolve_stack(getattr(ctx.config, "stack", None), home=home, state=ctx.state)
     flavor = (stack.spec.get("orchestrator") or {}).get("flavor", "local")
-    if is_remote(ctx.state) and flavor != "local":
+    server = ctx.state.server
+    if server is not None and flavor != "local":
         from kitaru.plugins import get_plugin_manager
 
         known = get_plugin_manager().find_flavor("orchestrator", flavor)
         if known is None or known.remote:
-            return ServerJobs(ctx.state, ctx.exec_id, flavor)
+            return ServerJobs(server, ctx.exec_id, flavor)
     orchestrator = stack.orchestrator
-    if orchestrator.remote and not is_remote(ctx.state):
+    if orchestrator.remote and server is None:
         raise KitaruFeatureNotAvailableError(
             f"isolated checkpoints on the {flavor} orchestrator of stack {stack.name!r}",
             provided_by="a connected Kitaru server (`kitaru login URL`)")

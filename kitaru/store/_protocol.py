@@ -57,6 +57,22 @@ class ServerLink(Protocol):
         """Call a route under /api/v1 that no store member covers (users, API keys); the decoded body."""
         ...
 
+    def bearer_token(self) -> str | None:
+        """The token this connection sends now (a runtime hands its own, execution-scoped, to its jobs)."""
+        ...
+
+    def submit_checkpoint_job(self, exec_id: str, *, owner: str, job: Row) -> str:
+        """Have the server dispatch one isolated checkpoint attempt of a running execution; its job handle."""
+        ...
+
+    def checkpoint_job_status(self, exec_id: str, handle: str) -> Row:
+        """The state of a checkpoint job the server dispatched: {"state", "message", "exit_code"}."""
+        ...
+
+    def cancel_checkpoint_job(self, exec_id: str, handle: str) -> None:
+        """Stop a checkpoint job the server dispatched."""
+        ...
+
 
 @runtime_checkable
 class StateStore(Protocol):

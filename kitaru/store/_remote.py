@@ -149,6 +149,10 @@ class RemoteStateService(RemoteMemory):
         """Merge `metadata` into the execution's metadata."""
         self._send("PATCH", f"/executions/{_q(exec_id)}/metadata", {"metadata": metadata})
 
+    def bearer_token(self) -> str | None:
+        """The token this connection sends now (refreshed or exchanged if needed)."""
+        return self.http.token()
+
     def submit_checkpoint_job(self, exec_id: str, *, owner: str, job: dict[str, Any]) -> str:
         """Have the server dispatch one isolated checkpoint attempt (this runtime holds the lease); its handle."""
         return str(self._send("POST", f"/executions/{_q(exec_id)}/jobs", {**job, "owner": owner})["handle"])
