@@ -70,14 +70,12 @@ def get_value(store: ArtifactStore, ref: dict[str, Any]) -> Any:
     return serializers.by_name(ref["serializer"]).load(data, ref.get("type"))
 
 
-def hash_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, str]:
-    """A stable hash and a short preview of a checkpoint's inputs (cache key, UI, divergence)."""
-    payload = {"args": list(args), "kwargs": kwargs}
-    serializer = serializers.for_value(payload)
-    try:
-        data, _ = serializer.dump(payload)
-    except Exception:
-        data = repr(payload).encode()
+def hash_inputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str | None, str]:
+    """A hash that is the same in every process (None: some input has no stable encoding, see
+    kitaru/artifacts/_hashing.py) and a short preview of a checkpoint's inputs (cache key, UI)."""
+    from kitaru.artifacts._hashing import input_hash
+
+    digest = input_hash({"args": list(args), "kwargs": kwargs})
     shown = [_REPR.repr(a) for a in args] + [f"{k}={_REPR.repr(v)}" for k, v in kwargs.items()]
     text = ", ".join(shown)
-    return hashlib.sha256(data).hexdigest(), (text[:197] + "...") if len(text) > 200 else text
+    return digest, (text[:197] + "...") if len(text) > 200 else text

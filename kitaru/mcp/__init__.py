@@ -61,8 +61,10 @@ def _warm_up() -> None:
         from kitaru.mcp._light import list_page
 
         list_page(limit=1)
-    except Exception:  # noqa: BLE001, S110 - a broken connection is reported by the first real tool call
-        pass
+    except Exception as exc:  # noqa: BLE001 - a broken connection is reported by the first real tool call
+        import logging
+
+        logging.getLogger("kitaru.mcp").debug("warm-up failed: %s: %s", type(exc).__name__, exc)
 
 
 def main(argv: list[str] | None = None) -> None:

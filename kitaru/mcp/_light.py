@@ -70,5 +70,8 @@ def fast_call(name: Any, arguments: Any) -> dict[str, Any] | None:
         return None
     try:
         return spec[2](**arguments)
-    except Exception:  # noqa: BLE001 - read-only: the SDK runs it again and reports the error its own way
+    except Exception as exc:  # noqa: BLE001 - read-only: the SDK runs it again and reports the error its own way
+        import logging
+
+        logging.getLogger("kitaru.mcp").debug("fast %s failed (%s: %s); the SDK answers", name, type(exc).__name__, exc)
         return None

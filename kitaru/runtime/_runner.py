@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kitaru.artifacts import ArtifactStore, get_value, put_value
-from kitaru.errors import KitaruDivergenceError
+from kitaru.artifacts import ArtifactStore, get_value
+from kitaru.artifacts._blobs import encode_value, write_encoded
+from kitaru.errors import KitaruDivergenceError, KitaruStateError
 from kitaru.runtime._capture import LogSink, install_capture
 from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current, new_owner
-from kitaru.runtime._steps import backend_origin
+from kitaru.runtime._steps import store_failure
 from kitaru.store import CancelRequested, LeaseLost, StateStore, acting_as, execution_scoped
 
 _LOG_FLUSH_INTERVAL = 0.25
@@ -139,8 +140,8 @@ def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dic
         owner = new_owner()  # a new grant gets a new token: writes still in flight from the last turn stay fenced
         try:
             state.claim_execution(exec_id, owner=owner, lease_ttl=config.lease_ttl, statuses=again)
-        except Exception:
-            return status  # another runner took over
+        except KitaruStateError:
+            return status  # another runner took over (or it was cancelled meanwhile); a store failure propagates
         heartbeat.owner = owner
 
 
@@ -163,8 +164,10 @@ def _run_once(
             result = call_with_inputs(fn, inputs)
             if ctx.diverged is not None:
                 raise ctx.diverged
-            with backend_origin():
-                outcome = ("completed", put_value(ctx.store, result), None)
+            encoded, ref = encode_value(ctx.store, result)  # an unserializable result is the code's to fix
+            with store_failure(f"write the flow's result to the artifact store {ctx.store.root}", ctx.exec_id):
+                write_encoded(ctx.store, encoded, ref)
+            outcome = ("completed", ref, None)
         except Suspend:
             outcome = ("waiting", None, None)
         except Stop as stop:

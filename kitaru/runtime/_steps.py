@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kitaru.artifacts import get_value, hash_inputs, put_value
+from kitaru.artifacts import get_value, hash_inputs
+from kitaru.artifacts._blobs import encode_value, write_encoded
+from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError
 from kitaru.runtime._context import ExecutionContext, Stop, _checkpoint, _checkpoint_metadata
 from kitaru.stacks import store_from_root
-from kitaru.errors import KitaruBackendError
 from kitaru.store import CancelRequested, LeaseLost
 
 _MAX_BACKOFF = 5.0
+log = logging.getLogger("kitaru.runtime")
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def run_step(
     use_cache = spec.cache if spec.cache is not None else bool(getattr(ctx.config, "cache", True))
     # the cache is per flow: same flow, same checkpoint code, same inputs (Kitaru 0.4's cache=True default)
     cache_key = (hashlib.sha256(f"{ctx.flow_name}\0{spec.name}\0{spec.code_hash()}\0{input_hash}".encode()).hexdigest()
-                 if use_cache else None)
+                 if use_cache and input_hash is not None else None)  # no stable input hash: never cached
     call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": spec.name, "type": spec.type,
             "input_hash": input_hash, "input_preview": preview, "cache_key": cache_key}
     if cache_key is not None and rec is None:
@@ -80,8 +83,9 @@ def run_step(
         if hit is not None and hit["exec_id"] != ctx.exec_id:  # across executions; inside one, every call runs
             try:
                 value = load_output(ctx, hit["output"])
-            except Exception:  # noqa: BLE001 - the cached blob is gone or corrupted: run the checkpoint instead
-                pass
+            except Exception as exc:  # noqa: BLE001 - the cached blob is gone or corrupted: run the checkpoint instead
+                log.warning("cached output of %r from execution %s is unusable (%s: %s); running the checkpoint",
+                            spec.name, hit["exec_id"], type(exc).__name__, exc)
             else:
                 with stops_on_lost_lease():
                     ctx.state.record_reused_call(
@@ -112,14 +116,13 @@ def run_step(
         except BaseException as exc:
             metadata["duration_s"] = time.perf_counter() - started
             final = attempt > earlier_attempts + spec.retries
-            with ctx.untracking(inv), stops_on_lost_lease():
+            with store_failure(f"record the failed attempt {attempt} of checkpoint {inv!r}", ctx.exec_id, inv), \
+                    ctx.untracking(inv), stops_on_lost_lease():
                 ctx.state.fail_call(call, attempt, owner=ctx.owner, error=error_info(exc), final=final,
                                     metadata=metadata)
             if final:
-                try:
+                with contextlib.suppress(AttributeError, TypeError):  # e.g. an exception class with __slots__
                     exc.__kitaru_checkpoint__ = inv  # type: ignore[attr-defined]
-                except Exception:
-                    pass
                 raise
             time.sleep(min(_MAX_BACKOFF, 0.05 * 2 ** (attempt - 1)))
             continue
@@ -127,23 +130,46 @@ def run_step(
             _checkpoint.reset(token_cp)
             _checkpoint_metadata.reset(token_md)
         metadata["duration_s"] = time.perf_counter() - started
-        if ref is None:
-            with backend_origin():
-                ref = put_value(ctx.store, value)
-        with ctx.untracking(inv), stops_on_lost_lease():
+        if ref is None:  # an isolated call's job wrote its output already
+            encoded, ref = encode_value(ctx.store, value)  # an unserializable output is the code's to fix
+            with store_failure(f"write the output of checkpoint {inv!r} to the artifact store {ctx.store.root}",
+                               ctx.exec_id, inv):
+                write_encoded(ctx.store, encoded, ref)
+        with store_failure(f"record the completed checkpoint {inv!r} in the state store", ctx.exec_id, inv), \
+                ctx.untracking(inv), stops_on_lost_lease():
             ctx.state.complete_call(call, attempt, owner=ctx.owner, output=ref, metadata=metadata)
         return value
 
 
-
 @contextlib.contextmanager
 def backend_origin() -> Iterator[None]:
-    """Mark a storage failure (unreadable or corrupted output, failed write) as the backend's, not user code's."""
+    """Mark a storage failure (an unreadable, missing or corrupted output) as the backend's, not user code's."""
     try:
         yield
-    except KitaruBackendError as exc:
-        exc.__kitaru_origin__ = "backend"  # type: ignore[attr-defined]
+    except KitaruUsageError:
+        raise  # e.g. a serializer that is not installed here: says what to install
+    except Exception as exc:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.__kitaru_origin__ = "backend"  # type: ignore[attr-defined]
         raise
+
+
+@contextlib.contextmanager
+def store_failure(action: str, exec_id: str, checkpoint: str | None = None) -> Iterator[None]:
+    """A failure of the artifact or state store while doing `action` after the code ran: origin `backend`
+    (`runtime` for a refused journal transition), with a message about the store, never about the user's code."""
+    try:
+        yield
+    except KitaruUsageError:
+        raise  # a value or name out of bounds: the message says what to change
+    except Exception as exc:
+        origin = "runtime" if isinstance(exc, KitaruStateError) else "backend"
+        error = KitaruBackendError(
+            f"could not {action}: {type(exc).__name__}: {exc}. The code itself ran; this is a storage failure:"
+            f" fix the store (space, permissions, connectivity), then `kitaru executions retry {exec_id}`")
+        error.__kitaru_origin__ = origin  # type: ignore[attr-defined]
+        error.__kitaru_checkpoint__ = checkpoint  # type: ignore[attr-defined]
+        raise error from exc
 
 
 @contextlib.contextmanager

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from kitaru.errors import KitaruUsageError
+from kitaru.errors import KitaruError, KitaruUsageError
 
 if TYPE_CHECKING:
     from kitaru.artifacts import ArtifactStore
@@ -19,7 +20,8 @@ _SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs":
 BROKERED_TTL = 3600  # the server's cap: fewer mints; the store refreshes before expiry
 _lock = threading.RLock()
 _stacks: dict[tuple[str, str], tuple[str, ResolvedStack]] = {}
-_by_root: dict[str, Any] = {}
+_by_root: dict[str, tuple[str | None, Any]] = {}  # root → (the stack whose spec built it, or None: config-free; store)
+log = logging.getLogger("kitaru.stacks")
 
 
 class ResolvedStack:
@@ -46,7 +48,8 @@ class ResolvedStack:
     def artifact_store(self) -> ArtifactStore:
         """The stack's artifact store (also remembered by its root for `store_from_root`)."""
         store = self.component("artifact_store")
-        _by_root.setdefault(store.root, store)
+        with _lock:  # the latest spec's store wins: a re-registered stack's readers get the new one
+            _by_root[store.root] = (None if store.root.startswith("file://") else self.name, store)
         return store  # type: ignore[no-any-return]
 
     def code_store(self) -> ArtifactStore:
@@ -156,10 +159,12 @@ def resolve_stack(name: str | None = None, *, home: Path | None = None, state: S
 
 
 def forget_cached(name: str) -> None:
-    """Drop cached live components of a stack that was re-registered or deleted."""
+    """Drop cached live components of a stack that was re-registered or deleted (and the stores they serve)."""
     with _lock:
         for key in [k for k in _stacks if k[1] == name]:
             del _stacks[key]
+        for root in [r for r, (stack, _) in _by_root.items() if stack == name]:
+            del _by_root[root]
 
 
 def artifact_store_for_stack(stack: str | None, home: Path) -> ArtifactStore:
@@ -170,18 +175,36 @@ def artifact_store_for_stack(stack: str | None, home: Path) -> ArtifactStore:
 def store_from_root(root: str) -> ArtifactStore:
     """The artifact store a blob ref points at, from its recorded root URI (any installed flavor)."""
     with _lock:
-        if root in _by_root:
-            return _by_root[root]  # type: ignore[no-any-return]
+        cached = _by_root.get(root)
+        if cached is not None:
+            stack, store = cached
+            current = store if stack is None else _current_store(stack, root)  # re-registered elsewhere? re-read
+            if current is not None:
+                return current  # type: ignore[no-any-return]
+            _by_root.pop(root, None)
         if root.startswith("file://"):  # the built-in local store needs no plugin discovery
             from urllib.parse import unquote
 
             from kitaru.artifacts import LocalArtifactStore
 
             store = LocalArtifactStore(unquote(urlparse(root).path))
-        else:
-            store = _from_stacks(root) or _from_flavor(root)
-        _by_root[root] = store
+            _by_root[root] = (None, store)
+            return store
+        store = _from_stacks(root)
+        if store is None:
+            store = _from_flavor(root)
+            _by_root[root] = (None, store)
         return store  # type: ignore[no-any-return]
+
+
+def _current_store(stack: str, root: str) -> Any | None:
+    """The store of `stack` as its spec is now (resolve_stack re-reads the spec), if it still has this root."""
+    try:
+        store = resolve_stack(stack).artifact_store
+    except KitaruError as exc:  # deleted, or no longer valid: look for the root again
+        log.debug("stack %r no longer serves %s: %s", stack, root, exc)
+        return None
+    return store if store.root == root else None
 
 
 def _from_stacks(root: str) -> Any | None:
@@ -196,7 +219,8 @@ def _from_stacks(root: str) -> Any | None:
         if info.ready and info.flavor("artifact_store") == flavor.name:
             try:
                 store = resolve_stack(info.name).artifact_store
-            except Exception:  # noqa: BLE001 - e.g. a missing secret: try the next stack
+            except KitaruError as exc:  # e.g. a missing secret: try the next stack
+                log.info("stack %r cannot serve %s: %s", info.name, root, exc)
                 continue
             if store.root == root:
                 return store

@@ -186,14 +186,14 @@ class Response:
 def _message(resp: Response) -> str:
     try:
         return str(resp.json()["error"]["message"])
-    except Exception:  # noqa: BLE001 - not our error body
+    except (ValueError, KeyError, TypeError):  # not our error body
         return f"HTTP {resp.status_code}"
 
 
 def _error(resp: Response, retried: bool) -> Exception:
     try:
         kind = str(resp.json()["error"]["type"])
-    except Exception:  # noqa: BLE001
+    except (ValueError, KeyError, TypeError):  # not our error body
         kind = ""
     message = _message(resp)
     if resp.status_code == 404 and kind == "NotFound":

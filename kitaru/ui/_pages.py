@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -121,7 +122,8 @@ def read_local(ref: dict[str, Any]) -> bytes | None:
 
     try:
         return read_verified(store_from_root(ref["store"]), ref)
-    except Exception:  # noqa: BLE001 - a preview of a missing/unreachable blob is "not available", not a 500
+    except Exception as exc:  # noqa: BLE001 - a preview of a missing/unreachable blob is "not available", not a 500
+        logging.getLogger("kitaru.ui").info("no preview of %s: %s: %s", ref.get("sha256"), type(exc).__name__, exc)
         return None
 
 

@@ -218,3 +218,46 @@ def test_store_from_root_unknown_scheme_names_package(monkeypatch: pytest.Monkey
     finally:
         monkeypatch.delenv("KITARU_DISABLE_PLUGINS")
         reset_plugin_manager()
+
+
+class _TaggedStore:
+    """A config-carrying store: `tag` changes with the stack's spec, `root` does not."""
+
+    flavor = "tagged"
+
+    def __init__(self, root: str, tag: str) -> None:
+        self.root, self.tag = root, tag
+
+
+def _register_tagged_flavor() -> None:
+    from pydantic import BaseModel
+
+    class TaggedConfig(BaseModel):
+        path: str
+        tag: str
+
+    class Plugin:
+        @hookimpl
+        def kitaru_register_components(self, registry):  # type: ignore[no-untyped-def]
+            registry.add_artifact_store("tagged", config=TaggedConfig, schemes=("tagged",),
+                                        factory=lambda c, ctx: _TaggedStore(c.path, c.tag))
+
+    get_plugin_manager().register(Plugin(), "tagged-plugin")
+
+
+def test_store_from_root_follows_a_re_registered_stack(kitaru_home: Path) -> None:
+    _register_tagged_flavor()
+    spec = "name: {name}\norchestrator: {{flavor: local}}\nartifact_store: {{flavor: tagged, path: 'tagged://b/p', tag: {tag}}}\n"
+    register_stack("t.yaml", text=spec.format(name="tagged", tag="one"))
+    assert store_from_root("tagged://b/p").tag == "one"
+    register_stack("t.yaml", text=spec.format(name="tagged", tag="two"))  # this process
+    assert store_from_root("tagged://b/p").tag == "two"
+    from kitaru.stacks._validate import validate_spec
+    from kitaru.store import current_state
+
+    other = validate_spec(__import__("yaml").safe_load(spec.format(name="tagged", tag="three")), source="t.yaml")
+    current_state().put_stack("tagged", other)  # as another process (or the server) re-registers it
+    assert store_from_root("tagged://b/p").tag == "three"
+    delete_stack("tagged", force=True)
+    with pytest.raises(KitaruUsageError, match="no installed artifact store can read 'tagged://b/p'"):
+        store_from_root("tagged://b/p")  # the flavor has no from_root: nothing serves the root any more

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
@@ -113,8 +114,8 @@ class KitaruAgent(WrapperAgent[Any, Any]):
                 usage = run.usage
                 summary["usage"] = {"requests": usage.requests, "tool_calls": usage.tool_calls,
                                     "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
-            except Exception:  # noqa: BLE001, S110 - usage is best effort for a run that failed early
-                pass
+            except Exception as exc:  # noqa: BLE001 - usage is best effort for a run that failed early
+                logging.getLogger("kitaru.adapters").debug("no usage for the failed run: %s", exc)
         if result is not None:
             summary["output_preview"] = repr(result.output)[:500]
         if error is not None:

@@ -3,6 +3,7 @@ create-if-absent for content-addressed blobs, SAS minting for the stack's prefix
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -272,7 +273,8 @@ def _lost_race(exc: BaseException, blob: Any) -> bool:
         return False
     try:
         return bool(blob.exists())
-    except Exception:  # noqa: BLE001 - report the original error
+    except Exception as probe:  # noqa: BLE001 - report the original error
+        logging.getLogger("kitaru.azure").debug("cannot tell whether another writer won the race: %s", probe)
         return False
 
 

@@ -4,6 +4,7 @@ pinned to the object's generation (an object replaced meanwhile is an error, nev
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -47,8 +48,8 @@ class GCSObjectReader(io.RawIOBase):
     def _reopen(self) -> None:
         try:
             self._resp.close()
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as exc:  # noqa: BLE001 - the stale response is dropped either way
+            logging.getLogger("kitaru.gcs").debug("closing a broken GCS read stream failed: %s", exc)
         self._resp = self._reopen_at(self._pos, self.generation)
 
     def close(self) -> None:

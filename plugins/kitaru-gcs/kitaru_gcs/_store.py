@@ -3,6 +3,7 @@ streamed reads, create-once content-addressed blobs, downscoped credential minti
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -266,5 +267,5 @@ def _cancel(writer: Any) -> None:
     """Cancel a resumable upload session; if even that fails, the unfinished session never becomes visible."""
     try:
         writer.terminate()
-    except Exception:  # noqa: BLE001, S110 - keep the original error; GCS expires abandoned sessions in a week
-        pass
+    except Exception as exc:  # noqa: BLE001 - keep the original error; GCS expires abandoned sessions in a week
+        logging.getLogger("kitaru.gcs").warning("could not cancel an unfinished GCS upload session: %s", exc)
