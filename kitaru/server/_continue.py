@@ -3,6 +3,9 @@
 An answered wait, a resume or a retry of an execution whose stack runs jobs remotely is continued
 through that stack's orchestrator with the server's own identity, and the runner acts as the
 execution's owner (a runtime token scoped to the execution). No client machine runs the code.
+A replay of such an execution is created here too (from its shipped code archive, recorded inputs
+and journal) and dispatched the same way, owned by whoever asked for it; the server never imports
+the flow's code.
 """
 
 from __future__ import annotations
@@ -13,6 +16,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from kitaru.server._errors import ApiError
+
+
+def runs_remotely(ctx: Any, row: dict[str, Any]) -> bool:
+    """Whether the execution's stack runs jobs elsewhere (so this server can continue it), from the stored
+    spec only: cheap enough for every page render, without building the orchestrator."""
+    from kitaru.plugins import get_plugin_manager
+    from kitaru.stacks._service import stored_spec
+
+    flavor = ((stored_spec(row["stack"], ctx.state) or {}).get("orchestrator") or {}).get("flavor", "local")
+    if flavor == "local":
+        return False
+    known = get_plugin_manager().find_flavor("orchestrator", flavor)
+    return known is not None and bool(known.remote)
 
 
 def remote_orchestrator(ctx: Any, row: dict[str, Any]) -> Any | None:
@@ -68,3 +84,41 @@ def submit_checkpoint(ctx: Any, row: dict[str, Any], orchestrator: Any, job: dic
     except KitaruError as exc:
         raise ApiError(502, "BackendError",
                        f"the {orchestrator.flavor} orchestrator refused the checkpoint job: {exc}") from exc
+
+
+def replay_remotely(ctx: Any, source: dict[str, Any], who: Any, *, from_: str,
+                    overrides: dict[str, Any] | None) -> dict[str, str]:
+    """A new execution replaying `source` from checkpoint `from_` (outputs before it reused, `overrides`
+    substituted), owned by `who`, dispatched through the stack's orchestrator; {exec_id, job_id}."""
+    from kitaru.runtime._context import new_owner
+    from kitaru.runtime._dispatch import dispatch_runner
+    from kitaru.runtime._launch import _stored_config, dispatch_grace
+    from kitaru.runtime._replay import plan_replay
+    from kitaru.stacks import resolve_stack
+    from kitaru.store import new_exec_id
+
+    orchestrator = remote_orchestrator(ctx, source)
+    if orchestrator is None:
+        raise ApiError(409, "LocalStack", f"execution {source['id']} ran on the local stack {source['stack']!r}:"
+                       f" replay it where the flow's code lives, with `kitaru executions replay {source['id']}"
+                       f" --from CHECKPOINT`")
+    if not (source.get("flow_source") or {}).get("code"):
+        raise ApiError(409, "NoCode", f"execution {source['id']} has no shipped code archive to replay from;"
+                       " replay it with the CLI where the flow's code lives")
+    url = public_url()
+    store = resolve_stack(source["stack"], home=ctx.home, state=ctx.state).artifact_store
+    config = _stored_config(source)
+    config = type(config).model_validate({**config.model_dump(), "cache": False})  # re-run, never reuse the cache
+    calls, waits, point = plan_replay(source_exec_id=source["id"], journal=ctx.state.load_journal(source["id"]),
+                                      waits=ctx.state.list_waits(source["id"], status=None), from_=from_,
+                                      overrides=overrides, store=store)
+    exec_id, lease_owner = new_exec_id(), new_owner()
+    record = {"id": exec_id, "flow_name": source["flow_name"], "flow_source": source["flow_source"],
+              "stack": source["stack"], "config": config.stored(), "inputs": source["inputs"],
+              "original_exec_id": source["id"], "replay_from": point, "owner_id": who.sub, "owner_name": who.name}
+    ctx.state.create_execution(record, owner=lease_owner, lease_ttl=max(config.lease_ttl, dispatch_grace()),
+                               seed={"calls": calls, "waits": waits})
+    token = runner_token(ctx, ctx.state.get_execution(exec_id))
+    job = dispatch_runner(exec_id, orchestrator=orchestrator, owner=lease_owner, home=ctx.home, state=ctx.state,
+                          server_env={"KITARU_SERVER_URL": url, "KITARU_AUTH_TOKEN": token, "KITARU_API_KEY": ""})
+    return {"exec_id": exec_id, "job_id": job}

@@ -199,6 +199,13 @@ class Continue(BaseModel):
     statuses: list[Literal["waiting", "failed"]] = Field(default_factory=lambda: ["waiting", "failed"], max_length=2)
 
 
+class Replay(BaseModel):
+    """Replay from a checkpoint (name or invocation id) with checkpoint outputs overridden."""
+
+    from_: str = Field(alias="from", min_length=1, max_length=255)
+    overrides: dict[str, Any] | None = Field(default=None, description='{"checkpoint.<selector>": value, ...}')
+
+
 class Dispatch(BaseModel):
     """Where an execution's runner was dispatched."""
 

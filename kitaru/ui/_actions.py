@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kitaru.auth import Principal
-from kitaru.errors import KitaruError
+from kitaru.errors import KitaruError, KitaruStateError, KitaruUsageError
 from kitaru.server._deps import require_admin, require_user
 from kitaru.server._errors import ApiError, classify_error, forbidden
 from kitaru.ui._pages import execution_row, render_admin
@@ -134,10 +134,9 @@ def _failed(exec_id: str, exc: Exception) -> RedirectResponse:
     return _back(exec_id, error=classify_error(exc)[2])
 
 
-def _local(request: Request, what: str) -> None:
-    if not getattr(request.app.state, "kitaru_ui_local", False):
-        raise KitaruError(f"{what} from the server's UI is not available: it would start the flow's code on the"
-                          f" server. Run `kitaru executions {what} ID` where the flow's code lives")
+def _is_local(request: Request) -> bool:
+    """`kitaru ui` (actions start runners on this machine, the owner's), not a team server."""
+    return bool(getattr(request.app.state, "kitaru_ui_local", False))
 
 
 def _client(request: Request) -> Any:
@@ -148,11 +147,11 @@ def _client(request: Request) -> Any:
 
 def _parse_json(text: str, what: str) -> Any:
     if len(text) > MAX_JSON:
-        raise KitaruError(f"{what} is larger than 1 MiB")
+        raise KitaruUsageError(f"{what} is larger than 1 MiB")
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise KitaruError(f"{what} is not valid JSON: {exc}") from None
+        raise KitaruUsageError(f"{what} is not valid JSON: {exc}") from None
 
 
 @router.post("/executions/{exec_id}/input")
@@ -173,11 +172,11 @@ def answer_wait(request: Request, exec_id: ExecId, wait: Annotated[str, Form(max
             ctx = request.app.state.kitaru
             target = ctx.state.get_wait(exec_id, wait)
             if target is None or target["status"] != "pending":
-                raise KitaruError(f"execution {exec_id} has no pending wait {wait!r}")
+                raise KitaruStateError(f"execution {exec_id} has no pending wait {wait!r}")
             validate_answer(target["schema"], value)
             body = ResolveWait(invocation_id=wait, status="answered", answer=value)
             if not resolve_wait(exec_id, body, ctx, session_principal(request))["resolved"]:  # the API's own route
-                raise KitaruError(f"wait {wait!r} was answered meanwhile")
+                raise KitaruStateError(f"wait {wait!r} was answered meanwhile")
     except (KitaruError, ApiError) as exc:
         return _failed(exec_id, exc)
     return _back(exec_id, notice="Answer recorded; the execution continues.")
@@ -197,15 +196,39 @@ def cancel(request: Request, exec_id: ExecId, csrf: Csrf = "") -> Response:
     return _back(exec_id, notice="Cancellation requested.")
 
 
+_CONTINUES = {"retry": ("failed",), "resume": ("waiting", "failed")}
+
+
 def _continue(request: Request, exec_id: str, action: str, csrf: str) -> Response:
-    _actor(request, csrf)
-    execution_row(request, session_principal(request), exec_id)
+    who = _actor(request, csrf)
+    row = execution_row(request, who, exec_id)
     try:
-        _local(request, action)
-        getattr(_client(request).executions, action)(exec_id)
+        if _is_local(request):
+            getattr(_client(request).executions, action)(exec_id)
+            return _back(exec_id, notice=f"{action.capitalize()} started.")
+        job = _server_continue(request, who, row, action)
     except (KitaruError, ApiError) as exc:
         return _failed(exec_id, exc)
-    return _back(exec_id, notice=f"{action.capitalize()} started.")
+    return _back(exec_id, notice=f"{action.capitalize()} dispatched (job {job}).")
+
+
+def _server_continue(request: Request, who: Principal, row: dict[str, Any], action: str) -> str:
+    """On a team server: the server dispatches the runner through the stack's orchestrator (the API's own
+    continue route); a local stack's execution is continued by its owner, so it is refused with the reason."""
+    from kitaru.server._models import Continue
+    from kitaru.server.routes.executions import continue_execution
+
+    statuses = _CONTINUES[action]
+    if row["status"] not in statuses:
+        raise KitaruStateError(f"execution {row['id']} is {row['status']}; only {' or '.join(statuses)} executions can"
+                          f" be {action.rstrip('y')}{'ied' if action == 'retry' else 'd'}")
+    ctx = request.app.state.kitaru
+    if action == "resume" and row["status"] == "waiting" and ctx.state.list_waits(row["id"], status="pending"):
+        raise KitaruStateError(f"execution {row['id']} is waiting for input: answer its wait below to resume it")
+    result = continue_execution(row["id"], Continue(statuses=list(statuses)), ctx, who)  # the API's own route
+    if not result["continued"]:
+        raise KitaruStateError(str(result["reason"]) + " (the server only dispatches runners of remote stacks)")
+    return str(result["job_id"])
 
 
 @router.post("/executions/{exec_id}/retry")
@@ -224,17 +247,23 @@ def resume(request: Request, exec_id: ExecId, csrf: Csrf = "") -> Response:
 def replay(request: Request, exec_id: ExecId, from_: Annotated[str, Form(alias="from", max_length=255)],
            overrides_json: Annotated[str, Form(max_length=MAX_JSON)] = "", csrf: Csrf = "") -> Response:
     """A new execution that re-runs from a checkpoint, with checkpoint outputs overridden (a JSON object)."""
-    _actor(request, csrf)
-    execution_row(request, session_principal(request), exec_id)
+    who = _actor(request, csrf)
+    row = execution_row(request, who, exec_id)
     try:
-        _local(request, "replay")
         overrides = _parse_json(overrides_json, "the overrides") if overrides_json.strip() else {}
         if not isinstance(overrides, dict):
-            raise KitaruError('the overrides must be a JSON object: {"checkpoint name": value, ...}')
-        new = _client(request).executions.replay(exec_id, from_=from_, overrides=overrides or None)
+            raise KitaruUsageError('the overrides must be a JSON object: {"checkpoint name": value, ...}')
+        if _is_local(request):
+            new_id = _client(request).executions.replay(exec_id, from_=from_, overrides=overrides or None).exec_id
+        else:  # a team server: the API's own replay route (remote stacks; dispatched by the server)
+            from kitaru.server._models import Replay
+            from kitaru.server.routes.executions import replay_execution
+
+            body = Replay.model_validate({"from": from_, "overrides": overrides or None})
+            new_id = replay_execution(row["id"], body, request.app.state.kitaru, who)["exec_id"]
     except (KitaruError, ApiError) as exc:
         return _failed(exec_id, exc)
-    return _back(new.exec_id, notice=f"Replay of {exec_id[:12]} from {from_}.")
+    return _back(new_id, notice=f"Replay of {exec_id[:12]} from {from_}.")
 
 
 def _admin(request: Request, csrf: str) -> Principal:

@@ -75,8 +75,21 @@ def execution_page(request: Request, exec_id: ExecId, error: Opt = "", notice: O
     failure = row.get("failure") or None
     return render(request, "execution.html", e=row, tl=tl, waits=waits, failure=failure,
                   duration=_present.duration(row["created_at"], row["ended_at"]), error=error, notice=notice,
-                  local_actions=bool(getattr(request.app.state, "kitaru_ui_local", False)),
+                  local_actions=_continuable(request, row),
                   pretty=_present.pretty, **session_info(request, who))
+
+
+def _continuable(request: Request, row: dict[str, Any]) -> bool:
+    """Whether retry/resume/replay are offered: always by `kitaru ui` (the owner's machine runs them); on a
+    team server only for remote stacks, whose runners the server dispatches (it never runs flow code)."""
+    if getattr(request.app.state, "kitaru_ui_local", False):
+        return True
+    from kitaru.server._continue import runs_remotely
+
+    try:
+        return runs_remotely(_ctx(request), row)
+    except Exception:  # noqa: BLE001 - a stack that cannot be checked offers no continuation (the page still shows)
+        return False
 
 
 def _call_output(request: Request, exec_id: str, invocation_id: str) -> tuple[dict[str, Any], Any, Any]:

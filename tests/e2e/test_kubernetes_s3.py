@@ -179,3 +179,69 @@ def test_isolated_checkpoints_fan_out_into_parallel_jobs(world: dict[str, Any], 
     assert all(str(calls[i].status) == "completed" and calls[i].metadata["job"]["orchestrator"] == "kubernetes"
                for i in ("part", "part_2", "part_3"))
     assert world["marks"].read_text().split().count("part") == 3
+
+
+def _ui_session(server: LocalServer, name: str, role: str) -> httpx.Client:
+    """A browser-like client of the server's web UI, logged in with a new `role` user's API key."""
+    import re
+
+    admin = {"Authorization": f"Bearer {server.token()}"}
+    httpx.post(f"{server.url}/api/v1/users", json={"name": name, "role": role}, headers=admin,
+               timeout=10).raise_for_status()
+    key = httpx.post(f"{server.url}/api/v1/api-keys", json={"name": "ui", "principal": name}, headers=admin,
+                     timeout=10).json()["api_key"]
+    c = httpx.Client(base_url=server.url, timeout=60)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    assert c.post("/login", data={"api_key": key, "csrf": csrf}).status_code == 303
+    return c
+
+
+def _page_csrf(c: httpx.Client, exec_id: str) -> tuple[str, str]:
+    import re
+
+    page = c.get(f"/executions/{exec_id}").text
+    return page, re.search(r'name="csrf-token" content="([0-9a-f]+)"', page).group(1)
+
+
+def test_retry_and_replay_from_the_server_web_ui(world: dict[str, Any], flow_module) -> None:
+    """The server's UI offers retry/resume/replay for remote stacks and dispatches them itself (no client runs the
+    code); a viewer gets no buttons and is refused; a replay with an override runs from the shipped code."""
+    from urllib.parse import parse_qs, urlsplit
+
+    server, cluster = world["server"], world["cluster"]
+    mod = flow_module(FLOWS, "k8s_agent7")
+    cluster.fail_image_pull("registry.example/*")
+    failed = mod.research.run("ui", stack="k8s")
+    client = KitaruClient()
+    wait_for(lambda: client.executions.get(failed.exec_id).status == "failed", timeout=90, interval=0.5)
+    cluster.image_pull_failures.clear()
+
+    viewer = _ui_session(server, "ui-viewer", "viewer")
+    page, csrf = _page_csrf(viewer, failed.exec_id)
+    assert 'id="retry"' not in page and 'id="actions"' not in page
+    assert viewer.post(f"/executions/{failed.exec_id}/retry", data={"csrf": csrf}).status_code == 403
+    assert client.executions.get(failed.exec_id).status == "failed"
+
+    member = _ui_session(server, "ui-member", "member")
+    page, csrf = _page_csrf(member, failed.exec_id)
+    assert 'id="retry"' in page and 'id="resume"' in page  # a remote stack: the server dispatches them
+    assert member.post(f"/executions/{failed.exec_id}/retry", data={}).status_code == 403  # no CSRF token
+    r = member.post(f"/executions/{failed.exec_id}/retry", data={"csrf": csrf})
+    assert r.status_code == 303 and "dispatched" in parse_qs(urlsplit(r.headers["location"]).query)["notice"][0]
+    assert failed.wait(timeout=120) == "UI!"
+    assert 'id="replay"' in _page_csrf(member, failed.exec_id)[0]  # now it has checkpoints to replay from
+
+    bad = member.post(f"/executions/{failed.exec_id}/replay",
+                      data={"csrf": csrf, "from": "slow", "overrides_json": '{"checkpoint.nope": 1}'})
+    assert bad.status_code == 303 and "error" in bad.headers["location"]
+    before = {e.exec_id for e in client.executions.list(limit=50)}
+    r = member.post(f"/executions/{failed.exec_id}/replay",
+                    data={"csrf": csrf, "from": "slow", "overrides_json": '{"checkpoint.fetch": {"topic": "swapped"}}'})
+    assert r.status_code == 303, r.text
+    new_id = urlsplit(r.headers["location"]).path.rsplit("/", 1)[1]
+    assert new_id not in before and new_id != failed.exec_id
+    assert before | {new_id} == {e.exec_id for e in client.executions.list(limit=50)}  # the bad one made nothing
+    assert client.executions.wait(new_id, timeout=120) == "SWAPPED!"
+    replayed = client.executions.get(new_id)
+    assert replayed.original_exec_id == failed.exec_id and replayed.owner == "ui-member"
+    assert world["marks"].read_text().split().count("fetch") == 1  # fetch ran once (the retry); replay reused it

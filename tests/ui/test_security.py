@@ -110,7 +110,7 @@ def test_kitaru_ui_serves_on_loopback_with_a_start_token(kitaru_home: Path) -> N
             elapsed = time.monotonic() - t0
             assert first.status_code == 303 and "kitaru_session" in first.headers["set-cookie"]
             assert c.get(url.split("?")[0] + "?token=wrong").status_code == 401
-        assert elapsed < 10, elapsed  # the 1 s budget is measured in bench/bench_ui.py
+        assert elapsed < 30, elapsed  # a bound for a loaded CI machine; the 1 s budget is bench/bench_ui.py's
     finally:
         proc.terminate()
         proc.wait(10)

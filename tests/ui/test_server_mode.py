@@ -62,3 +62,36 @@ def test_viewer_has_no_action_buttons_and_is_refused(server: Any) -> None:
     r = c.post(f"/executions/{'e' * 32}/cancel", data={"csrf": csrf_of(page)}, follow_redirects=False)
     assert r.status_code == 403
     assert server.state.kitaru.state.get_execution("e" * 32)["status"] == "failed"
+
+
+def test_continuations_of_a_local_stack_are_refused_with_the_reason(server: Any) -> None:
+    from urllib.parse import unquote_plus
+
+    key = key_for(server, "mx", "member")
+    c = logged_in(server, key)
+    csrf = csrf_of(c.get(f"/executions/{'e' * 32}").text)
+    for action, data in (("retry", {}), ("resume", {}), ("replay", {"from": "anything"})):
+        r = c.post(f"/executions/{'e' * 32}/{action}", data={"csrf": csrf, **data}, follow_redirects=False)
+        assert r.status_code == 303 and "local stack" in unquote_plus(r.headers["location"]), (action, r.headers)
+    api = TestClient(server)
+    token = api.post("/api/v1/auth/token", json={"api_key": key}).json()["access_token"]
+    replayed = api.post(f"/api/v1/executions/{'e' * 32}/replay", json={"from": "x"},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert replayed.status_code == 409 and "local stack" in replayed.json()["error"]["message"]
+    assert api.post("/api/v1/executions/nope/replay", json={"from": "x"},
+                    headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    assert len(server.state.kitaru.state.list_executions(limit=10)) == 1  # nothing was created
+
+
+def test_viewer_cannot_retry_resume_or_replay(server: Any) -> None:
+    key = key_for(server, "vx", "viewer")
+    c = logged_in(server, key)
+    csrf = csrf_of(c.get(f"/executions/{'e' * 32}").text)
+    for action, data in (("retry", {}), ("resume", {}), ("replay", {"from": "x"})):
+        assert c.post(f"/executions/{'e' * 32}/{action}", data={"csrf": csrf, **data},
+                      follow_redirects=False).status_code == 403, action
+    api = TestClient(server)
+    token = api.post("/api/v1/auth/token", json={"api_key": key}).json()["access_token"]
+    assert api.post(f"/api/v1/executions/{'e' * 32}/replay", json={"from": "x"},
+                    headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert api.post(f"/api/v1/executions/{'e' * 32}/replay", json={"from": "x"}).status_code == 401

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from kitaru.auth import runtime_token
 from kitaru.server._deps import Ctx, Who, require_execution, require_owner, require_row, require_user
-from kitaru.server._models import Claim, Continue, CreateExecution, Dispatch, Finish, Lease, Metadata
+from kitaru.server._models import Claim, Continue, CreateExecution, Dispatch, Finish, Lease, Metadata, Replay
 
 router = APIRouter(tags=["executions"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -132,6 +132,19 @@ def continue_execution(exec_id: ExecId, body: Continue, ctx: Ctx, who: Who) -> d
         return {"continued": False, "reason": f"execution {exec_id} runs on a local stack; its owner continues it"
                                               f" with `kitaru executions resume {exec_id}`"}
     return {"continued": True, "job_id": continue_remotely(ctx, row, orchestrator, body.statuses)}
+
+
+@router.post("/executions/{exec_id}/replay", status_code=201)
+def replay_execution(exec_id: ExecId, body: Replay, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """Replay an execution of a remote stack from a checkpoint, with overrides: the server creates the new
+    execution (owned by the caller) and dispatches its runner through the stack's orchestrator, from the
+    shipped code archive. 409 for a local stack (replay it where the flow's code lives)."""
+    require_execution(who, exec_id)
+    require_user(who)
+    from kitaru.server._continue import replay_remotely
+
+    row = require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    return replay_remotely(ctx, row, who, from_=body.from_, overrides=body.overrides)
 
 
 @router.put("/executions/{exec_id}/dispatch", status_code=204)
