@@ -58,9 +58,20 @@ class ExecutionContext:
     marked: set[str] = field(default_factory=set)
     mark_lock: threading.Lock = field(default_factory=threading.Lock)
     _by_seq: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _cache_index: frozenset[str] | None = None
+    _cache_index_loaded: bool = False
 
     def __post_init__(self) -> None:
         self._by_seq = {rec["seq"]: rec for rec in self.journal}
+
+    def may_hit_cache(self, cache_key: str) -> bool:
+        """Whether a cross-execution cache lookup for `cache_key` can hit (the store's cache index, loaded at the
+        first cached checkpoint of this turn; a store without one is always asked)."""
+        from kitaru.store.service import CACHE_PREFIX
+
+        if not self._cache_index_loaded:
+            self._cache_index, self._cache_index_loaded = self.state.cache_index(self.flow_name), True
+        return self._cache_index is None or cache_key[:CACHE_PREFIX] in self._cache_index
 
     def boundary(self) -> None:
         """A checkpoint boundary: stop here if the heartbeat saw a cancel request or lost the lease."""

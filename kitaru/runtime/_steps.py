@@ -78,7 +78,7 @@ def run_step(
                  if use_cache and input_hash is not None else None)  # no stable input hash: never cached
     call = {"exec_id": ctx.exec_id, "invocation_id": inv, "seq": seq, "name": spec.name, "type": spec.type,
             "input_hash": input_hash, "input_preview": preview, "cache_key": cache_key}
-    if cache_key is not None and rec is None:
+    if cache_key is not None and rec is None and ctx.may_hit_cache(cache_key):
         hit = ctx.state.find_cached_output(cache_key)
         if hit is not None and hit["exec_id"] != ctx.exec_id:  # across executions; inside one, every call runs
             try:

@@ -16,6 +16,13 @@ from kitaru.server._identity import IdentityService, KeyRing
 from kitaru.store import StateService
 
 
+class Missing:
+    """The type of MISSING: no such execution."""
+
+
+MISSING = Missing()
+
+
 @dataclass
 class ServerContext:
     """What every request needs: the state service, identities, the signing keys, the server's home."""
@@ -25,6 +32,22 @@ class ServerContext:
     keyring: KeyRing
     home: Path
     auth_failures: Any = field(default=None)  # FailureLimiter of token exchanges per client address
+    _owners: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def owner_of(self, exec_id: str) -> str | None | Missing:
+        """The principal that owns an execution (it never changes, so it is remembered), or MISSING."""
+        try:
+            return self._owners[exec_id]
+        except KeyError:
+            pass
+        row = self.state.get_execution(exec_id)
+        if row is None:
+            return MISSING
+        if len(self._owners) >= 100_000:
+            self._owners.clear()
+        owner: str | None = row.get("owner_id")
+        self._owners[exec_id] = owner
+        return owner
 
     @property
     def signing_key(self) -> bytes:
@@ -91,6 +114,34 @@ def require_execution(who: Principal, exec_id: str) -> None:
     """Users, or the runtime token of exactly this execution."""
     if who.is_runtime and who.exec != exec_id:
         raise forbidden(f"this token is scoped to execution {who.exec}, not {exec_id}")
+
+
+def may_write(ctx: ServerContext, who: Principal, exec_id: str) -> bool:
+    """Whether `who` may write a running execution's journal, lease, waits, logs and artifacts: its own runtime
+    token, or its owner (whose process runs the first turn); an admin only where no owner was recorded. An
+    unknown execution passes through (the store answers it). Knowing the lease alone is never enough."""
+    if who.is_runtime:
+        return who.exec == exec_id
+    if who.is_viewer:
+        return False
+    owner = ctx.owner_of(exec_id)
+    return owner is MISSING or owner == who.sub or (owner is None and who.is_admin)
+
+
+def require_runner(ctx: ServerContext, who: Principal, exec_id: str) -> None:
+    """403 unless `who` may write this execution as its runner (see `may_write`)."""
+    if not may_write(ctx, who, exec_id):
+        if who.is_runtime:
+            raise forbidden(f"this token is scoped to execution {who.exec}, not {exec_id}")
+        raise forbidden(f"only the owner of execution {exec_id} (or its runtime) may write its journal")
+
+
+def redact_lease(who: Principal, row: dict[str, Any]) -> dict[str, Any]:
+    """An execution row as `who` may see it: the lease (the runner's fencing token) only for its owner, its
+    runtime and admins."""
+    if who.is_admin or row.get("owner_id") == who.sub or who.exec == row.get("id") or row.get("lease_owner") is None:
+        return row
+    return {**row, "lease_owner": None}
 
 
 def require_row(row: Any, what: str) -> Any:

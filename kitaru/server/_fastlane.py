@@ -1,12 +1,14 @@
-"""A pure-ASGI lane for the runtime's hottest request: committing a completed checkpoint.
+"""A pure-ASGI lane for the runtime's two hottest requests: the output-cache lookup before a
+checkpoint runs and the commit after it completed.
 
-Every checkpoint of every remote runtime sends `POST /api/v1/executions/{id}/calls/complete`.
-Through FastAPI's routing, dependency solving and response classes that request costs about
-twice the CPU of the work itself, so this middleware answers it directly: same body model
-(`CompleteCall`), same token check, same state-service call, same error mapping. It only
-handles requests it can answer exactly as the route would; anything else (no or a wrong token,
-another execution's token, an invalid or oversized body, another content type) falls through
-to FastAPI untouched, which then answers as usual.
+Every checkpoint of every remote runtime sends `GET /api/v1/cache/{key}` (checkpoints are cached
+by default) and `POST /api/v1/executions/{id}/calls/complete`. Through FastAPI's routing,
+dependency solving and response classes each costs several times the CPU of the work itself, so
+this middleware answers them directly: same body model (`CompleteCall`), same token check, same
+state-service call, same error mapping. It only handles requests it can answer exactly as the
+route would; anything else (no or a wrong token, another execution's token, an invalid or
+oversized body, another content type, a query string) falls through to FastAPI untouched, which
+then answers as usual.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kitaru.server._deps import may_write
 from kitaru.server._errors import classify_error, error_body
 from kitaru.server._models import CompleteCall
 
 log = logging.getLogger("kitaru.server")
-_PATH = re.compile(r"/api/v1/executions/([^/]{1,64})/calls/complete")
+_COMPLETE = re.compile(r"/api/v1/executions/([^/]{1,64})/calls/complete")
+_CACHE = re.compile(r"/api/v1/cache/([0-9a-f]{64})")
 _MAX_BODY = 1 << 20  # journal records hold references, not outputs; larger bodies take the normal route
 _NO_CONTENT = {"type": "http.response.start", "status": 204, "headers": []}
 _DONE = {"type": "http.response.body", "body": b""}
@@ -37,17 +41,44 @@ class CheckpointFastLane:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        match = _PATH.fullmatch(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        headers = _headers(scope) if match else None
-        if match is None or headers is None:
+        if scope["type"] == "http":
+            if scope["method"] == "POST" and (match := _COMPLETE.fullmatch(scope["path"])):
+                await self._complete(match.group(1), scope, receive, send)
+                return
+            if scope["method"] == "GET" and not scope["query_string"] and (match := _CACHE.fullmatch(scope["path"])):
+                await self._cached(match.group(1), scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _cached(self, cache_key: str, scope: Scope, receive: Any, send: Any) -> None:
+        """`GET /cache/{key}`: the caller's newest completed output with this key, as the route answers it."""
+        auth = dict(scope["headers"]).get(b"authorization", b"")
+        ctx = scope["app"].state.kitaru
+        who = ctx.keyring.verify(auth[7:].decode("latin-1")) if auth[:7].lower() == b"bearer " else None
+        if who is None:
+            await self.app(scope, receive, send)  # FastAPI answers the 401
+            return
+        try:
+            found = ctx.state.find_cached_output(cache_key, owner_id=who.sub)
+        except Exception as exc:  # noqa: BLE001 - mapped exactly like the app's error handlers
+            await _error(scope, send, exc)
+            return
+        if found is None:
+            await _json(send, 404, error_body("NotFound", "cache entry does not exist"))
+        else:
+            await _json(send, 200, found)
+
+    async def _complete(self, exec_id: str, scope: Scope, receive: Any, send: Any) -> None:
+        """`POST /executions/{id}/calls/complete`: commit the call, exactly as the route would."""
+        headers = _headers(scope)
+        if headers is None:
             await self.app(scope, receive, send)
             return
         body, complete = await _read_body(receive, int(headers[b"content-length"]))
         replay = _replaying(body, receive)
         ctx = scope["app"].state.kitaru
-        exec_id = match.group(1)
         who = ctx.keyring.verify(headers[b"authorization"][7:].decode("latin-1"))
-        allowed = who is not None and who.exec in (None, exec_id) and not who.is_viewer
+        allowed = who is not None and may_write(ctx, who, exec_id)
         request = _parse(body) if complete and allowed else None
         if request is None:
             await self.app(scope, replay, send)
@@ -110,7 +141,11 @@ async def _error(scope: Scope, send: Any, exc: Exception) -> None:
     status, type_, message = classify_error(exc)
     if status >= 500:
         log.error("POST %s failed: %s", scope["path"], type(exc).__name__, exc_info=exc)
-    body = json.dumps(error_body(type_, message)).encode()
+    await _json(send, status, error_body(type_, message))
+
+
+async def _json(send: Any, status: int, document: Any) -> None:
+    body = json.dumps(document, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

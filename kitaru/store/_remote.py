@@ -205,6 +205,12 @@ class RemoteStateService(RemoteMemory):
         self._send("POST", f"/executions/{_q(call['exec_id'])}/calls/reuse", {"call": call, "owner": owner},
                    dedupe=True)
 
+    def cache_index(self, flow_name: str) -> frozenset[str] | None:
+        """The key prefixes the caller's earlier executions of this flow may hit (one request per runner turn,
+        instead of a lookup per checkpoint); None if the server has too many to send."""
+        found = self._get("/cache", flow=flow_name)
+        return frozenset(found["prefixes"]) if found["complete"] else None
+
     def find_cached_output(self, cache_key: str) -> dict[str, Any] | None:
         """The newest completed call with this cache key, if any."""
         return self._maybe(f"/cache/{_q(cache_key)}")  # type: ignore[no-any-return]

@@ -36,6 +36,7 @@ CLAIMABLE = frozenset(RESUMABLE)
 LOG_POLL_INTERVAL = 0.2
 """Seconds between reads while `query_logs(wait=...)` holds for the next line."""
 _CALL_DEFAULTS = {"input_hash": None, "input_preview": None, "cache_key": None}
+CACHE_PREFIX = 16  # hex characters of a cache key in a cache index: 64 bits, so a false "may hit" is negligible
 
 
 def job_grace() -> float:
@@ -484,13 +485,39 @@ class StateService(CatalogService, MemoryService):
                 {**call, "output": dumps(call["output"]), "metadata": dumps(call.get("metadata") or {}), "t": t},
             )
 
-    def find_cached_output(self, cache_key: str) -> dict[str, Any] | None:
-        """The newest completed call with this cache key (code + inputs hash), if any."""
+    def cache_index(self, flow_name: str) -> frozenset[str] | None:
+        """Prefixes (`CACHE_PREFIX` characters) of the cache keys a flow's checkpoints may hit, so that a runtime
+        skips lookups that cannot hit; None means "look every key up" (the embedded store answers each lookup
+        locally, as cheaply as an index could)."""
+        return None
+
+    def cached_key_prefixes(self, flow_name: str, *, owner_id: str, limit: int = 20_000) -> list[str] | None:
+        """The distinct key prefixes of `owner_id`'s completed, cached calls in executions of `flow_name` (what a
+        server sends as a cache index); None when there are more than `limit`."""
         rows = self.db.query(
-            "SELECT exec_id, output FROM checkpoint_calls WHERE cache_key = :k AND status = 'completed'"
-            " ORDER BY ended_at DESC LIMIT 1",
-            {"k": cache_key},
+            f"SELECT DISTINCT substr(c.cache_key, 1, {CACHE_PREFIX}) AS p FROM checkpoint_calls c"
+            " JOIN executions e ON e.id = c.exec_id WHERE e.flow_name = :f AND e.owner_id = :o"
+            " AND c.status = 'completed' AND c.cache_key IS NOT NULL LIMIT :n",
+            {"f": flow_name, "o": owner_id, "n": limit + 1},
         )
+        return None if len(rows) > limit else [row["p"] for row in rows]
+
+    def find_cached_output(self, cache_key: str, *, owner_id: str | None = None) -> dict[str, Any] | None:
+        """The newest completed call with this cache key (code + inputs hash), if any; with `owner_id`, only
+        among that principal's executions (a server never hands one user's outputs to another)."""
+        if owner_id is None:
+            rows = self.db.query(
+                "SELECT exec_id, output FROM checkpoint_calls WHERE cache_key = :k AND status = 'completed'"
+                " ORDER BY ended_at DESC LIMIT 1",
+                {"k": cache_key},
+            )
+        else:
+            rows = self.db.query(
+                "SELECT c.exec_id, c.output FROM checkpoint_calls c JOIN executions e ON e.id = c.exec_id"
+                " WHERE c.cache_key = :k AND c.status = 'completed' AND e.owner_id = :o"
+                " ORDER BY c.ended_at DESC LIMIT 1",
+                {"k": cache_key, "o": owner_id},
+            )
         return to_dict(rows[0]) if rows else None
 
     @staticmethod

@@ -175,6 +175,71 @@ def test_only_the_owner_or_an_admin_mints_runtime_tokens_and_only_the_owner_cont
     assert claimed.status_code == 200 and claimed.json()["lease_owner"] == "mine"
 
 
+def test_nobody_but_the_owner_and_its_runtime_writes_an_executions_journal(team: Team) -> None:
+    """Knowing the lease (the runner's fencing token) must not let another user forge checkpoint results."""
+    _, _, mia = team.user()
+    _, _, gina = team.user()
+    exec_id = team.execution(mia)  # mia's runner holds the lease "o"
+    seen = team.call("GET", f"/executions/{exec_id}", gina).json()
+    assert seen["id"] == exec_id and seen["lease_owner"] is None  # others do not even learn the lease
+    assert team.call("GET", f"/executions/{exec_id}", mia).json()["lease_owner"] == "o"
+    assert all(row["lease_owner"] is None for row in team.call("GET", "/executions?limit=200", gina).json()["items"]
+               if row["id"] == exec_id)
+    call = {"invocation_id": "step", "seq": 1, "name": "step", "type": "checkpoint"}
+    forged_output = {"hash": "0" * 64, "size": 1, "serializer": "json"}
+    forgeries = [
+        ("POST", "/calls/start", {"call": call, "owner": "o"}),
+        ("POST", "/calls/complete", {"call": call, "attempt": 1, "owner": "o", "output": forged_output}),
+        ("POST", "/calls/fail", {"call": call, "attempt": 1, "owner": "o", "error": {"type": "x"}, "final": True}),
+        ("POST", "/calls/reuse", {"call": {**call, "output": forged_output, "reused_from": exec_id}, "owner": "o"}),
+        ("PUT", "/lease", {"owner": "o", "lease_ttl": 60}),
+        ("POST", "/boundary", {"owner": "o"}),
+        ("POST", "/finish", {"owner": "o", "status": "completed", "result": forged_output}),
+        ("POST", "/waits", {"invocation_id": "w", "name": "w", "schema": {}, "question": "?"}),
+        ("PATCH", "/metadata", {"metadata": {"forged": True}}),
+        ("PUT", "/dispatch", {"orchestrator": "local", "job_id": "forged"}),
+        ("POST", "/logs", {"entries": [{"message": "forged", "level": "INFO", "ts": 1.0, "stream": "stdout"}]}),
+        ("PUT", "/artifacts", {"name": "report", "type": "data", "ref": forged_output}),
+    ]
+    gina_runtime = team.runtime(team.execution(gina), gina)  # a runtime token of another execution
+    for method, path, body in forgeries:
+        for intruder in (gina, gina_runtime):
+            r = team.call(method, f"/executions/{exec_id}{path}", intruder, body)
+            assert r.status_code == 403, (method, path, r.status_code, r.text)
+    assert team.call("GET", f"/executions/{exec_id}/calls", mia).json() == []
+    row = team.call("GET", f"/executions/{exec_id}", mia).json()
+    assert (row["status"], row["lease_owner"], row.get("metadata") or {}) == ("running", "o", row.get("metadata") or {})
+    assert "forged" not in str(row.get("metadata")) and row.get("job_id") != "forged"
+    # the owner (her in-process first turn) and her execution's runtime token write as before
+    assert team.call("POST", f"/executions/{exec_id}/calls/start", mia, {"call": call, "owner": "o"}).status_code == 200
+    runtime = team.runtime(exec_id, mia)
+    done = team.call("POST", f"/executions/{exec_id}/calls/complete", runtime,
+                     {"call": call, "attempt": 1, "owner": "o", "output": forged_output})
+    assert done.status_code == 204, done.text
+    assert [c["status"] for c in team.call("GET", f"/executions/{exec_id}/calls", mia).json()] == ["completed"]
+
+
+def test_the_output_cache_never_crosses_owners(team: Team) -> None:
+    _, _, mia = team.user()
+    _, _, gina = team.user()
+    key = uuid.uuid4().hex + uuid.uuid4().hex  # 64 hex characters, as the runtime sends
+    exec_id = team.execution(mia)
+    call = {"invocation_id": "step", "seq": 1, "name": "step", "type": "checkpoint", "cache_key": key}
+    output = {"hash": "1" * 64, "size": 1, "serializer": "json"}
+    r = team.call("POST", f"/executions/{exec_id}/calls/complete", mia,
+                  {"call": call, "attempt": 1, "owner": "o", "output": output})
+    assert r.status_code == 204, r.text
+    hit = team.call("GET", f"/cache/{key}", team.runtime(team.execution(mia), mia))  # mia's next execution
+    assert hit.status_code == 200 and hit.json()["exec_id"] == exec_id and hit.json()["output"]["hash"] == "1" * 64
+    index = team.call("GET", "/cache?flow=f", team.runtime(team.execution(mia), mia)).json()
+    assert index["complete"] and key[:16] in index["prefixes"]  # her runtimes look this key up, and only such keys
+    for other in (gina, team.runtime(team.execution(gina), gina), team.admin):
+        miss = team.call("GET", f"/cache/{key}", other)
+        assert miss.status_code == 404 and miss.json()["error"]["type"] == "NotFound", miss.text
+        assert key[:16] not in team.call("GET", "/cache?flow=f", other).json()["prefixes"]
+    assert team.call("GET", f"/cache/{key}", "not-a-token").status_code == 401
+
+
 def test_runtime_tokens_stop_refreshing_when_the_execution_stops_running(team: Team) -> None:
     _, _, mia = team.user()
     exec_id = team.execution(mia)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from kitaru.server._deps import Ctx, Who, require_execution, require_user
+from kitaru.server._deps import Ctx, Who, require_execution, require_runner, require_user
 from kitaru.server._models import Artifact
 
 router = APIRouter(tags=["artifacts"])
@@ -16,7 +16,7 @@ ExecId = Annotated[str, Path(min_length=1, max_length=64)]
 @router.put("/executions/{exec_id}/artifacts", status_code=204)
 def save_artifact(exec_id: ExecId, body: Artifact, ctx: Ctx, who: Who) -> Response:
     """Record (or replace) a named artifact of an execution."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     ctx.state.save_artifact({**body.model_dump(), "exec_id": exec_id})
     return Response(status_code=204)
 

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from kitaru.auth import runtime_token
-from kitaru.server._deps import Ctx, Who, require_execution, require_owner, require_row, require_user
+from kitaru.server._deps import (
+    Ctx,
+    Who,
+    redact_lease,
+    require_execution,
+    require_owner,
+    require_row,
+    require_runner,
+    require_user,
+)
 from kitaru.server._models import Claim, Continue, CreateExecution, Dispatch, Finish, Lease, Metadata, Replay
 
 router = APIRouter(tags=["executions"])
@@ -43,7 +52,7 @@ def list_executions(
     before = (before_created_at, before_id) if before_created_at is not None and before_id is not None else None
     rows = ctx.state.list_executions(flow=flow, status=status, limit=limit, offset=offset, before=before)
     cursor = {"before_created_at": rows[-1]["created_at"], "before_id": rows[-1]["id"]} if len(rows) == limit else None
-    return {"items": rows, "next": cursor}
+    return {"items": [redact_lease(who, row) for row in rows], "next": cursor}
 
 
 @router.get("/execution-ids")
@@ -70,7 +79,7 @@ def expire_lost_runners(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 async def get_execution(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
     """One execution."""
     require_execution(who, exec_id)
-    return require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")  # type: ignore[no-any-return]
+    return redact_lease(who, require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}"))
 
 
 @router.post("/executions/{exec_id}/claim")
@@ -90,14 +99,14 @@ def claim_execution(exec_id: ExecId, body: Claim, ctx: Ctx, who: Who) -> dict[st
 @router.put("/executions/{exec_id}/lease")
 async def renew_lease(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> dict[str, bool]:
     """Extend the lease; `renewed` is false if it was lost."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     return {"renewed": ctx.state.renew_lease(exec_id, owner=body.owner, lease_ttl=body.lease_ttl)}
 
 
 @router.post("/executions/{exec_id}/boundary", status_code=204)
 async def check_boundary(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> Response:
     """204 if `owner` holds the lease and no cancel was requested; 409 LeaseLost / CancelRequested otherwise."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     ctx.state.check_boundary(exec_id, owner=body.owner)
     return Response(status_code=204)
 
@@ -105,7 +114,7 @@ async def check_boundary(exec_id: ExecId, body: Lease, ctx: Ctx, who: Who) -> Re
 @router.post("/executions/{exec_id}/finish", status_code=204)
 async def finish_execution(exec_id: ExecId, body: Finish, ctx: Ctx, who: Who) -> Response:
     """End this runner's turn (terminal, or waiting)."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     ctx.state.finish_execution(exec_id, owner=body.owner, status=body.status, result=body.result, failure=body.failure)
     return Response(status_code=204)
 
@@ -150,7 +159,7 @@ def replay_execution(exec_id: ExecId, body: Replay, ctx: Ctx, who: Who) -> dict[
 @router.put("/executions/{exec_id}/dispatch", status_code=204)
 def record_dispatch(exec_id: ExecId, body: Dispatch, ctx: Ctx, who: Who) -> Response:
     """Record the orchestrator job that runs the execution's latest runner."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
     ctx.state.record_dispatch(exec_id, orchestrator=body.orchestrator, job_id=body.job_id)
     return Response(status_code=204)
@@ -159,7 +168,7 @@ def record_dispatch(exec_id: ExecId, body: Dispatch, ctx: Ctx, who: Who) -> Resp
 @router.patch("/executions/{exec_id}/metadata", status_code=204)
 def set_metadata(exec_id: ExecId, body: Metadata, ctx: Ctx, who: Who) -> Response:
     """Merge metadata into the execution."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
     ctx.state.set_execution_metadata(exec_id, body.metadata)
     return Response(status_code=204)

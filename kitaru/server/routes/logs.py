@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from kitaru.server._deps import Ctx, Who, require_execution
+from kitaru.server._deps import Ctx, Who, require_execution, require_runner
 from kitaru.server._models import LogBatch
 from kitaru.store._rows import now
 from kitaru.store.service import clean_log_entries
@@ -27,7 +27,7 @@ async def append_logs(
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> Response:
     """Append a batch; a batch retried with the same Idempotency-Key is stored once."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     entries = clean_log_entries([{**e.model_dump(), "exec_id": exec_id} for e in body.entries])
     if not entries:
         return Response(status_code=204)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from kitaru.server._deps import Ctx, Who, require_execution, require_row, require_user
+from kitaru.server._deps import Ctx, Who, require_execution, require_row, require_runner, require_user
 from kitaru.server._models import OpenWait, ResolveWait
 
 router = APIRouter(tags=["waits"])
@@ -17,7 +17,7 @@ Status = Literal["pending", "answered", "aborted", "any"]
 @router.post("/executions/{exec_id}/waits")
 def open_wait(exec_id: ExecId, body: OpenWait, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Create the pending wait unless it exists; return the stored wait."""
-    require_execution(who, exec_id)
+    require_runner(ctx, who, exec_id)
     require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
     return ctx.state.open_wait({**body.model_dump(by_alias=True), "exec_id": exec_id})
 
