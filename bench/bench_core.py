@@ -141,11 +141,11 @@ LARGE = textwrap.dedent('''
     SIZE = 10 * 1024 * 1024
     payload = os.urandom(SIZE)
 
-    @checkpoint
+    @checkpoint(cache=False)  # the second run must persist the output again, not reuse the first run's
     def big() -> bytes:
         return payload
 
-    @checkpoint
+    @checkpoint(cache=False)
     def small() -> int:
         return 1
 

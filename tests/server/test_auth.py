@@ -69,11 +69,12 @@ def tokens(sqlite_server: ServerProcess) -> dict[str, str]:
             "deleted_principal": deleted, "deleted_principal_runtime": dora_runtime}
 
 
-# (group, method, path, body, expected status for admin / member / viewer / A's runtime token / B's runtime token)
+# (group, method, path, body, expected status for admin / member / viewer / A's runtime token / B's runtime token);
+# A belongs to the member: only its owner and its own runtime write its journal, lease and logs (admins neither)
 MATRIX: list[tuple[str, str, str, Any, tuple[int, int, int, int, int]]] = [
     ("executions", "GET", "/executions", None, (200, 200, 200, 403, 403)),
     ("executions", "GET", f"/executions/{A}", None, (200, 200, 200, 200, 403)),
-    ("executions", "PUT", f"/executions/{A}/lease", {"owner": "x"}, (200, 200, 403, 200, 403)),
+    ("executions", "PUT", f"/executions/{A}/lease", {"owner": "x"}, (403, 200, 403, 200, 403)),
     ("executions", "POST", f"/executions/{A}/claim", {"owner": "z", "lease_ttl": 60}, (403, 409, 403, 409, 403)),
     ("executions", "POST", f"/executions/{A}/token", None, (200, 200, 403, 403, 403)),
     ("executions", "POST", f"/executions/{B}/token", None, (200, 403, 403, 403, 403)),
@@ -81,11 +82,11 @@ MATRIX: list[tuple[str, str, str, Any, tuple[int, int, int, int, int]]] = [
     ("journal", "GET", f"/executions/{A}/calls", None, (200, 200, 200, 200, 403)),
     ("journal", "POST", f"/executions/{A}/calls/complete",
      {"call": {"invocation_id": "s", "seq": 0, "name": "s"}, "attempt": 1, "owner": "x", "output": {}},
-     (409, 409, 403, 409, 403)),
+     (403, 409, 403, 409, 403)),
     ("attempts", "GET", f"/executions/{A}/attempts", None, (200, 200, 200, 200, 403)),
     ("waits", "GET", f"/executions/{A}/waits", None, (200, 200, 200, 200, 403)),
     ("waits", "GET", "/waits", None, (200, 200, 200, 403, 403)),
-    ("logs", "POST", f"/executions/{A}/logs", {"entries": []}, (204, 204, 403, 204, 403)),
+    ("logs", "POST", f"/executions/{A}/logs", {"entries": []}, (403, 204, 403, 204, 403)),
     ("logs", "GET", f"/executions/{A}/logs", None, (200, 200, 200, 200, 403)),
     ("artifacts", "GET", f"/artifacts?exec_id={A}", None, (200, 200, 200, 200, 403)),
     ("artifacts", "GET", "/artifacts", None, (200, 200, 200, 403, 403)),

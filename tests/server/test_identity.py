@@ -196,7 +196,6 @@ def test_nobody_but_the_owner_and_its_runtime_writes_an_executions_journal(team:
         ("POST", "/boundary", {"owner": "o"}),
         ("POST", "/finish", {"owner": "o", "status": "completed", "result": forged_output}),
         ("POST", "/waits", {"invocation_id": "w", "name": "w", "schema": {}, "question": "?"}),
-        ("PATCH", "/metadata", {"metadata": {"forged": True}}),
         ("PUT", "/dispatch", {"orchestrator": "local", "job_id": "forged"}),
         ("POST", "/logs", {"entries": [{"message": "forged", "level": "INFO", "ts": 1.0, "stream": "stdout"}]}),
         ("PUT", "/artifacts", {"name": "report", "type": "data", "ref": forged_output}),
@@ -209,7 +208,7 @@ def test_nobody_but_the_owner_and_its_runtime_writes_an_executions_journal(team:
     assert team.call("GET", f"/executions/{exec_id}/calls", mia).json() == []
     row = team.call("GET", f"/executions/{exec_id}", mia).json()
     assert (row["status"], row["lease_owner"], row.get("metadata") or {}) == ("running", "o", row.get("metadata") or {})
-    assert "forged" not in str(row.get("metadata")) and row.get("job_id") != "forged"
+    assert row.get("job_id") != "forged"
     # the owner (her in-process first turn) and her execution's runtime token write as before
     assert team.call("POST", f"/executions/{exec_id}/calls/start", mia, {"call": call, "owner": "o"}).status_code == 200
     runtime = team.runtime(exec_id, mia)

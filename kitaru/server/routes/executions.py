@@ -167,8 +167,8 @@ def record_dispatch(exec_id: ExecId, body: Dispatch, ctx: Ctx, who: Who) -> Resp
 
 @router.patch("/executions/{exec_id}/metadata", status_code=204)
 def set_metadata(exec_id: ExecId, body: Metadata, ctx: Ctx, who: Who) -> Response:
-    """Merge metadata into the execution."""
-    require_runner(ctx, who, exec_id)
+    """Merge metadata into the execution (its runner's, or a request recorded by another user, e.g. a resume)."""
+    require_execution(who, exec_id)
     require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
     ctx.state.set_execution_metadata(exec_id, body.metadata)
     return Response(status_code=204)
