@@ -172,8 +172,13 @@ class StateStore(Protocol):
         """Record a completed call whose output came from the cross-execution cache."""
         ...
 
+    def cache_index(self, flow_name: str) -> frozenset[str] | None:
+        """Prefixes (16 hex characters) of the cache keys this flow's checkpoints may hit, loaded once per runner
+        turn so that misses cost no lookup; None means "look every key up"."""
+        ...
+
     def find_cached_output(self, cache_key: str) -> Row | None:
-        """The newest completed call with this cache key, if any."""
+        """The newest completed call with this cache key, if any (on a server: among the caller's own)."""
         ...
 
     # --------------------------------------------------------------------- waits
