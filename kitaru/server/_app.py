@@ -47,8 +47,11 @@ def state_service(db: Any, box: Any = None) -> Any:
     return state
 
 
-def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
-    """The Kitaru server: REST API under /api/v1 over the state store at `database_url`."""
+def create_app(database_url: str, *, home: Path | None = None, api: bool = True) -> FastAPI:
+    """The Kitaru server: REST API under /api/v1 over the state store at `database_url` (and the web UI).
+
+    `api=False` serves the UI without the REST API (`kitaru ui`: nothing on this machine calls it, and its
+    routes cost start-up time)."""
     from kitaru.server._deps import ServerContext
     from kitaru.server._identity import IdentityService, KeyRing
     from kitaru.server._keys import check_key, server_box
@@ -59,7 +62,9 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     check_key(db, box)
     state = state_service(db, box)
     identity = IdentityService(db, box)
-    app = api_app()
+    from kitaru.store._sqlite import SQLiteDatabase
+
+    app = api_app(api=api, database_errors=not isinstance(db, SQLiteDatabase))
     server_home = home or Path(os.environ.get("KITARU_SERVER_HOME") or os.environ.get("KITARU_HOME") or ".")
     keyring = KeyRing(identity.signing_keys, refresh=float(os.environ.get("KITARU_SERVER_KEY_REFRESH", "30")),
                       live=identity.is_live, live_ttl=float(os.environ.get("KITARU_SERVER_REVOCATION_CHECK", "5")))
@@ -68,9 +73,10 @@ def create_app(database_url: str, *, home: Path | None = None) -> FastAPI:
     return app
 
 
-def api_app() -> FastAPI:
+def api_app(*, api: bool = True, database_errors: bool = True) -> FastAPI:
     """The application without a store: routes, error handlers and middleware (its OpenAPI document needs no
-    database; `create_app` gives it one)."""
+    database; `create_app` gives it one). `api=False`: the UI only; `database_errors=False`: no SQLAlchemy or
+    psycopg error handlers (an embedded SQLite database raises neither; importing them costs start-up)."""
     from kitaru import __version__
     from kitaru.server._errors import install_error_handlers
     from kitaru.server._fastlane import CheckpointFastLane
@@ -92,13 +98,13 @@ def api_app() -> FastAPI:
     app = FastAPI(title="Kitaru server", version=__version__, openapi_url=f"{API_PREFIX}/openapi.json",
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None,
                   description="Durable execution for AI agents: executions, journal, waits, logs, stacks, auth.")
-    install_error_handlers(app)
+    install_error_handlers(app, database_errors=database_errors)
     if os.environ.get("KITARU_SERVER_FAST_LANE", "1") != "0":  # 0: every request through FastAPI (A/B, kill switch)
         app.add_middleware(CheckpointFastLane)
     app.add_middleware(BodyLimit)  # outermost: oversized bodies are refused before anything reads them
     app.include_router(health.router)
-    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory, jobs):  # hot routes first
-        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (journal, executions, logs, waits, artifacts, stacks, config, auth, memory, jobs) if api else ():
+        app.include_router(module.router, prefix=API_PREFIX)  # hot routes first
     if os.environ.get("KITARU_SERVER_UI", "1") != "0":  # the web UI at / (kitaru/ui); 0 serves the API only
         try:
             from kitaru.ui import mount_ui

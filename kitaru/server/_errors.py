@@ -117,8 +117,9 @@ def classify_error(exc: BaseException) -> tuple[int, str, str]:
     return 500, "InternalError", "internal server error"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map domain, validation and database errors to JSON error bodies."""
+def install_error_handlers(app: FastAPI, *, database_errors: bool = True) -> None:
+    """Map domain, validation and database errors to JSON error bodies (`database_errors`: also SQLAlchemy's
+    and psycopg's, which only their databases raise; the catch-all maps them too, with a logged traceback)."""
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         status, type_, message = classify_error(exc)
@@ -139,18 +140,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, on_http)  # type: ignore[arg-type]
     handled: list[type[BaseException]] = [ApiError, KitaruError, LeaseLost, CancelRequested, sqlite3.Error, ValueError,
                                           TypeError, KeyError]
-    try:
-        from sqlalchemy.exc import SQLAlchemyError
+    if database_errors:
+        try:
+            from sqlalchemy.exc import SQLAlchemyError
 
-        handled.append(SQLAlchemyError)
-    except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
-        pass
-    try:
-        import psycopg
+            handled.append(SQLAlchemyError)
+        except ImportError:  # pragma: no cover - sqlalchemy is a core dependency
+            pass
+        try:
+            import psycopg
 
-        handled.append(psycopg.Error)
-    except ImportError:  # without kitaru[postgres]
-        pass
+            handled.append(psycopg.Error)
+        except ImportError:  # without kitaru[postgres]
+            pass
     for kind in handled:
         app.add_exception_handler(kind, on_error)
     app.add_exception_handler(Exception, on_error)  # last resort: 500 with a JSON body

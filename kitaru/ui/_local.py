@@ -37,7 +37,7 @@ def local_app(home: Path, token: str) -> Any:
 
     home.mkdir(parents=True, exist_ok=True)
     SQLiteDatabase(home / "kitaru.db").close()  # the embedded store, created (with its schema) as flows create it
-    app = create_app(f"sqlite:///{home / 'kitaru.db'}", home=home)
+    app = create_app(f"sqlite:///{home / 'kitaru.db'}", home=home, api=False)  # the UI only: no REST API here
     app.state.kitaru_ui_local = True  # retry/resume/replay start runners on this machine: the owner's own
     app.state.kitaru_ui_token = token
     app.state.kitaru_ui_user = getpass.getuser()

@@ -110,6 +110,8 @@ def test_kitaru_ui_serves_on_loopback_with_a_start_token(kitaru_home: Path) -> N
             elapsed = time.monotonic() - t0
             assert first.status_code == 303 and "kitaru_session" in first.headers["set-cookie"]
             assert c.get(url.split("?")[0] + "?token=wrong").status_code == 401
+            base = url.split("/ui/start")[0]
+            assert c.get(f"{base}/api/v1/executions").status_code == 404  # `kitaru ui` serves no REST API
         assert elapsed < 30, elapsed  # a bound for a loaded CI machine; the 1 s budget is bench/bench_ui.py's
     finally:
         proc.terminate()
