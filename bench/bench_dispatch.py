@@ -1,7 +1,15 @@
-"""Remote-execution benchmarks (issue 11): packaging the project's code for remote runners.
+"""Remote-execution benchmarks (issue 11): packaging the project's code, and dispatch on the fake cluster.
 
 Run: `python bench/bench_dispatch.py [--runs 7]`; results feed bench/RESULTS.md. Targets: packaging an
 unchanged 1,000-file project <= 0.3 s (nothing uploaded); a changed one uploads only the new archive.
+
+`python bench/bench_dispatch.py --k8s [--runs 7]`: `.run()` -> first checkpoint in a fake-cluster pod, end to
+end (a server on PostgreSQL, moto S3, `kitaru_k8s.testing.FakeCluster`; the client has no cloud credentials and
+no kubeconfig; an unchanged project, so no code upload). Each run is split where the fake kubelet spawns the
+pod's process: before is Kitaru's dispatch, after is the pod's interpreter start + runtime start-up. Targets:
+`.run()` returns <= 0.5 s; `.run()` -> first checkpoint <= 1.5 s excluding the pod's interpreter start
+(`python -c pass`, measured in the same sitting). Runs through pytest to reuse the end-to-end test's fixtures;
+`BENCH_PROFILE=1` prints a cProfile of one `.run()`.
 """
 
 from __future__ import annotations
@@ -73,5 +81,105 @@ def main() -> None:
            f"uploads: {store.uploads}")
 
 
+K8S_FLOW = '''
+import time
+from kitaru import checkpoint, flow
+
+@checkpoint
+def first(x: int) -> float:
+    return time.time()
+
+@flow
+def timed(x: int) -> float:
+    return first(x)
+'''
+
+
+def test_k8s_dispatch_overhead(world: dict[str, Any], tmp_path: Path, monkeypatch: Any) -> None:
+    """The end-to-end dispatch figures on the fake cluster (a pytest test: it reuses tests/e2e's fixtures)."""
+    import importlib
+    import os
+
+    from kitaru.client import KitaruClient
+
+    cluster = world["cluster"]
+    if os.environ.get("BENCH_POD_PYTHONPATH"):  # e.g. a sitecustomize that profiles each pod's interpreter
+        cluster.base_env["PYTHONPATH"] = os.environ["BENCH_POD_PYTHONPATH"] + os.pathsep + cluster.base_env["PYTHONPATH"]
+    project = tmp_path / "project"  # its own project (a marker file): nothing else next to it is shipped
+    project.mkdir()
+    (project / ".kitaruignore").write_text("")
+    (project / "k8s_bench_flow.py").write_text(K8S_FLOW)
+    monkeypatch.syspath_prepend(str(project))
+    monkeypatch.chdir(project)
+    mod = importlib.import_module("k8s_bench_flow")
+    runs = int(os.environ.get("BENCH_RUNS", "7"))
+    returned, dispatch, startup, total = [], [], [], []
+    for i in range(runs + 1):
+        t0 = time.time()
+        if os.environ.get("BENCH_PROFILE") and i == 2:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            handle = prof.runcall(mod.timed.run, i, stack="k8s")
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+        else:
+            handle = mod.timed.run(i, stack="k8s")
+        t_ret = time.time()
+        first = handle.wait(timeout=120)
+        spawned = cluster.spawned_at(KitaruClient().executions.get(handle.exec_id).job_id)
+        if i == 0:
+            continue  # warm-up: the code archive is uploaded once; later runs upload nothing
+        returned.append(t_ret - t0)
+        dispatch.append(spawned - t0)
+        startup.append(first - spawned)
+        total.append(first - t0)
+    bare = _time_median([sys.executable, "-c", "pass"])
+    runtime_import = _time_median([sys.executable, "-c", "import kitaru.runtime"])
+    print()
+    report(".run() returns", median(returned), "s", "<= 0.5 s", median(returned) <= 0.5)
+    report(".run() -> pod process spawned (dispatch)", median(dispatch), "s", "(info)", True)
+    report("pod spawned -> first checkpoint starts", median(startup), "s", "(info)", True)
+    report(".run() -> first checkpoint (total)", median(total), "s", "(info)", True)
+    report(".run() -> first checkpoint - interpreter start", median(total) - bare, "s", "<= 1.5 s",
+           median(total) - bare <= 1.5, f"python -c pass {bare * 1000:.0f} ms; import kitaru.runtime"
+           f" {runtime_import * 1000:.0f} ms; runs {runs}")
+
+
+def _time_median(cmd: list[str]) -> float:
+    import os
+    import subprocess
+
+    runs = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        runs.append(time.perf_counter() - t)
+    return median(runs)
+
+
+def k8s_main(runs: int) -> int:
+    """Run `test_k8s_dispatch_overhead` under pytest (fixtures from tests/e2e/test_kubernetes_s3.py)."""
+    import os
+    import tempfile
+
+    import pytest
+
+    os.environ["BENCH_RUNS"] = str(runs)
+    os.environ.setdefault("KITARU_HOME", tempfile.mkdtemp(prefix="kitaru-bench-home-"))
+    os.environ["KITARU_INTERACTIVE"] = "0"
+    return int(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+                            "-c", str(ROOT / "pyproject.toml"), "-k", "k8s_dispatch_overhead"]))
+
+
+try:  # the fixtures of the end-to-end test, when this file runs under pytest (`--k8s`)
+    from tests.e2e.test_kubernetes_s3 import moto_url, world  # noqa: E402,F401
+except Exception:  # noqa: BLE001 - kitaru-k8s / kitaru-s3 not installed: only the packaging figures run
+    pass
+
+
 if __name__ == "__main__":
+    if "--k8s" in sys.argv:
+        runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 7
+        sys.exit(k8s_main(runs))
     main()

@@ -17,7 +17,7 @@ from kitaru.runtime._dispatch import dispatch_runner, stack_orchestrator
 from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
 from kitaru.runtime._source import describe_source, load_flow
-from kitaru.stacks import artifact_store_for_stack, stack_layer, store_from_root
+from kitaru.stacks import ResolvedStack, artifact_store_for_stack, resolve_stack, stack_layer, store_from_root
 from kitaru.store import StateStore, acting_as, execution_scoped, is_remote, new_exec_id, open_state
 
 
@@ -26,10 +26,10 @@ def dispatch_grace() -> float:
     return float(os.environ.get("KITARU_DISPATCH_GRACE", "15"))
 
 
-def _environment(config: Any) -> tuple[Path, StateStore, Any]:
-    home = resolve_home()
-    state = open_state(home)
-    return home, state, artifact_store_for_stack(config.stack, home)
+def _stack(config: Any, home: Path | None = None, state: StateStore | None = None) -> ResolvedStack:
+    """The run's stack, resolved once per start (reading its spec is a server round trip when connected)."""
+    home = home or resolve_home()
+    return resolve_stack(config.stack, home=home, state=state or open_state(home))
 
 
 def _stored_config(row: dict[str, Any]) -> Any:
@@ -43,15 +43,14 @@ def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options:
     """Create an execution for `flow` and run it here until it ends or waits."""
     config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
     inputs = bind_inputs(flow.fn, args, kwargs)
-    return _create_and_run(flow, config, inputs, detach=_runs_remotely(config))
+    stack = _stack(config)
+    return _create_and_run(flow, config, inputs, stack=stack, detach=_runs_remotely(stack))
 
 
-def _runs_remotely(config: Any) -> bool:
+def _runs_remotely(stack: ResolvedStack) -> bool:
     """Whether the stack's orchestrator runs jobs elsewhere (then `.run()` returns once it is dispatched)."""
-    from kitaru.stacks import resolve_stack
     from kitaru.stacks._service import require_server_for_remote
 
-    stack = resolve_stack(config.stack)
     if not stack.orchestrator.remote:
         return False
     require_server_for_remote(stack.spec, stack.state)
@@ -59,20 +58,18 @@ def _runs_remotely(config: Any) -> bool:
 
 
 def _create_and_run(
-    flow: Any, config: Any, inputs: dict[str, Any], *, original: str | None = None, replay_from: str | None = None,
-    seed: dict[str, Any] | None = None, detach: bool = False,
+    flow: Any, config: Any, inputs: dict[str, Any], *, stack: ResolvedStack, original: str | None = None,
+    replay_from: str | None = None, seed: dict[str, Any] | None = None, detach: bool = False,
 ) -> tuple[str, StateStore]:
-    home, state, store = _environment(config)
-    orchestrator = stack_orchestrator(config.stack or "default", home=home, state=state) if detach else None
+    home, state, store = stack.home, open_state(stack.home), stack.artifact_store
+    orchestrator = stack.orchestrator if detach else None
     from kitaru.runtime._recovery import sweep
 
     sweep(state)
     exec_id, owner = new_exec_id(), new_owner()
     source = describe_source(flow.fn)
     if orchestrator is not None and orchestrator.remote:
-        from kitaru.stacks import resolve_stack
-
-        source = _with_code(source, flow.name, resolve_stack(config.stack, home=home, state=state).code_store(), home)
+        source = _with_code(source, flow.name, stack.code_store(), home)
     remote = is_remote(state)  # on a server only the execution's runtime may write to storage: record first
     encoded, inputs_ref = encode_value(store, inputs)
     if not remote:
@@ -129,7 +126,8 @@ def replay(
         from kitaru.config._models import KitaruConfig
 
         config = KitaruConfig.model_validate({**config.model_dump(), **changed})
-    _, _, store = _environment(config)
+    stack = _stack(config, state=state)
+    store = stack.artifact_store
     recorded = get_value(store_from_root(source["inputs"]["store"]), source["inputs"])
     unknown = set(inputs) - set(recorded)
     if unknown:
@@ -139,7 +137,7 @@ def replay(
         from_=from_, overrides=overrides, store=store,
     )
     return _create_and_run(flow, config, {**recorded, **inputs}, original=exec_id, replay_from=point,
-                           seed={"calls": calls, "waits": waits}, detach=detach or _runs_remotely(config))
+                           stack=stack, seed={"calls": calls, "waits": waits}, detach=detach or _runs_remotely(stack))
 
 
 def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateStore:
@@ -209,8 +207,8 @@ def continue_here(exec_id: str, owner: str | None) -> str:
         raise KitaruStateError(f"execution {exec_id} was taken over by another runner before this one started")
     heartbeat = start_heartbeat(state, exec_id, owner, config.lease_ttl)  # before the slow imports below
     try:
+        store = artifact_store_for_stack(config.stack, home)  # first: fetching the code reuses it (and its clients)
         flow = load_flow(_runnable_source(row["flow_source"], home))
-        store = artifact_store_for_stack(config.stack, home)
     except Exception as exc:  # the runner cannot even start the body: fail the execution, say why
         heartbeat.stop()
         state.finish_execution(exec_id, owner=owner, status="failed", failure=failure_from(exc, "runtime"))

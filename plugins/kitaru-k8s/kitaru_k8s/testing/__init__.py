@@ -113,6 +113,11 @@ class FakeCluster:
         ns, _, name = job_id.rpartition("/")
         return self.kubelet.running(ns, name)
 
+    def spawned_at(self, job_id: str) -> float | None:
+        """When the kubelet started the process of `namespace/job`'s container (time.time()), or None."""
+        ns, _, name = job_id.rpartition("/")
+        return self.kubelet.spawned_at(ns, name)
+
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """A stored object ("Job", "Pod", "Secret", "Event"), or None."""
         return self.store.get(kind, namespace, name)

@@ -43,6 +43,7 @@ class PodRun:
     stop: threading.Event = field(default_factory=threading.Event)
     proc: subprocess.Popen[bytes] | None = None
     kill_reason: str | None = None  # "OOMKilled" / "Evicted"
+    spawned_at: float | None = None  # time.time() when the container's process was started
     thread: threading.Thread | None = None
 
     @property
@@ -178,6 +179,7 @@ class Kubelet:
         started = now_rfc3339()
         with open(run.log_path, "ab") as log:
             try:
+                run.spawned_at = time.time()
                 run.proc = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:
@@ -336,6 +338,12 @@ class Kubelet:
         with self.lock:
             run = self.pods.get((namespace, job))
         return run.proc if run else None
+
+    def spawned_at(self, namespace: str, job: str) -> float | None:
+        """When the Job's process was started (time.time()), or None before it starts."""
+        with self.lock:
+            run = self.pods.get((namespace, job))
+        return run.spawned_at if run else None
 
     def shutdown(self) -> None:
         """Kill every pod process."""
