@@ -78,7 +78,8 @@ def logs(
     checkpoint: Annotated[str | None, typer.Option(
         "--checkpoint", "-c", help="Only lines of this checkpoint (function name or invocation id).")] = None,
     source: Annotated[str, typer.Option(
-        "--source", help='"step" (lines written inside checkpoints), "runner" (flow body and runner) or "all".'
+        "--source", help='"step" (lines written inside checkpoints), "runner" (flow body, runner, and what the'
+        ' orchestrator reported before the runtime started: scheduling, image pulls), "all", or "orchestrator".'
     )] = "step",
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                               help="Maximum total log entries to return (the first ones).")] = None,
@@ -110,7 +111,8 @@ def logs(
         if not entries:
             out.note(f"No log entries found for execution {exec_id}" + (
                 f" checkpoint {checkpoint!r}." if checkpoint else ".") + (
-                " Lines written outside checkpoints are under --source runner." if source == "step" else ""))
+                " Lines written outside checkpoints, and the orchestrator's (scheduling, image pulls), are under"
+                " --source runner." if source == "step" else ""))
         log_lines(entries, grouped=grouped, verbosity=min(verbose, 2))
 
     out.items([log_entry(e) for e in entries] if out.json else entries, human)

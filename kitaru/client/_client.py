@@ -16,7 +16,7 @@ from kitaru.store import StateStore, is_remote
 
 _MIN_PREFIX = 6
 _PAGE = 200
-LOG_SOURCES = ("step", "runner", "all")
+LOG_SOURCES = ("step", "runner", "all", "orchestrator")
 
 
 class ExecutionNotFoundError(KitaruBackendError, LookupError):
@@ -129,7 +129,7 @@ class ExecutionsAPI:
         source = (source or "").strip().lower()
         if source not in LOG_SOURCES:
             raise KitaruUsageError(f"unknown log source {source!r}; use one of {', '.join(LOG_SOURCES)}")
-        if checkpoint and source == "runner":
+        if checkpoint and source in ("runner", "orchestrator"):
             raise KitaruUsageError("checkpoint= cannot be combined with source='runner': runner logs are"
                                    " execution-level, not checkpoint-level")
         names = {c["invocation_id"]: c["name"] for c in self._state.load_journal(exec_id)}
@@ -146,13 +146,19 @@ class ExecutionsAPI:
 
         `source`: "step" (lines written inside checkpoints), "runner" (the flow body and the runner) or
         "all" (this project's extra). `checkpoint` is a checkpoint function name or an invocation id;
-        `after` (a LogEntry.id) is this project's extra for paging.
+        `after` (a LogEntry.id) is this project's extra for paging. "runner" and "all" start with what the
+        orchestrator of a remote job reported before the runtime started (scheduling, image pulls, events:
+        `source="orchestrator"` entries); `source="orchestrator"` gives only those.
         """
         if limit is not None and limit < 1:
             raise KitaruUsageError("limit must be >= 1")
         row = self._row(exec_id)
         source, wanted, names = self._log_filter(row["id"], checkpoint, source)
         out: builtins.list[LogEntry] = []
+        if after == 0 and not checkpoint and source in ("runner", "all", "orchestrator"):
+            out += self._job_lines(row)
+        if source == "orchestrator":
+            return out if limit is None else out[:limit]
         while limit is None or len(out) < limit:
             raw = self._state.query_logs(row["id"], invocation_id=next(iter(wanted)) if wanted and len(wanted) == 1
                                          else None, after_id=after, limit=1000)
@@ -163,6 +169,15 @@ class ExecutionsAPI:
                 break
             after = raw[-1]["id"]
         return out if limit is None else out[:limit]
+
+    def _job_lines(self, row: dict[str, Any]) -> builtins.list[LogEntry]:
+        """The orchestrator's own lines about a remote job (asked through the server, which holds the identity)."""
+        server = self._state.server
+        if server is None or not row.get("job_id") or row.get("orchestrator") in (None, "local"):
+            return []
+        raw = server.job_logs(row["id"])
+        return [LogEntry(message=line, level="INFO", source="orchestrator", exec_id=row["id"], stream="orchestrator")
+                for line in raw.get("lines") or []]
 
     def follow_logs(
         self, exec_id: str, *, checkpoint: str | None = None, source: str = "all", interval: float = 0.5,
@@ -185,9 +200,18 @@ class ExecutionsAPI:
                 if checkpoint else None
             return (_convert.log(r, names) for r in raw if _keep(r, source, wanted))
 
+        seen_job: set[str] = set()
+        job_lines = self._state.server is not None and not checkpoint and source in ("runner", "all", "orchestrator")
         while True:
-            if long_poll:
-                wait = 20.0 if deadline is None else max(0.0, min(20.0, deadline - time.monotonic()))
+            if job_lines:  # until the runtime writes its first line: what the orchestrator reports (pull, schedule)
+                for entry in self._job_lines(self._row(row["id"])):
+                    if entry.message not in seen_job:
+                        seen_job.add(entry.message)
+                        yield entry
+                job_lines = after == 0 or source == "orchestrator"
+            if long_poll and source != "orchestrator":
+                wait = (2.0 if job_lines else 20.0) if deadline is None else max(
+                    0.0, min(2.0 if job_lines else 20.0, deadline - time.monotonic()))
                 raw = self._state.query_logs(row["id"], after_id=after, wait=wait)
             else:
                 raw = self._state.query_logs(row["id"], after_id=after)
@@ -200,7 +224,7 @@ class ExecutionsAPI:
                 return
             if deadline is not None and time.monotonic() > deadline:
                 return
-            if not long_poll:
+            if not long_poll or source == "orchestrator":
                 time.sleep(interval)
 
     def pending_waits(self, exec_id: str | None = None) -> builtins.list[PendingWait]:
@@ -378,7 +402,7 @@ def validate_answer(schema: dict[str, Any] | None, value: Any) -> None:
 def _keep(row: dict[str, Any], source: str, wanted: set[str] | None) -> bool:
     """Whether a log row matches the source and checkpoint filters."""
     inv = row["invocation_id"]
-    if source == "step" and not inv or source == "runner" and inv:
+    if source == "orchestrator" or source == "step" and not inv or source == "runner" and inv:
         return False
     return wanted is None or inv in wanted
 

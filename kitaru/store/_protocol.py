@@ -73,6 +73,10 @@ class ServerLink(Protocol):
         """Stop a checkpoint job the server dispatched."""
         ...
 
+    def job_logs(self, exec_id: str) -> Row:
+        """The orchestrator's own lines about the execution's job: {"orchestrator", "job_id", "lines"}."""
+        ...
+
 
 @runtime_checkable
 class StateStore(Protocol):

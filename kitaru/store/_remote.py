@@ -149,6 +149,10 @@ class RemoteStateService(RemoteMemory):
         """Merge `metadata` into the execution's metadata."""
         self._send("PATCH", f"/executions/{_q(exec_id)}/metadata", {"metadata": metadata})
 
+    def job_logs(self, exec_id: str) -> dict[str, Any]:
+        """The orchestrator's own lines about the execution's job (scheduling, image pulls, events)."""
+        return self._get(f"/executions/{_q(exec_id)}/job-logs")  # type: ignore[no-any-return]
+
     def bearer_token(self) -> str | None:
         """The token this connection sends now (refreshed or exchanged if needed)."""
         return self.http.token()

@@ -51,7 +51,7 @@ def test_logs_by_source_checkpoint_and_limit(flows: Any) -> None:
     assert [e.message for e in executions.logs(exec_id, limit=1)] == ["researching ai"]  # the first N
     assert len(executions.logs(exec_id, source="all")) == 3  # this project's extra
     with pytest.raises(KitaruUsageError):
-        executions.logs(exec_id, source="orchestrator")
+        executions.logs(exec_id, source="bogus")
     with pytest.raises(KitaruUsageError):
         executions.logs(exec_id, checkpoint="write", source="runner")
 

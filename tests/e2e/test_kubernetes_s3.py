@@ -155,6 +155,21 @@ def test_an_image_that_cannot_be_pulled_fails_with_origin_infrastructure(world: 
     mod = flow_module(FLOWS, "k8s_agent5")
     handle = mod.research.run("img", stack="k8s")
     client = KitaruClient()
+
+    def pull_lines() -> list[str]:  # what Kubernetes reported before any runtime could start
+        return [e.message for e in client.executions.logs(handle.exec_id, source="orchestrator")
+                if "ImagePull" in e.message or "Pull" in e.message]
+
+    wait_for(pull_lines, timeout=60, interval=0.3)
+    assert all(line.startswith("[kubernetes]") for line in pull_lines())
+    runner = client.executions.logs(handle.exec_id, source="runner")
+    assert runner and runner[0].source == "orchestrator" and runner[0].message.startswith("[kubernetes]")
+    from typer.testing import CliRunner
+
+    from kitaru.cli._app import app
+
+    cli = CliRunner().invoke(app, ["executions", "logs", handle.exec_id, "--source", "runner"])
+    assert cli.exit_code == 0 and "[kubernetes]" in cli.output and "Pull" in cli.output, cli.output
     wait_for(lambda: client.executions.get(handle.exec_id).status == "failed", timeout=90, interval=0.5)
     failure = client.executions.get(handle.exec_id).failure
     assert failure is not None and str(failure.origin) == "infrastructure"

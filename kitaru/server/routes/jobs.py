@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from kitaru.server._deps import Ctx, Who, require_row
+from kitaru.server._deps import Ctx, Who, require_execution, require_row
 from kitaru.server._errors import ApiError, forbidden
 from kitaru.server._models import CheckpointJobBody
 
@@ -80,3 +80,33 @@ def cancel_checkpoint_job(exec_id: ExecId, handle: Handle, ctx: Ctx, who: Who) -
     orchestrator, job_id = _job_of(ctx, exec_id, handle)
     orchestrator.cancel(job_id)
     return Response(status_code=204)
+
+
+JOB_LOG_LINES = 500
+
+
+@router.get("/executions/{exec_id}/job-logs")
+def job_logs(exec_id: ExecId, ctx: Ctx, who: Who) -> dict[str, Any]:
+    """What the orchestrator itself reports about the execution's latest job (scheduling, image pulls, events,
+    why it never started): its lines that start with `[<flavor>]`, at most 500. The runtime's own output is
+    in `/logs`; these are the lines from before it started, which no runtime could capture."""
+    require_execution(who, exec_id)
+    from kitaru.server._continue import remote_orchestrator
+
+    row = require_row(ctx.state.get_execution(exec_id), f"execution {exec_id}")
+    out: dict[str, Any] = {"orchestrator": row.get("orchestrator"), "job_id": row.get("job_id"), "lines": []}
+    if not row.get("job_id") or row.get("orchestrator") in (None, "local"):
+        return out
+    orchestrator = remote_orchestrator(ctx, row)
+    if orchestrator is None or orchestrator.flavor != row["orchestrator"]:
+        return out
+    prefix = f"[{orchestrator.flavor}]"
+    try:
+        for line in orchestrator.logs(row["job_id"]):
+            if line.startswith(prefix):
+                out["lines"].append(line[:2000])
+                if len(out["lines"]) >= JOB_LOG_LINES:
+                    break
+    except Exception as exc:  # noqa: BLE001 - the backend's answer is a courtesy: say why it is missing
+        out["lines"].append(f"{prefix} cannot read job {row['job_id']}: {exc}"[:2000])
+    return out
