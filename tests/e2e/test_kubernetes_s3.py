@@ -240,6 +240,8 @@ def test_retry_and_replay_from_the_server_web_ui(world: dict[str, Any], flow_mod
     member = _ui_session(server, "ui-member", "member")
     page, csrf = _page_csrf(member, failed.exec_id)
     assert 'id="retry"' in page and 'id="resume"' in page  # a remote stack: the server dispatches them
+    ran_on = client.executions.get(failed.exec_id)
+    assert f'id="ran-on">kubernetes · job {ran_on.job_id}<' in page  # where it ran: orchestrator and job
     assert member.post(f"/executions/{failed.exec_id}/retry", data={}).status_code == 403  # no CSRF token
     r = member.post(f"/executions/{failed.exec_id}/retry", data={"csrf": csrf})
     assert r.status_code == 303 and "dispatched" in parse_qs(urlsplit(r.headers["location"]).query)["notice"][0]
