@@ -1,5 +1,9 @@
 """Crash recovery: executions whose runner died are marked failed ("runner lost"), and those
-started with auto-recovery (KITARU_AUTO_RECOVER=1) are continued by a new runner process."""
+started with auto-recovery (KITARU_AUTO_RECOVER=1) are continued by a new runner process.
+
+`sweep` runs only where a process acts on executions, never on a read: starting a flow (`.run()`),
+a runner's heartbeat (embedded), and waiting for an execution (`wait()`). On a server the reconciler
+loop (kitaru/server/_reconciler.py) does the same periodically."""
 
 from __future__ import annotations
 
@@ -41,6 +45,8 @@ def sweep(state: StateStore, *, force: bool = False) -> list[str]:
             try:
                 claim_and_dispatch(row["id"], ("failed",))
                 recovered.append(row["id"])
-            except KitaruError:
-                pass  # another process recovered it first
+            except KitaruError as exc:  # another process recovered it first, or its stack cannot run here
+                import logging
+
+                logging.getLogger("kitaru.runtime").info("execution %s not recovered here: %s", row["id"], exc)
     return recovered

@@ -19,6 +19,7 @@ from kitaru.runtime._steps import store_failure
 from kitaru.store import CancelRequested, LeaseLost, StateStore, acting_as, execution_scoped
 
 _LOG_FLUSH_INTERVAL = 0.25
+_RECONCILE_EVERY = 5.0  # seconds between embedded reconciler passes in a runner's heartbeat
 
 
 class Heartbeat(threading.Thread):
@@ -37,11 +38,15 @@ class Heartbeat(threading.Thread):
         self.ctx = ctx
 
     def run(self) -> None:
-        tick, waited = min(_LOG_FLUSH_INTERVAL, self.renew_every), 0.0
+        tick, waited, since_reconcile = min(_LOG_FLUSH_INTERVAL, self.renew_every), 0.0, 0.0
         while not self._stop_event.wait(tick):
             waited += tick
+            since_reconcile += tick
             ctx = self.ctx
             try:
+                if since_reconcile >= _RECONCILE_EVERY:  # embedded: lease holders run the reconciler
+                    since_reconcile = 0.0
+                    self._reconcile()
                 if ctx is not None and ctx.sink is not None:
                     ctx.sink.flush()
                 if ctx is not None:
@@ -58,6 +63,14 @@ class Heartbeat(threading.Thread):
                     ctx.stop_reason = "cancelled"  # the lease stays alive until the body stops at its boundary
             except Exception as exc:  # a busy store must not kill the heartbeat
                 sys.__stderr__.write(f"kitaru: heartbeat for {self.exec_id} failed: {exc}\n")
+
+    def _reconcile(self) -> None:
+        """Embedded only (a server runs its own): record lost runners of other executions, recover those that
+        asked for it."""
+        if self.state.server is None:
+            from kitaru.runtime._recovery import sweep
+
+            sweep(self.state)
 
     def stop(self) -> None:
         """Stop renewing (the caller has ended its turn or lost the lease)."""

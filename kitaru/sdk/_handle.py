@@ -27,10 +27,7 @@ class FlowHandle:
         self._state = state
 
     def _row(self) -> dict[str, Any]:
-        from kitaru.runtime._recovery import sweep
-
-        sweep(self._state)
-        row = self._state.get_execution(self.exec_id)
+        row = self._state.get_execution(self.exec_id)  # a read: nothing is written, no runner started
         if row is None:
             raise KitaruStateError(f"execution {self.exec_id} no longer exists")
         return row
@@ -44,8 +41,14 @@ class FlowHandle:
         """Block until the execution ends; return its result or raise a typed error."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.02
-        while True:
+        from kitaru.runtime._recovery import sweep
+
+        while True:  # a waiter follows the flow: it runs the embedded reconciler (lost runners, auto-recovery)
+            sweep(self._state)
             row = self._row()
+            if row["status"] == "failed" and (row.get("config") or {}).get("auto_recover"):
+                sweep(self._state, force=True)  # lost just now: let recovery take it before reporting failure
+                row = self._row()
             if row["status"] in ("completed", "failed", "cancelled"):
                 return _outcome(row)
             if deadline is not None and time.monotonic() >= deadline:

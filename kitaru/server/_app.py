@@ -70,6 +70,11 @@ def create_app(database_url: str, *, home: Path | None = None, api: bool = True)
                       live=identity.is_live, live_ttl=float(os.environ.get("KITARU_SERVER_REVOCATION_CHECK", "5")))
     app.state.kitaru = ServerContext(state=state, identity=identity, keyring=keyring,
                                      home=server_home.expanduser().resolve(), auth_failures=FailureLimiter.from_env())
+    from kitaru.server._reconciler import ReconcilerLoop
+
+    reconciler = ReconcilerLoop(app.state.kitaru, float(os.environ.get("KITARU_SERVER_RECONCILE_INTERVAL", "2")))
+    app.state.reconciler = reconciler
+    app.router.lifespan_context = reconciler.lifespan(app.router.lifespan_context)  # uvicorn runs it
     return app
 
 

@@ -143,9 +143,10 @@ class StateService(CatalogService, MemoryService):
                 self._seed(tx, record["id"], seed.get("calls") or [], seed.get("waits") or [], t)
 
     def get_execution(self, exec_id: str) -> dict[str, Any] | None:
-        """Return one execution row (as a dict), or None."""
+        """Return one execution row (as a dict), or None; a local runner whose lease expired reads as failed
+        ("runner lost") before the reconciler records it (reads never write)."""
         rows = self.db.query("SELECT * FROM executions WHERE id = :id", {"id": exec_id})
-        return to_dict(rows[0]) if rows else None
+        return as_read(to_dict(rows[0]), now()) if rows else None  # type: ignore[arg-type]
 
     def find_executions(self, prefix: str, limit: int = 10) -> list[str]:
         """Execution ids starting with `prefix` (for short ids typed by humans)."""
@@ -169,9 +170,11 @@ class StateService(CatalogService, MemoryService):
         if flow:
             where.append("flow_name = :flow")
             params["flow"] = flow
-        if status:
-            where.append("status = :status")
-            params["status"] = status
+        t = now()
+        if status:  # as `get_execution` reports them: an expired local lease is failed, not running
+            where.append({"failed": f"(status = 'failed' OR ({_LOST_UNRECORDED}))",
+                          "running": f"(status = 'running' AND NOT ({_LOST_UNRECORDED}))"}.get(status, "status = :status"))
+            params["status"], params["now"] = status, t
         if before:
             where.append("(created_at < :bt OR (created_at = :bt AND id < :bid))")
             params["bt"], params["bid"] = before
@@ -180,7 +183,7 @@ class StateService(CatalogService, MemoryService):
             " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
             params,
         )
-        return [to_dict(r) for r in rows]  # type: ignore[misc]
+        return [as_read(to_dict(r), t) for r in rows]  # type: ignore[arg-type]
 
     def claim_execution(
         self, exec_id: str, *, owner: str, lease_ttl: float, statuses: Sequence[str] = RESUMABLE
@@ -308,6 +311,22 @@ class StateService(CatalogService, MemoryService):
                 if cur.rowcount == 1:
                     lost.append(row["id"])
         return [self.get_execution(i) for i in lost]  # type: ignore[misc]
+
+    def hold_lease(self, name: str, *, holder: str, ttl: float) -> bool:
+        """Take or renew the named lease for `holder` (free, expired or already its own): which one of several
+        server replicas runs a singleton task such as the reconciler. Compare-and-set in the database."""
+        key, t = f"lease:{name}", now()
+        mine = dumps({"holder": holder, "expires_at": t + ttl})
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO settings (key, value) VALUES (:k, :v) ON CONFLICT (key) DO NOTHING",
+                       {"k": key, "v": mine})
+            row = tx.execute("SELECT value FROM settings WHERE key = :k", {"k": key}).fetchone()
+            current = to_dict(row)["value"] or {}  # type: ignore[index]
+            if current.get("holder") != holder and float(current.get("expires_at") or 0) > t:
+                return False  # another replica holds it
+            cur = tx.execute("UPDATE settings SET value = :v WHERE key = :k AND value = :old",
+                             {"v": mine, "k": key, "old": row["value"]})  # type: ignore[index]
+            return bool(cur.rowcount == 1)
 
     def overdue_cancellations(self, grace: float) -> list[dict[str, Any]]:
         """Running executions with a dispatched job whose cancel was asked over `grace` seconds ago."""
@@ -654,6 +673,22 @@ class StateService(CatalogService, MemoryService):
             params["n"] = name
         rows = self.db.query(f"SELECT * FROM artifacts WHERE {' AND '.join(where)} ORDER BY created_at DESC", params)
         return [to_dict(r) for r in rows]  # type: ignore[misc]
+
+_LOST_UNRECORDED = ("status = 'running' AND lease_expires_at < :now"
+                    " AND (orchestrator IS NULL OR orchestrator = 'local')")
+"""SQL: a runner on this machine's kind of orchestrator stopped renewing its lease; the reconciler has not
+recorded it yet (remote jobs wait for the reconciler, which asks their orchestrator first)."""
+
+
+def as_read(row: dict[str, Any], t: float) -> dict[str, Any]:
+    """An execution as reads report it: a local runner whose lease expired is failed ("runner lost")."""
+    expires = row.get("lease_expires_at")
+    if (row.get("status") != "running" or expires is None or expires >= t
+            or row.get("orchestrator") not in (None, "local")):
+        return row
+    return {**row, "status": "failed", "failure": _lost_failure(row, None), "lease_owner": None,
+            "lease_expires_at": None, "ended_at": expires}
+
 
 def _lost_failure(row: Any, verdict: Any) -> dict[str, Any]:
     """Why a runner stopped: the backend's own reason when its job failed, else "runner lost"."""

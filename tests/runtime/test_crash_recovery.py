@@ -103,7 +103,8 @@ def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path
     codes = sorted(r.returncode for r in runners)
     assert codes == [0, 1], results
     loser = next(err for (out, err), r in zip(results, runners) if r.returncode == 1)
-    assert "already running" in loser
+    # refused: while the winner runs, or (a slow start on a busy machine) after it finished
+    assert "already running" in loser or "is completed and cannot run again" in loser, loser
     assert KitaruClient().executions.wait(ex.exec_id, timeout=30) == EXPECTED
     marks = _marks(tmp_path)
     assert sorted(set(marks)) == list(range(N_STEPS)) and len(marks) <= N_STEPS + 1
