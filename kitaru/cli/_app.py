@@ -2,7 +2,7 @@
 
 import typer
 
-from kitaru.cli import _clean, _executions, _project, _run, _secrets, _ui
+from kitaru.cli import _build, _clean, _executions, _project, _run, _secrets, _ui
 from kitaru.cli._base import KitaruGroup
 
 
@@ -39,6 +39,7 @@ app.command("status")(_project.status_command)
 app.command("info")(_project.info_command)
 app.command("run")(_run.run_command)
 app.command("clean")(_clean.clean_command)
+app.command("build")(_build.build_command)
 app.command("ui")(_ui.ui_command)
 app.add_typer(_executions.app, name="executions")
 app.add_typer(_secrets.secrets_app, name="secrets")

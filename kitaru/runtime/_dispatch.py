@@ -30,13 +30,14 @@ def stack_orchestrator(stack: str, *, home: Path, state: StateStore) -> Any:
 
 
 def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, state: StateStore,
-                    cwd: str | None = None, server_env: dict[str, str] | None = None) -> str:
+                    cwd: str | None = None, server_env: dict[str, str] | None = None, image: str | None = None) -> str:
     """Submit `python -m kitaru.runtime EXEC_ID` to `orchestrator`; record and return the job id.
 
     The runner inherits the lease held by `owner`; a runner connected to a server gets a token scoped
     to this one execution (never the caller's API key; a server dispatching itself passes `server_env`).
     If the orchestrator refuses the job, the execution fails with origin `infrastructure` (retry
-    continues it) instead of waiting for a lease that no runner will ever take.
+    continues it) instead of waiting for a lease that no runner will ever take. `image` (recorded in the
+    execution's flow source at `.run()`: the flow's ImageSettings) overrides the orchestrator's default image.
     """
     env = {"KITARU_RUNNER_OWNER": owner, "KITARU_INTERACTIVE": "0",  # no terminal there
            **(server_env if server_env is not None else _server_env(state, exec_id))}
@@ -44,7 +45,8 @@ def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, 
         env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
     else:
         env["KITARU_HOME"] = str(home)  # the same machine: the same store and job files
-    job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd)
+    job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd,
+                  image=image if orchestrator.remote else None)
     try:
         job_id: str = orchestrator.submit(job)
     except Exception as exc:  # any refusal of the backend: record it on the execution, then report it

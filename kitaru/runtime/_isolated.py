@@ -167,7 +167,7 @@ def _delete_quietly(store: Any, key: str) -> None:
 
 # ------------------------------------------------------------------------------------------ where jobs go
 def checkpoint_job_spec(exec_id: str, job: dict[str, Any], *, remote: bool, home: Path,
-                        server_env: dict[str, str], cwd: str | None = None) -> JobSpec:
+                        server_env: dict[str, str], cwd: str | None = None, image: str | None = None) -> JobSpec:
     """The JobSpec of one isolated checkpoint attempt (the same for a runner and for the server)."""
     from kitaru.runtime._dispatch import RUNNER_COMMAND
 
@@ -177,7 +177,7 @@ def checkpoint_job_spec(exec_id: str, job: dict[str, Any], *, remote: bool, home
     else:
         env["KITARU_HOME"] = str(home)
     return JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id, "--checkpoint", job["inv"]], env=env, cwd=cwd,
-                   checkpoint=job["inv"])
+                   image=image if remote else None, checkpoint=job["inv"])
 
 
 class DirectJobs:

@@ -70,6 +70,10 @@ def _create_and_run(
     source = describe_source(flow.fn)
     if orchestrator is not None and orchestrator.remote:
         source = _with_code(source, flow.name, stack.code_store(), home)
+        if config.image is not None:  # the job's image, fixed now: continuations on the server run the same one
+            from kitaru.images._resolve import dispatch_image
+
+            source["image"] = dispatch_image(config, stack)
     remote = is_remote(state)  # on a server only the execution's runtime may write to storage: record first
     encoded, inputs_ref = encode_value(store, inputs)
     if not remote:
@@ -88,7 +92,8 @@ def _create_and_run(
         if scoped is not state:
             scoped.close()
     if detach:
-        dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"))
+        dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"),
+                        image=source.get("image"))
         return exec_id, state
     run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=inputs_ref, state=state, store=store,
              owner=owner, config=config, home=home)
@@ -156,7 +161,7 @@ def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateStore:
     ttl = max(_stored_config(row).lease_ttl, dispatch_grace())  # the new process needs time to start
     state.claim_execution(exec_id, owner=owner, lease_ttl=ttl, statuses=statuses)
     dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state,
-                    cwd=row["flow_source"].get("cwd"))
+                    cwd=row["flow_source"].get("cwd"), image=row["flow_source"].get("image"))
     return state
 
 

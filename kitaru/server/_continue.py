@@ -61,6 +61,7 @@ def continue_remotely(ctx: Any, row: dict[str, Any], orchestrator: Any, statuses
     ctx.state.claim_execution(row["id"], owner=lease_owner, lease_ttl=ttl, statuses=statuses)
     token = runner_token(ctx, row)
     return dispatch_runner(row["id"], orchestrator=orchestrator, owner=lease_owner, home=ctx.home, state=ctx.state,
+                           image=(row.get("flow_source") or {}).get("image"),
                            server_env={"KITARU_SERVER_URL": url, "KITARU_AUTH_TOKEN": token, "KITARU_API_KEY": ""})
 
 
@@ -78,7 +79,7 @@ def submit_checkpoint(ctx: Any, row: dict[str, Any], orchestrator: Any, job: dic
 
     env = {"KITARU_SERVER_URL": public_url(), "KITARU_AUTH_TOKEN": runner_token(ctx, row), "KITARU_API_KEY": ""}
     spec = checkpoint_job_spec(row["id"], job, remote=True, home=ctx.home, server_env=env,
-                               cwd=row["flow_source"].get("cwd"))
+                               cwd=row["flow_source"].get("cwd"), image=row["flow_source"].get("image"))
     try:
         return str(orchestrator.submit(spec))
     except KitaruError as exc:
@@ -120,5 +121,6 @@ def replay_remotely(ctx: Any, source: dict[str, Any], who: Any, *, from_: str,
                                seed={"calls": calls, "waits": waits})
     token = runner_token(ctx, ctx.state.get_execution(exec_id))
     job = dispatch_runner(exec_id, orchestrator=orchestrator, owner=lease_owner, home=ctx.home, state=ctx.state,
+                          image=(source.get("flow_source") or {}).get("image"),
                           server_env={"KITARU_SERVER_URL": url, "KITARU_AUTH_TOKEN": token, "KITARU_API_KEY": ""})
     return {"exec_id": exec_id, "job_id": job}

@@ -262,3 +262,23 @@ def test_retry_and_replay_from_the_server_web_ui(world: dict[str, Any], flow_mod
     replayed = client.executions.get(new_id)
     assert replayed.original_exec_id == failed.exec_id and replayed.owner == "ui-member"
     assert world["marks"].read_text().split().count("fetch") == 1  # fetch ran once (the retry); replay reused it
+
+
+def test_the_flows_image_settings_name_the_jobs_image(world: dict[str, Any], flow_module) -> None:
+    from kitaru import ImageSettings
+    from kitaru.images import plan
+    from kitaru.stacks._service import stored_spec
+    from kitaru.store import current_state
+
+    mod = flow_module(FLOWS, "k8s_agent7")
+    settings = {"requirements": ["httpx"], "environment": {"MODE": "prod"}}
+    handle = mod.research.run("img", stack="k8s", image=settings)
+    assert handle.wait(timeout=120) == "IMG!"
+    expected = plan(ImageSettings.model_validate(settings), spec=stored_spec("k8s", current_state())).image
+    [job] = _jobs(world["cluster"])
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == expected  # not the stack's default image
+    assert expected.startswith("kitaru-runtime:")
+    prebuilt = mod.research.run("pre", stack="k8s", image={"image": "registry.example/prebuilt:3"})
+    assert prebuilt.wait(timeout=120) == "PRE!"
+    images = {j["spec"]["template"]["spec"]["containers"][0]["image"] for j in _jobs(world["cluster"])}
+    assert "registry.example/prebuilt:3" in images
