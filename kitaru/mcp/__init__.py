@@ -37,15 +37,11 @@ def serve(transport: Transport = "stdio", *, host: str = "127.0.0.1", port: int 
 
         raise KitaruUsageError(f"transport {transport!r} is not stdio or streamable-http")
 
-    def warm_then_build() -> Any:
-        _warm_up()  # first: the stdio front answers light read calls with it while the SDK imports
-        return build_server()
-
     try:
         if transport == "stdio":
             from kitaru.mcp._front import serve_stdio
 
-            serve_stdio(warm_then_build)
+            serve_stdio(build_server, warm=_warm_up)  # the front answers light reads while the SDK imports
         else:
             server = build_server()
             threading.Thread(target=_warm_up, name="kitaru-mcp-warm-up", daemon=True).start()

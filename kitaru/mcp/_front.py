@@ -180,8 +180,16 @@ def _save(path: Path, data: dict[str, Any]) -> None:
         pass  # no cache: the next start is just slower
 
 
-def serve_stdio(build: Any) -> None:
-    """Serve MCP over stdio with the snapshot front; `build()` returns the MCPServer (imports the SDK)."""
+WARM_WAIT = 3.0
+"""The longest the front holds its first answer for `warm()` (a slow or broken store never blocks the handshake)."""
+
+
+def serve_stdio(build: Any, warm: Any = None) -> None:
+    """Serve MCP over stdio with the snapshot front; `build()` returns the MCPServer (imports the SDK).
+
+    `warm()` (the light read path: client, store) runs first, and the front answers nothing until it is done:
+    the handshake costs those few hundred milliseconds once, and every light read after it is fast, instead of
+    the assistant's first call waiting for them while the SDK imports alongside."""
     inp = os.fdopen(os.dup(0), "rb", buffering=0)
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -197,10 +205,15 @@ def serve_stdio(build: Any) -> None:
     wire = _Wire(inp, out, snap, path)
     built: list[Any] = []
     failed: list[BaseException] = []
-    ready = threading.Event()
+    ready, warmed = threading.Event(), threading.Event()
 
     def builder() -> None:
         try:
+            if warm is not None:
+                try:
+                    warm()
+                finally:
+                    warmed.set()
             built.append(build())
         except BaseException as exc:  # noqa: BLE001 - re-raised in the serving thread below
             failed.append(exc)
@@ -208,6 +221,8 @@ def serve_stdio(build: Any) -> None:
             ready.set()
 
     threading.Thread(target=builder, name="kitaru-mcp-build", daemon=True).start()
+    if warm is not None:
+        warmed.wait(WARM_WAIT)
     wire.front(ready)
     ready.wait()
     if failed:
