@@ -71,6 +71,8 @@ def test_continuations_of_a_local_stack_are_refused_with_the_reason(server: Any)
     c = logged_in(server, key)
     csrf = csrf_of(c.get(f"/executions/{'e' * 32}").text)
     for action, data in (("retry", {}), ("resume", {}), ("replay", {"from": "anything"})):
+        forged = c.post(f"/executions/{'e' * 32}/{action}", data={"csrf": "0" * 40, **data}, follow_redirects=False)
+        assert forged.status_code == 403, action  # a cross-site form without this session's CSRF token
         r = c.post(f"/executions/{'e' * 32}/{action}", data={"csrf": csrf, **data}, follow_redirects=False)
         assert r.status_code == 303 and "local stack" in unquote_plus(r.headers["location"]), (action, r.headers)
     api = TestClient(server)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -64,3 +65,18 @@ def make_store(url: str, bucket: str, *, key: str | None = None, sts: str | None
     if sts:
         auth["sts_endpoint_url"] = sts
     return GCSArtifactStore(GCSArtifactStoreConfig(endpoint_url=url, project="test-project", **auth, **extra))
+
+
+def stack_yaml(url: str, bucket: str, sts: str) -> str:
+    """The `gcp` stack: local orchestrator, a gcs store on the emulator acting with the `gcp-sa` secret's key."""
+    return textwrap.dedent(f"""
+        name: gcp
+        orchestrator: {{flavor: local}}
+        artifact_store:
+          flavor: gcs
+          path: gs://{bucket}/kitaru
+          project: test-project
+          endpoint_url: {url}
+          sts_endpoint_url: {sts}
+          service_account_key: {{secret: gcp-sa}}
+    """).lstrip()

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from gcs_helpers import names
+from gcs_helpers import names, stack_yaml
 from google_fake import GoogleFake
 
 import kitaru
@@ -40,20 +39,6 @@ if __name__ == "__main__":
 '''
 
 
-def _stack_yaml(url: str, bucket: str, sts: str) -> str:
-    return textwrap.dedent(f"""
-        name: gcp
-        orchestrator: {{flavor: local}}
-        artifact_store:
-          flavor: gcs
-          path: gs://{bucket}/kitaru
-          project: test-project
-          endpoint_url: {url}
-          sts_endpoint_url: {sts}
-          service_account_key: {{secret: gcp-sa}}
-    """).lstrip()
-
-
 def _wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -72,7 +57,7 @@ def test_flow_on_gcs_stack_survives_sigkill_and_retry(tmp_path: Path, gcs_url: s
     monkeypatch.setenv("MARKS", str(marks))
     monkeypatch.setenv("KITARU_LEASE_TTL", "3")  # as in kitaru-s3: room for the runner's start-up
     kitaru.create_secret("gcp-sa", service_account_key=server_key)
-    spec = _stack_yaml(gcs_url, bucket, f"{google.url}/v1/token")
+    spec = stack_yaml(gcs_url, bucket, f"{google.url}/v1/token")
     with pytest.raises(StackSpecError, match="service_account_key: plaintext secrets are not allowed"):
         register_stack("gcp.yaml", text=spec.replace("{secret: gcp-sa}", "'{\"type\": \"service_account\"}'"))
     register_stack("gcp.yaml", text=spec)

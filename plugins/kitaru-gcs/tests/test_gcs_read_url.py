@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import textwrap
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
+from gcs_helpers import stack_yaml
 from google_fake import GoogleFake
 
 import kitaru
@@ -24,17 +24,7 @@ EMAIL = "kitaru-server@test-project.iam.gserviceaccount.com"
 
 def _stack(gcs_url: str, bucket: str, google: GoogleFake, key: str) -> None:
     kitaru.create_secret("gcp-sa", service_account_key=key)
-    register_stack("gcp.yaml", text=textwrap.dedent(f"""
-        name: gcp
-        orchestrator: {{flavor: local}}
-        artifact_store:
-          flavor: gcs
-          path: gs://{bucket}/kitaru
-          project: test-project
-          endpoint_url: {gcs_url}
-          sts_endpoint_url: {google.url}/v1/token
-          service_account_key: {{secret: gcp-sa}}
-    """).lstrip())
+    register_stack("gcp.yaml", text=stack_yaml(gcs_url, bucket, f"{google.url}/v1/token"))
 
 
 def _verify_v4(url: str, key_json: str) -> dict[str, str]:
