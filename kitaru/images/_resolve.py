@@ -28,10 +28,18 @@ def settings_for_build(target: str | None, stack: str | None, overrides: dict[st
 
 
 def registry_credentials(stack: Any) -> Any:
-    """Push credentials of the stack's container registry (None: no registry, or anonymous)."""
-    registry = stack.container_registry
-    if registry is None:
+    """Push credentials of the stack's container registry (None: no registry, or anonymous); connected to a
+    server, brokered by it (the registry's identity and secrets stay there)."""
+    if not (stack.spec.get("container_registry") or {}).get("flavor"):
         return None
+    server = stack.state.server
+    if server is not None:
+        from kitaru.plugins import RegistryCredentials
+
+        raw = server.mint_credentials(stack.name, component="container_registry", access="write")
+        v = raw["values"]
+        return RegistryCredentials(v["registry"], v["username"], v["password"], "push")
+    registry = stack.container_registry
     try:
         return registry.credentials("push")
     except Exception as exc:  # e.g. no cloud identity here: say what to do

@@ -247,7 +247,7 @@ class StackSpec(BaseModel):
 class CredentialsRequest(BaseModel):
     """Ask for short-lived credentials for a stack component."""
 
-    component: Literal["artifact_store", "orchestrator"] = "artifact_store"
+    component: Literal["artifact_store", "orchestrator", "container_registry"] = "artifact_store"
     access: Literal["read", "write"] = "read"
     scope: str = Field(default="", max_length=1024)
     ttl: int = Field(default=900, ge=1, le=86400)  # capped at 3600 by the broker

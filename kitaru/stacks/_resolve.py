@@ -91,7 +91,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     flavor = get_plugin_manager().flavor(kind, raw["flavor"])  # type: ignore[arg-type]
     broker = server_broker(state, stack, kind, scope) if kind in ("artifact_store", "orchestrator") else None
     fields = {k: v for k, v in raw.items() if k != "flavor"}
-    if broker is not None and not getattr(state, "reads_secrets", True):
+    if (broker is not None or kind == "container_registry") and not getattr(state, "reads_secrets", True):
         # a user's process on a server never sees secret values: it acts with brokered credentials instead
         fields = {k: v for k, v in fields.items() if not is_secret_ref(v)}
     values = resolve_refs(fields, state.get_secret, f"stack {stack!r} {kind}")

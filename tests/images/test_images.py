@@ -142,3 +142,48 @@ def test_kitaru_build_builds_logs_in_through_stdin_and_pushes(
     assert calls[1] == "login --username bot --password-stdin registry.example" and calls[2] == "stdin:s3cr3t"
     assert calls[3] == f"push {image}"
     assert not any("s3cr3t" in c for c in calls if not c.startswith("stdin:"))  # never on a command line
+
+
+def test_on_a_server_registry_credentials_are_brokered_and_stored_ones_go_to_admins_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from kitaru.stacks._resolve import forget_cached
+    from tests.conftest import on_backend
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(SHIM)
+    (bin_dir / "docker").chmod(0o755)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("SHIM_LOG", str(log))
+    monkeypatch.setenv("KITARU_BUILD_TOOL", "docker")
+    monkeypatch.chdir(tmp_path)
+    with on_backend("sqlite", tmp_path, monkeypatch):
+        import kitaru
+        from kitaru.stacks import register_stack
+
+        kitaru.create_secret("reg", password="s3cr3t")
+        register_stack("s.yaml", text="name: withreg\norchestrator: {flavor: local}\nartifact_store: {flavor: local}\n"
+                       "container_registry: {flavor: oci, uri: registry.example/team, username: bot,"
+                       " password: {secret: reg}}\n", activate=False)
+        admin = _cli(tmp_path, "--stack", "withreg", "--image", '{"apt_packages": ["git"]}', "-o", "json")
+        assert admin.exit_code == 0, admin.output
+        assert "stdin:s3cr3t" in log.read_text().splitlines()  # the admin got them from the server
+
+        url = os.environ["KITARU_SERVER_URL"]
+        token = httpx.post(f"{url}/api/v1/auth/token", json={"api_key": os.environ["KITARU_API_KEY"]},
+                           timeout=10).json()["access_token"]
+        keys = {}
+        for role in ("member", "viewer"):
+            httpx.post(f"{url}/api/v1/users", json={"name": f"a-{role}", "role": role},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
+            keys[role] = httpx.post(f"{url}/api/v1/api-keys", json={"name": "k", "principal": f"a-{role}"},
+                                    headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["api_key"]
+        for role, expected in (("member", "only admins"), ("viewer", "viewers cannot build")):
+            monkeypatch.setenv("KITARU_API_KEY", keys[role])
+            forget_cached("withreg")
+            refused = _cli(tmp_path, "--stack", "withreg", "--image", '{"apt_packages": ["git"]}')
+            assert refused.exit_code != 0 and expected in refused.output, refused.output
+        assert log.read_text().count("stdin:") == 1

@@ -82,6 +82,8 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
         raise forbidden("a runtime token mints storage credentials only; runners never dispatch jobs")
     if body.component == "orchestrator" and who.role == "viewer":
         raise forbidden("viewers cannot start runs, so they get no dispatch credentials")
+    if body.component == "container_registry" and who.role == "viewer":
+        raise forbidden("viewers cannot build or push images, so they get no registry credentials")
     scope = _check_scope(body.scope)
     if body.component == "artifact_store" and body.access == "write" and not who.is_admin:
         if who.is_runtime:
@@ -97,6 +99,8 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
         raise ApiError(404, "NotFound", f"stack {name!r} has no {body.component}")
 
     component = resolve_stack(name, home=ctx.home, state=ctx.state).component(body.component)
+    if body.component == "container_registry":
+        return _registry_credentials(name, component, body.access, who)
     if not hasattr(component, "mint_credentials"):
         raise ApiError(409, "NotSupported", f"the {component.flavor} {body.component} of stack {name!r} needs no"
                        " brokered credentials")
@@ -107,3 +111,23 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
             "expires_at": creds.expires_at.isoformat(), "values": creds.values}
 
 
+
+
+def _registry_credentials(stack: str, registry: Any, access: str, who: Any) -> dict[str, Any]:
+    """Pull (`read`) or push (`write`) credentials of the stack's registry, e.g. for `kitaru build`.
+
+    Short-lived tokens (ECR, Artifact Registry, ACR) go to members and admins; a registry whose credentials
+    are a stored username/password (the generic `oci` flavor) hands them to admins only: no endpoint returns
+    a stored secret value to a member.
+    """
+    from datetime import UTC, datetime
+
+    creds = registry.credentials("push" if access == "write" else "pull")
+    if creds.expires_at is None and creds.password and not who.is_admin:
+        raise forbidden(f"the {registry.flavor} registry of stack {stack!r} has stored credentials, which only admins"
+                        " receive; log in with your build tool (`docker login`) instead")
+    log.info("brokered %s registry credentials for stack %s for %s", access, stack, who.name)  # never the values
+    expires = creds.expires_at or datetime.now(UTC)
+    return {"flavor": registry.flavor, "access": access, "scope": "", "root": registry.uri,
+            "expires_at": expires.isoformat(),
+            "values": {"registry": creds.registry, "username": creds.username, "password": creds.password}}
