@@ -69,6 +69,9 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 # ---------------------------------------------------------------------------------------------------------
 
+echo "== the core suite on the lowest declared dependency versions (scripts/test_floors.sh)"
+timeout 1800 bash scripts/test_floors.sh
+
 echo "== running the test suite"
 # three workers: most tests wait on real servers and processes, not on the CPU; a file stays on one worker
 exec timeout 4800 python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile "$@"

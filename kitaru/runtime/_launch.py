@@ -23,7 +23,9 @@ from kitaru.store import StateStore, acting_as, execution_scoped, is_remote, new
 
 def dispatch_grace() -> float:
     """Seconds a dispatched runner has to start and take over the lease heartbeat (`KITARU_DISPATCH_GRACE`)."""
-    return float(os.environ.get("KITARU_DISPATCH_GRACE", "15"))
+    from kitaru.config._tunables import tunables
+
+    return tunables().dispatch_grace
 
 
 def _stack(config: Any, home: Path | None = None, state: StateStore | None = None) -> ResolvedStack:

@@ -23,7 +23,9 @@ log = logging.getLogger("kitaru.reconcile")
 
 def cancel_grace() -> float:
     """Seconds a runner has to stop at a checkpoint boundary before its job is stopped (`KITARU_CANCEL_GRACE`)."""
-    return float(os.environ.get("KITARU_CANCEL_GRACE", "30"))
+    from kitaru.config._tunables import tunables
+
+    return tunables().cancel_grace
 
 
 def _remote_orchestrator(row: dict[str, Any], home: Path, state: StateStore) -> Any | None:

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from kitaru.runtime._steps import StepSpec
 
 T = TypeVar("T")
-_MAX_WORKERS = 8
 
 
 class CheckpointRuntime(enum.StrEnum):
@@ -197,7 +196,10 @@ def _executor(ctx: ExecutionContext) -> concurrent.futures.ThreadPoolExecutor:
     with ctx.lock:
         pool = getattr(ctx, "executor", None)
         if pool is None:
-            pool = concurrent.futures.ThreadPoolExecutor(_MAX_WORKERS, thread_name_prefix=f"kitaru-{ctx.exec_id[:8]}")
+            from kitaru.config._tunables import tunables
+
+            pool = concurrent.futures.ThreadPoolExecutor(tunables().checkpoint_workers,
+                                                         thread_name_prefix=f"kitaru-{ctx.exec_id[:8]}")
             ctx.executor = pool  # type: ignore[attr-defined]
         return pool
 

@@ -32,7 +32,7 @@ def _call(messages: list[dict[str, str]], model: str | None, temperature: float 
     selection = select_model(model)
     chosen = {"requested_model": model, "alias": selection["alias"], "resolved_model": selection["model"],
               "credential_source": selection["credential_source"]}
-    mock = os.environ.get("KITARU_LLM_MOCK_RESPONSE")
+    mock = os.environ.get("KITARU_LLM_MOCK_RESPONSE")  # the supported offline mode (README "Operational settings")
     started = time.perf_counter()
     if mock is not None:
         record = {"model": selection["model"], "provider": "mock", "tokens_in": None, "tokens_out": None,

@@ -26,7 +26,11 @@ def open_database(database_url: str, *, migrate: bool = True) -> Any:
         return PsycopgDatabase(database_url, migrate=migrate)
     from kitaru.store._sqlalchemy import SQLAlchemyDatabase
 
-    return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=int(os.environ.get("KITARU_DB_POOL", "20")))
+    from kitaru.config._tunables import tunables
+
+    knobs = tunables()
+    return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=knobs.db_pool,
+                              statement_timeout=knobs.db_statement_timeout)
 
 
 def state_service(db: Any, box: Any = None) -> Any:
@@ -72,7 +76,9 @@ def create_app(database_url: str, *, home: Path | None = None, api: bool = True)
                                      home=server_home.expanduser().resolve(), auth_failures=FailureLimiter.from_env())
     from kitaru.server._reconciler import ReconcilerLoop
 
-    reconciler = ReconcilerLoop(app.state.kitaru, float(os.environ.get("KITARU_SERVER_RECONCILE_INTERVAL", "2")))
+    from kitaru.config._tunables import tunables
+
+    reconciler = ReconcilerLoop(app.state.kitaru, tunables().server_reconcile_interval)
     app.state.reconciler = reconciler
     app.router.lifespan_context = reconciler.lifespan(app.router.lifespan_context)  # uvicorn runs it
     return app

@@ -52,7 +52,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
               f" of this database needs the same key ({ENV} or {ENV}_FILE).", file=sys.stderr)
     preset = os.environ.get("KITARU_BOOTSTRAP_API_KEY") or None
     key = IdentityService(db, box).ensure_bootstrap_admin(preset)
-    extend_leases(db, float(os.environ.get("KITARU_SERVER_LEASE_GRACE", "15")))
+    from kitaru.config._tunables import tunables
+
+    extend_leases(db, tunables().server_lease_grace)
     db.close()
     if key is not None and preset is None:
         print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"

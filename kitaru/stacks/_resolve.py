@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from kitaru.store import StateStore
 
 _SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
-BROKERED_TTL = 3600  # the server's cap: fewer mints; the store refreshes before expiry
 _lock = threading.RLock()
 _stacks: dict[tuple[str, str], tuple[str, ResolvedStack]] = {}
 _by_root: dict[str, tuple[str | None, Any]] = {}  # root → (the stack whose spec built it, or None: config-free; store)
@@ -115,6 +114,7 @@ def server_broker(state: StateStore, stack: str, kind: str, scope: str = "") -> 
     def broker(access: Access) -> Credentials:
         from datetime import datetime
 
+        from kitaru.config._tunables import tunables
         from kitaru.plugins import Credentials
         from kitaru.store import acting_state
 
@@ -122,7 +122,7 @@ def server_broker(state: StateStore, stack: str, kind: str, scope: str = "") -> 
         acting = acting_state() if kind == "artifact_store" else None  # dispatching is the user's act, never a runtime's
         link = acting.server if acting is not None else None
         source = link if link is not None and link.url == server.url else server
-        raw = source.mint_credentials(stack, component=kind, access=access, scope=scope, ttl=BROKERED_TTL)
+        raw = source.mint_credentials(stack, component=kind, access=access, scope=scope, ttl=tunables().brokered_ttl)
         return Credentials(raw["flavor"], raw["access"], raw["scope"], datetime.fromisoformat(raw["expires_at"]),
                            raw["values"])
 

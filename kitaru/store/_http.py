@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
-import os
 import threading
 import time
 from typing import Any
@@ -43,14 +42,19 @@ class Transport:
         self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
         self._base = parts.path.rstrip("/")
         self._local = threading.local()
-        self.timeout = timeout if timeout is not None else 30.0
-        self.verify_ssl, self.ssl_ca_cert = verify_ssl, ssl_ca_cert
+        from kitaru.config._tunables import tunables
+
+        knobs = tunables()
+        self.timeout = timeout if timeout is not None else knobs.client_timeout
+        self.verify_ssl, self.ssl_ca_cert = verify_ssl, ssl_ca_cert or knobs.ssl_ca_cert
+        self.proxy = urlsplit(knobs.server_proxy) if knobs.server_proxy else None
+        if self.proxy is not None and (self.proxy.scheme != "http" or not self.proxy.hostname):
+            raise KitaruUsageError(f"KITARU_SERVER_PROXY={knobs.server_proxy!r} is not an http://host:port proxy URL")
         self.api_key = api_key
         self._token = token
         self._token_lock = threading.Lock()
         self._refreshable = True
-        self.retry_seconds = retry_seconds if retry_seconds is not None else float(
-            os.environ.get("KITARU_CLIENT_RETRY_SECONDS", "60"))
+        self.retry_seconds = retry_seconds if retry_seconds is not None else knobs.client_retry_seconds
 
     # ------------------------------------------------------------------ tokens
     def _exchange(self) -> str:
@@ -85,13 +89,25 @@ class Transport:
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
+            host, port = (self.proxy.hostname, self.proxy.port or 80) if self.proxy else (self._host, self._port)
             if self._scheme == "https":
-                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout,
-                                                   context=self._tls_context())
+                conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls_context())
+                if self.proxy is not None:  # CONNECT through the proxy; TLS with the server end to end
+                    conn.set_tunnel(self._host, self._port or 443, headers=self._proxy_auth())
             else:
-                conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+                conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
             self._local.conn = conn
         return conn
+
+    def _proxy_auth(self) -> dict[str, str]:
+        """Basic credentials for the proxy, if its URL carries them."""
+        if self.proxy is None or not self.proxy.username:
+            return {}
+        import base64
+        from urllib.parse import unquote
+
+        pair = f"{unquote(self.proxy.username)}:{unquote(self.proxy.password or '')}".encode()
+        return {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode()}
 
     def _tls_context(self) -> Any:
         """Certificate checks as the login asked: a CA bundle (`ssl_ca_cert`), or none (`no_verify_ssl`)."""
@@ -108,6 +124,9 @@ class Transport:
         params = {k: v for k, v in (kwargs.get("params") or {}).items() if v is not None}
         target = self._base + path + (f"?{urlencode(params)}" if params else "")
         headers = {"Accept": "application/json", **(kwargs.get("headers") or {})}
+        if self.proxy is not None and self._scheme == "http":  # a plain-HTTP proxy takes the absolute URL
+            target = f"http://{self._host}{f':{self._port}' if self._port else ''}{target}"
+            headers.update(self._proxy_auth())
         body = None
         if "json" in kwargs:
             body = jsonlib.dumps(kwargs["json"], separators=(",", ":"), default=str).encode()

@@ -62,7 +62,11 @@ class PsycopgDatabase:
         # opt-in trade-off: `off` skips the WAL flush wait per commit; a PostgreSQL crash (not a server or
         # runner crash) may then lose the last few hundred ms of commits, whose checkpoints re-run
         sync = os.environ.get("KITARU_SERVER_PG_SYNCHRONOUS_COMMIT")
-        self._options = f"-c synchronous_commit={sync}" if sync in ("on", "off", "local", "remote_write") else None
+        from kitaru.config._tunables import tunables
+
+        bound = int(tunables().db_statement_timeout * 1000)  # a stuck statement never holds a request (or the loop)
+        self._options = (f"-c statement_timeout={bound} -c lock_timeout={bound}"
+                         + (f" -c synchronous_commit={sync}" if sync in ("on", "off", "local", "remote_write") else ""))
         if migrate:
             from kitaru.store._sqlalchemy import SQLAlchemyDatabase
 
@@ -83,6 +87,9 @@ class PsycopgDatabase:
     def _guard(self) -> Iterator[None]:
         try:
             yield
+        except psycopg.errors.QueryCanceled as exc:  # the connection stays usable
+            raise KitaruBackendError("a state store statement ran past its bound (statement timeout,"
+                                     " KITARU_DB_STATEMENT_TIMEOUT); retry") from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             self._local.conn = None
             raise KitaruBackendError(f"state store unreachable ({type(exc).__name__}); retry") from exc

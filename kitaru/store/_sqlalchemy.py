@@ -55,7 +55,8 @@ class _Tx:
 class SQLAlchemyDatabase:
     """A pooled SQLAlchemy engine exposing the small interface the state service uses."""
 
-    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, pool_size: int = 10,
+                 statement_timeout: float | None = None) -> None:
         from sqlalchemy import create_engine
 
         self.url = url
@@ -65,7 +66,24 @@ class SQLAlchemyDatabase:
         self.engine = create_engine(url, **kwargs)
         self.dialect = self.engine.dialect.name
         if migrate:
-            self.migrate()
+            self.migrate()  # before the bound below: a migration may take longer than a request
+        if statement_timeout and self.dialect == "postgresql":
+            self._bound_statements(statement_timeout)
+
+    def _bound_statements(self, seconds: float) -> None:
+        """PostgreSQL cancels any statement (or lock wait) of this engine running longer than `seconds`."""
+        from sqlalchemy import event
+
+        ms = int(seconds * 1000)
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {ms}")
+                cur.execute(f"SET lock_timeout = {ms}")
+            dbapi_conn.commit()
+
+        event.listen(self.engine, "connect", on_connect)
+        self.engine.dispose()  # connections opened by the migration are replaced by bounded ones
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (serialised across processes on PostgreSQL)."""

@@ -20,7 +20,6 @@ from kitaru.store._rows import Buffered
 from kitaru.store.migrations import HEAD_REVISION
 
 _DDL_PATH = Path(__file__).with_name("_ddl_sqlite.sql")
-_BUSY_TIMEOUT_MS = 30_000
 
 
 class SQLiteDatabase:
@@ -50,12 +49,12 @@ class SQLiteDatabase:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                self.path, isolation_level=None, timeout=_busy_timeout(), check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout={int(_busy_timeout() * 1000)}")
             self._local.conn = conn
         return conn
 
@@ -115,7 +114,7 @@ class SQLiteDatabase:
                 raise self.corrupt("empty (zero bytes)")
         except FileNotFoundError:
             raise self.corrupt("missing (it was deleted while opening)") from None
-        probe = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000)  # no pragmas: reading changes nothing
+        probe = sqlite3.connect(self.path, timeout=_busy_timeout())  # no pragmas: reading changes nothing
         try:
             row = probe.execute(
                 "SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'"
@@ -183,3 +182,10 @@ def _create(path: Path) -> None:
         conn.close()
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
             leftover.unlink(missing_ok=True)
+
+
+def _busy_timeout() -> float:
+    """Seconds a write waits for the database lock before failing (`KITARU_SQLITE_BUSY_TIMEOUT`): bounded."""
+    from kitaru.config._tunables import tunables
+
+    return tunables().sqlite_busy_timeout

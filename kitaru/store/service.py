@@ -41,7 +41,9 @@ CACHE_PREFIX = 16  # hex characters of a cache key in a cache index: 64 bits, so
 
 def job_grace() -> float:
     """Seconds a dispatched job its orchestrator reports pending/running keeps an expired lease (`KITARU_JOB_GRACE`)."""
-    return float(os.environ.get("KITARU_JOB_GRACE", "30"))
+    from kitaru.config._tunables import tunables
+
+    return tunables().job_grace
 
 
 class Database(Protocol):

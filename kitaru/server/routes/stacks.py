@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
+from kitaru.config._tunables import tunables
 from kitaru.server._deps import Ctx, Who, require_admin, require_row
 from kitaru.server._errors import ApiError, forbidden
 from kitaru.server._models import CredentialsRequest, StackSpec
 
 router = APIRouter(tags=["stacks"])
 Name = Annotated[str, Path(min_length=1, max_length=255)]
-MAX_TTL = 3600
 log = logging.getLogger("kitaru.server")
 
 
@@ -104,7 +104,8 @@ def mint_credentials(name: Name, body: CredentialsRequest, ctx: Ctx, who: Who) -
     if not hasattr(component, "mint_credentials"):
         raise ApiError(409, "NotSupported", f"the {component.flavor} {body.component} of stack {name!r} needs no"
                        " brokered credentials")
-    creds = component.mint_credentials(scope, access=body.access, ttl=min(body.ttl, MAX_TTL))
+    ttl = min(body.ttl, tunables().ttl_cap(component.flavor))  # the server's cap, per flavor
+    creds = component.mint_credentials(scope, access=body.access, ttl=ttl)
     log.info("minted %s credentials for stack %s (%s, scope %r) for %s", body.access, name, creds.flavor, scope,
              who.name)  # never the values
     return {"flavor": creds.flavor, "access": creds.access, "scope": creds.scope, "root": getattr(component, "root", None),
