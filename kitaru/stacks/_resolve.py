@@ -197,6 +197,13 @@ def store_from_root(root: str) -> ArtifactStore:
         return store  # type: ignore[no-any-return]
 
 
+def registered_store(root: str) -> ArtifactStore | None:
+    """The cloud store of a registered stack whose root is `root`, or None: never a store built from a recorded
+    root alone (what may sign storage URLs or read with this process's identity must be a stack's own)."""
+    with _lock:
+        return _from_stacks(root)  # type: ignore[no-any-return]
+
+
 def _current_store(stack: str, root: str) -> Any | None:
     """The store of `stack` as its spec is now (resolve_stack re-reads the spec), if it still has this root."""
     try:

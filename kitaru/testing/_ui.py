@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 PREVIEWED = "quarterly report " * 100
 """The output whose download the check follows."""
@@ -38,4 +39,25 @@ def ui_brokered_download(home: Path, stack: str) -> str:
     anonymous = TestClient(local_app(home, "other"), base_url="http://127.0.0.1").get(blob, follow_redirects=False)
     assert anonymous.status_code in (303, 401)
     assert anonymous.headers.get("location", "/login").startswith("/login")  # no session: no storage URL
+    _refuses_unregistered_roots(c, handle.exec_id)
     return str(r.headers["location"])
+
+
+def _refuses_unregistered_roots(client: Any, exec_id: str) -> None:
+    """A recorded value whose root is no registered stack's store (a runner may write any ref into its own
+    journal) gets no signed URL: the UI would otherwise sign reads anywhere its identity can reach."""
+    import uuid
+
+    from kitaru.store import current_state
+
+    state = current_state()
+    [real] = [c["output"] for c in state.load_journal(exec_id)]
+    forged_id = uuid.uuid4().hex
+    state.create_execution({"id": forged_id, "flow_name": "ui_report", "flow_source": {}, "stack": "default",
+                            "inputs": {}}, owner="forger", lease_ttl=60)
+    forged = {**real, "store": real["store"].rstrip("/") + "-elsewhere"}
+    call = {"exec_id": forged_id, "invocation_id": "report", "seq": 0, "name": "report", "type": "checkpoint"}
+    state.complete_call(call, 1, owner="forger", output=forged, metadata={})
+    r = client.get(f"/executions/{forged_id}/blobs/{real['sha256']}", follow_redirects=False)
+    assert r.status_code == 404 and "location" not in r.headers, (r.status_code, r.text)
+    assert "registered stack" in r.text

@@ -178,9 +178,12 @@ def _brokered(ref: dict[str, Any]) -> Response:
     from fastapi.responses import RedirectResponse
 
     from kitaru.artifacts._blobs import blob_key
-    from kitaru.stacks import store_from_root
+    from kitaru.stacks._resolve import registered_store
 
-    store = store_from_root(ref["store"])
+    store = registered_store(str(ref["store"]))
+    if store is None:
+        raise ApiError(404, "NotFound", "this value is stored outside every registered stack's artifact store; only"
+                       " a registered stack's values get a download link")
     read_url = getattr(store, "read_url", None)
     if read_url is None:
         raise ApiError(501, "NotImplemented", f"the {getattr(store, 'flavor', 'this')} artifact store has no brokered"
