@@ -15,7 +15,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.conftest import ROOT, on_backend, wait_for
+from tests.support import ROOT, on_backend, wait_for
 
 pytest.importorskip("pydantic_ai")
 

@@ -8,7 +8,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.charts.conftest import CHART, NAMESPACE, RELEASE, VALUES_FILES, run_helm
+from tests.charts.support import CHART, NAMESPACE, RELEASE, VALUES_FILES, run_helm
 
 FULLNAME = f"{RELEASE}-kitaru"
 SECRET_ENV = {"KITARU_DATABASE_URL", "KITARU_SERVER_SECRET_KEY", "KITARU_SERVER_PREVIOUS_SECRET_KEYS",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts.conftest import CHART, ROOT
+from tests.charts.support import CHART, ROOT
 
 DOCKER = CHART / "docker"
 PINNED = re.compile(r"^python:\d+\.\d+\.\d+-slim(-[a-z]+)?(@sha256:[0-9a-f]{64})?$|^[^:@]+(:[^@]+)?@sha256:[0-9a-f]{64}$")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import FLOWS
-from tests.conftest import on_backend
+from tests.support import on_backend
 
 
 @pytest.fixture(params=["embedded", "sqlite", "postgresql"])

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tests.cli.helpers import kitaru
-from tests.conftest import on_backend
+from tests.support import on_backend
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\rgone\u202eevil\x9b1m"
 FLOW = f'''

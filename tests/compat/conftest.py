@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import sqlite_server  # noqa: F401 - fixture
+from tests.server.support import sqlite_server  # noqa: F401 - fixture
 
 FLOWS = '''
 import kitaru

@@ -97,7 +97,7 @@ def test_artifacts_list_filters_and_get_by_id(flows: Any) -> None:
 
 
 def test_replay_and_retry_through_the_execution(flows: Any) -> None:
-    from tests.conftest import wait_for
+    from tests.support import wait_for
 
     done = KitaruClient().executions.get(flows.pipeline.run(topic="ai").exec_id)
     replayed = done.replay(from_="write")
@@ -113,7 +113,7 @@ def test_replay_and_retry_through_the_execution(flows: Any) -> None:
 
 
 def test_the_same_through_a_server(flows: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.conftest import on_backend
+    from tests.support import on_backend
 
     with on_backend("sqlite", tmp_path, monkeypatch):
         exec_id = flows.pipeline.run(topic="ai").exec_id

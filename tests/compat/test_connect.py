@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import kitaru
-from tests.server.conftest import ADMIN_KEY, ServerProcess
+from tests.server.support import ADMIN_KEY, ServerProcess
 
 
 @pytest.fixture

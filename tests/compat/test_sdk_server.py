@@ -10,7 +10,7 @@ import pytest
 import kitaru
 from kitaru.client import ExecutionStatus, KitaruClient
 from tests.compat.test_sdk import _until, approve, llm_flow
-from tests.conftest import on_backend
+from tests.support import on_backend
 
 
 @pytest.fixture(autouse=True, params=["sqlite", "postgresql"])

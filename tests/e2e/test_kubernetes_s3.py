@@ -23,10 +23,10 @@ from kitaru_k8s.testing import FakeCluster  # noqa: E402
 
 from kitaru.client import KitaruClient  # noqa: E402
 from kitaru.testing import LocalServer  # noqa: E402
-from tests.conftest import wait_for  # noqa: E402
+from tests.support import wait_for  # noqa: E402
 from tests.e2e.flows import REMOTE_FLOWS as FLOWS  # noqa: E402
 from tests.e2e.moto import ROOT_CREDS, assumable_role, boto, moto_server  # noqa: E402
-from tests.server.conftest import pg_database  # noqa: E402
+from tests.server.support import pg_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 

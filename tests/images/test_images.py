@@ -149,7 +149,7 @@ def test_on_a_server_registry_credentials_are_brokered_and_stored_ones_go_to_adm
     import httpx
 
     from kitaru.stacks._resolve import forget_cached
-    from tests.conftest import on_backend
+    from tests.support import on_backend
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

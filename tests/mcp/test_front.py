@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.mcp.conftest import KITARU_MCP, call, mcp_client
+from tests.mcp.support import KITARU_MCP, call, mcp_client
 
 LEGACY = "2025-06-18"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mcp.conftest import call, call_error, mcp_client
+from tests.mcp.support import call, call_error, mcp_client
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mcp.conftest import call, call_error, mcp_client, watch
-from tests.server.conftest import ServerProcess, start_server
+from tests.mcp.support import call, call_error, mcp_client, watch
+from tests.server.support import ServerProcess, start_server
 
 pytestmark = pytest.mark.anyio
 

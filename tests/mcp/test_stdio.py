@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mcp.conftest import call, call_error, mcp_client, watch
+from tests.mcp.support import call, call_error, mcp_client, watch
 
 pytestmark = pytest.mark.anyio
 

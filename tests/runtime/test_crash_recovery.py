@@ -13,7 +13,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.conftest import ROOT, wait_for
+from tests.support import ROOT, wait_for
 
 N_STEPS = 12
 FLOW = f'''

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kitaru.client import KitaruClient
-from tests.conftest import on_backend, wait_for
+from tests.support import on_backend, wait_for
 from tests.plugins.fakedists import make_dist
 
 RECORDING = """

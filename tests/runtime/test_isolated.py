@@ -10,7 +10,7 @@ import pytest
 
 from kitaru.client import KitaruClient
 from kitaru.errors import KitaruExecutionError
-from tests.conftest import on_backend
+from tests.support import on_backend
 
 FLOWS = '''
 import os, time

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kitaru.errors import KitaruBackendError, KitaruExecutionError
-from tests.conftest import on_backend
+from tests.support import on_backend
 
 FLOWS = '''
 from kitaru import checkpoint, flow

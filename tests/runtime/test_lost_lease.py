@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, wait_for
+from tests.support import ROOT, wait_for
 
 FLOW = '''
 import os, pathlib, time
@@ -63,7 +63,7 @@ def test_a_runner_that_lost_its_lease_stops_without_recording(kind: str, report:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SYNC_DIR": str(tmp_path), "REPORT": report}
     cleanup, url = None, None
     if kind != "embedded":
-        from tests.server.conftest import start_server
+        from tests.server.support import start_server
 
         server, cleanup = start_server(kind, tmp_path / "server")
         url = server.database_url

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import on_backend
+from tests.support import on_backend
 
 
 @pytest.fixture(autouse=True, params=["embedded", "sqlite", "postgresql"])

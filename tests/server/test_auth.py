@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from kitaru.auth import Principal, sign
-from tests.server.conftest import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProcess, admin_token
+from tests.server.support import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProcess, admin_token
 
 API = "/api/v1"
 A, B = uuid.uuid4().hex, uuid.uuid4().hex
@@ -239,7 +239,13 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
         done = subprocess.run([KITARU_BIN, "server", "rotate-signing-key", "--database-url", db, *extra, "-o", "json"],
                               capture_output=True, text=True, timeout=60, env=env)
         assert done.returncode == 0, done.stderr
-        time.sleep(0.6)  # the server re-reads its keys every KITARU_SERVER_KEY_REFRESH seconds
+
+    def eventually(check: Any, what: str) -> None:
+        """The server re-reads its keys every KITARU_SERVER_KEY_REFRESH seconds: poll for the effect, bounded."""
+        deadline = time.monotonic() + 30
+        while not check():
+            assert time.monotonic() < deadline, f"after 30 s still not: {what}"
+            time.sleep(0.05)
 
     def me(server: LocalServer, token: str) -> int:
         return httpx.get(f"{server.url}{API}/auth/me", headers=_h(token)).status_code
@@ -248,13 +254,15 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
     with LocalServer(db, tmp_path / "home", env={"KITARU_SERVER_KEY_REFRESH": "0.3"}) as server:
         first = server.token()
         rotate()
+        eventually(lambda: server.token().rsplit(".", 1)[1] != first.rsplit(".", 1)[1], "signing with the new key")
         second = server.token()
-        assert second.rsplit(".", 1)[1] != first.rsplit(".", 1)[1]  # signed with the new key
         assert me(server, first) == 200 and me(server, second) == 200  # the retired key is still accepted
         rotate()
-        assert me(server, first) == 401 and me(server, second) == 200  # two rotations back: rejected
+        eventually(lambda: me(server, first) == 401, "two rotations back rejected")
+        assert me(server, second) == 200
         rotate("--revoke-previous")  # after a leak: every older token is invalid at once
-        assert me(server, second) == 401 and me(server, server.token()) == 200
+        eventually(lambda: me(server, second) == 401, "older tokens revoked")
+        assert me(server, server.token()) == 200
 
 
 def test_previous_keys_from_the_environment_are_accepted_for_verification_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.server.conftest import ServerProcess, admin_token
+from tests.server.support import ServerProcess, admin_token
 
 JOB = {"inv": "part", "name": "part", "target": {"module": "m", "qualname": "part"},
        "inputs": {"sha256": "0" * 64}, "result": ""}

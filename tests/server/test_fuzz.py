@@ -34,7 +34,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     home = tmp_path_factory.mktemp("fuzz")
     drop = None
     if os.environ.get("KITARU_FUZZ_DB", "postgresql") == "postgresql":
-        from tests.server.conftest import pg_database
+        from tests.server.support import pg_database
 
         url, drop = pg_database()
     else:

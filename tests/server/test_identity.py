@@ -19,7 +19,7 @@ import pytest
 
 from kitaru.auth import Principal, sign
 from kitaru.testing import LocalServer
-from tests.server.conftest import ADMIN_KEY, pg_database
+from tests.server.support import ADMIN_KEY, pg_database
 
 API = "/api/v1"
 
@@ -434,7 +434,7 @@ def test_rotating_the_encryption_key_keeps_secrets_and_tokens_and_retires_the_ol
                                                                                       tmp_path: Path) -> None:
     import subprocess
 
-    from tests.server.conftest import KITARU_BIN
+    from tests.server.support import KITARU_BIN
 
     team = fresh({})
     team.call("PUT", "/secrets/llm", team.admin, {"data": {"KEY": "canary-rotate"}}).raise_for_status()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.conftest import ServerProcess, admin_token, start_server
+from tests.server.support import ServerProcess, admin_token, start_server
 
 API = "/api/v1"
 

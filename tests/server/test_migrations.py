@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from kitaru.store.migrations import HEAD_REVISION, upgrade
-from tests.server.conftest import pg_database
+from tests.server.support import pg_database
 
 SERVER_TABLES = {"principals", "api_keys", "server_keys", "request_keys", "secret_grants"}
 

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT
-from tests.server.conftest import ADMIN_KEY, KITARU_BIN, ServerProcess, start_server
+from tests.support import ROOT
+from tests.server.support import ADMIN_KEY, KITARU_BIN, ServerProcess, start_server
 
 FLOW = '''
 import os

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.server.conftest import pg_database
+from tests.server.support import pg_database
 from tests.store.test_service import *
 
 

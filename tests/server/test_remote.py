@@ -13,7 +13,7 @@ from kitaru.errors import KitaruBackendError, KitaruStateError
 from kitaru.store import CancelRequested, LeaseLost
 from kitaru.store._remote import RemoteStateService
 from kitaru.testing import free_port
-from tests.server.conftest import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token
+from tests.server.support import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token
 
 
 def _new(state: RemoteStateService, owner: str = "o") -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from kitaru.client import KitaruClient
-from tests.conftest import ROOT
-from tests.server.conftest import ADMIN_KEY, ServerProcess, start_server
+from tests.support import ROOT
+from tests.server.support import ADMIN_KEY, ServerProcess, start_server
 
 N_STEPS, N_RUNTIMES = 30, 4
 FLOW = f'''

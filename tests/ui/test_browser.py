@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from kitaru.client import KitaruClient
-from tests.conftest import wait_for
-from tests.ui.conftest import UIServer, shot, start_detached
+from tests.support import wait_for
+from tests.ui.support import UIServer, shot, start_detached
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.ui.conftest import UIServer
+from tests.ui.support import UIServer
 
 
 def test_image_text_and_opaque_previews_and_downloads(ui: UIServer, flows: Any) -> None:

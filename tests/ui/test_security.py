@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from kitaru.client import KitaruClient
-from tests.ui.conftest import ROOT, UIServer, shot
+from tests.ui.support import ROOT, UIServer, shot
 
 
 def keys(ui: UIServer) -> dict[str, str]:

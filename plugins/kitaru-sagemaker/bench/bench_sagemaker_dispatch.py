@@ -83,7 +83,7 @@ def end_to_end(runs: int) -> None:
     from kitaru.testing import LocalServer
     from kitaru_sagemaker.testing import FakeSageMaker
     from tests.e2e.moto import ROOT_CREDS, boto, moto_server
-    from tests.server.conftest import pg_database
+    from tests.server.support import pg_database
 
     tmp = Path(tempfile.mkdtemp(prefix="kitaru-bench-sm-"))
     marks = tmp / "marks.txt"

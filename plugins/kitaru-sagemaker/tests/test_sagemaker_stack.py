@@ -25,7 +25,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixt
     if "embedded" in request.keywords:
         yield
         return
-    from tests.server.conftest import pg_database  # PostgreSQL, as in production
+    from tests.server.support import pg_database  # PostgreSQL, as in production
 
     url, drop = pg_database()
     with LocalServer(url, tmp_path / "server-home") as srv:

@@ -23,10 +23,10 @@ from kitaru_vertex.testing import FakeVertex  # noqa: E402
 
 from kitaru.client import KitaruClient  # noqa: E402
 from kitaru.testing import LocalServer  # noqa: E402
-from tests.conftest import flow_file, flow_module, wait_for  # noqa: E402,F401  (the core's fixtures)
+from tests.support import flow_file, flow_module, wait_for  # noqa: E402,F401  (the core's fixtures)
 from tests.e2e.flows import REMOTE_FLOWS as FLOWS  # noqa: E402
 from tests.e2e.moto import ROOT_CREDS, assumable_role, boto, moto_server  # noqa: E402
-from tests.server.conftest import pg_database  # noqa: E402
+from tests.server.support import pg_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -25,7 +25,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixt
     if "embedded" in request.keywords:
         yield
         return
-    from tests.server.conftest import pg_database
+    from tests.server.support import pg_database
 
     url, drop = pg_database()  # the production database of a server
     try:

@@ -1,0 +1,111 @@
+"""Shared fixtures: every test gets its own Kitaru home; nothing touches the real one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh KITARU_HOME per test, non-interactive waits, fast leases."""
+    home = tmp_path / "kitaru-home"
+    monkeypatch.setenv("KITARU_HOME", str(home))
+    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
+    monkeypatch.setenv("KITARU_LEASE_TTL", "2")
+    for var in ("KITARU_STACK", "KITARU_DEFAULT_MODEL", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTO_RECOVER",
+                "KITARU_CACHE", "KITARU_RETRIES", "KITARU_WAIT_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    from kitaru.config import reset_configuration
+
+    reset_configuration()
+    yield home
+    reset_configuration()
+
+
+@contextlib.contextmanager
+def on_backend(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run the enclosed test on `kind`: the embedded store, or a fresh server ("sqlite", "postgresql") that
+    this process and the processes it starts are connected to through the environment."""
+    if kind == "embedded":
+        yield
+        return
+    from tests.server.support import start_server
+
+    server, cleanup = start_server(kind, tmp_path / "server")
+    monkeypatch.setenv("KITARU_SERVER_URL", server.url)
+    monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
+    try:
+        yield
+    finally:
+        cleanup()  # type: ignore[operator]
+
+
+@pytest.fixture
+def flow_file(tmp_path: Path):
+    """Write a flow module to a real file (runner processes re-import it) and return its path."""
+
+    def write(source: str, name: str = "agent_flows.py") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    return write
+
+
+def run_script(path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a Python file in a fresh interpreter with the test's Kitaru environment."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, cwd=path.parent)
+
+
+@pytest.fixture
+def flow_module(flow_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], Any]]:
+    """Write flow source to a real importable module (runners re-import it) and import it here.
+
+    The module gets `marks()` (lines its checkpoints appended to $MARKS) and `path`.
+    """
+    marks = tmp_path / "marks.txt"
+    marks.touch()
+    monkeypatch.setenv("MARKS", str(marks))
+    loaded: list[str] = []
+
+    def load(source: str, name: str) -> Any:
+        import importlib.util
+
+        path = flow_file(source, name=f"{name}.py")
+        monkeypatch.syspath_prepend(str(path.parent))
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        loaded.append(name)
+        spec.loader.exec_module(module)
+        module.marks = lambda: marks.read_text().split()
+        module.path = path
+        return module
+
+    yield load
+    for name in loaded:
+        sys.modules.pop(name, None)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.02) -> None:
+    """Poll until `predicate()` is true; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(interval)
