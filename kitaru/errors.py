@@ -98,6 +98,9 @@ class KitaruRuntimeError(KitaruError, RuntimeError):
 class KitaruBackendError(KitaruRuntimeError):
     """A backend (state store, artifact store, server, model provider) failed or is unreachable."""
 
+    __kitaru_origin__: str  # "backend" (or "runtime"): the failure's origin, set where the runtime raises it
+    __kitaru_checkpoint__: str | None  # the checkpoint whose output or record could not be stored
+
 
 class KitaruExecutionError(KitaruRuntimeError):
     """An execution ended without a result: it failed or was cancelled. `failure_origin` is a FailureOrigin."""

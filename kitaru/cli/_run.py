@@ -1,11 +1,14 @@
 """`kitaru run TARGET`: start a flow from a script (`file.py:flow`) or a module (`pkg.mod:flow`)."""
 
 import os
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kitaru.cli._base import EXIT_FAILED, Out, OutputFormat, OutputOpt, parse_json
+
+if TYPE_CHECKING:
+    from kitaru.sdk import Flow
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -20,10 +23,10 @@ def split_target(target: str) -> tuple[str, str]:
     return where, name
 
 
-def load_target(target: str) -> Any:
+def load_target(target: str) -> "Flow[Any]":
     """Import the flow a target names, without running the file's `__main__` block."""
     from kitaru.errors import KitaruUsageError
-    from kitaru.runtime._source import load_flow
+    from kitaru.runtime._source import load_object
     from kitaru.sdk import Flow
 
     where, name = split_target(target)
@@ -35,7 +38,7 @@ def load_target(target: str) -> Any:
     else:
         source = {"module": where, "qualname": name, "root": os.getcwd(), "importable": True}
     try:
-        obj = load_flow(source)
+        obj = load_object(source)
     except ModuleNotFoundError as exc:
         raise KitaruUsageError(f"cannot import module {where!r} ({exc}); run from the project root or pass a"
                                " FILE.py:FLOW path") from None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from kitaru.errors import KitaruContextError, KitaruUsageError
 
 
 class _Mapping:
     """Read fields as attributes (Kitaru 0.4) or as keys (`entry["alias"]`, this project's CLI)."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # every subclass is a dataclass
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -24,7 +27,7 @@ class _Mapping:
 
     def model_dump(self) -> dict[str, Any]:
         """The fields as a dict."""
-        return asdict(self)  # type: ignore[call-overload]
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from kitaru.errors import KitaruUsageError
 
@@ -67,10 +67,12 @@ class _Model:
     """model_dump / model_fields / model_validate, so code written for the pydantic models keeps working."""
 
     _kinds: ClassVar[dict[str, str]]
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # every subclass is a dataclass
+    model_fields: ClassVar[dict[str, dataclasses.Field[Any]]]  # set on each subclass below
 
     @classmethod
     def _fields(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+        return tuple(f.name for f in dataclasses.fields(cls))
 
     def model_dump(self, *, mode: str = "python", exclude_none: bool = False) -> dict[str, Any]:
         """The values as a dict (nested settings as dicts)."""
@@ -85,7 +87,7 @@ class _Model:
         return out
 
     @classmethod
-    def model_validate(cls, data: dict[str, Any]) -> Any:
+    def model_validate(cls, data: dict[str, Any]) -> Self:
         """Build from a dict; ConfigValidationError lists every bad field."""
         if not isinstance(data, dict):
             raise ConfigValidationError(cls.__name__, [((), "expected a mapping")])
@@ -188,11 +190,12 @@ class KitaruConfig(_Model):
 
     def stored(self) -> dict[str, Any]:
         """The JSON stored with an execution, secret-looking values redacted."""
-        return redact(self.model_dump(mode="json", exclude_none=True))
+        stored: dict[str, Any] = redact(self.model_dump(mode="json", exclude_none=True))
+        return stored
 
 
-KitaruConfig.model_fields = {f.name: f for f in dataclasses.fields(KitaruConfig)}  # type: ignore[attr-defined]
-ImageSettings.model_fields = {f.name: f for f in dataclasses.fields(ImageSettings)}  # type: ignore[attr-defined]
+KitaruConfig.model_fields = {f.name: f for f in dataclasses.fields(KitaruConfig)}
+ImageSettings.model_fields = {f.name: f for f in dataclasses.fields(ImageSettings)}
 
 
 def redact(value: Any, key: str = "") -> Any:

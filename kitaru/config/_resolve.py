@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruUsageError
+
+if TYPE_CHECKING:
+    from kitaru.config._models import KitaruConfig
 
 _configured: dict[str, Any] = {}
 _ENV_PREFIX = "KITARU_"
@@ -25,7 +28,7 @@ def configure(
     retries: int | None = _UNSET,
     project: str | None = _UNSET,
     **advanced: Any,
-) -> Any:
+) -> KitaruConfig:
     """Set process-wide defaults (above env and pyproject, below @flow and .run) and return the resolved
     KitaruConfig. Only the options passed change; passing None clears one. `image` may be an image name,
     a mapping or ImageSettings. This project's other KitaruConfig fields are accepted as keywords too."""
@@ -88,7 +91,7 @@ def env_layer() -> dict[str, Any]:
     return read_env()
 
 
-def resolve_config(*layers: dict[str, Any] | None, stack_layer: dict[str, Any] | None = None) -> Any:
+def resolve_config(*layers: dict[str, Any] | None, stack_layer: dict[str, Any] | None = None) -> KitaruConfig:
     """Merge every layer by precedence into a frozen KitaruConfig; later layers win."""
     from kitaru.config._models import KitaruConfig
 

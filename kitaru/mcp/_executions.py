@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -12,13 +12,16 @@ from kitaru.mcp import _schemas as s
 from kitaru.mcp._common import DESTRUCTIVE, MAX_PAGE, READ_ONLY, client, parse_args, preview, tool_errors
 from kitaru.mcp._light import list_page
 
+if TYPE_CHECKING:
+    from kitaru.sdk import Flow
+
 ExecId = Annotated[str, Field(description="execution id (or a unique prefix of at least 6 characters)")]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"items per page (1-{MAX_PAGE})")]
 Page = Annotated[int, Field(ge=1, description="page number, starting at 1")]
 Status = Annotated[str | None, Field(description="running, waiting, completed, failed or cancelled")]
 
 
-def load_flow_target(target: str) -> Any:
+def load_flow_target(target: str) -> Flow[Any]:
     """The flow a `module_or_file:flow_name` target names (as `kitaru run` loads it); import failures as tool errors."""
     from kitaru.cli._run import load_target
     from kitaru.errors import KitaruError

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from kitaru.errors import KitaruUsageError
-from kitaru.plugins._protocols import ComponentContext
+from kitaru.plugins._protocols import ArtifactStore, ComponentContext
 
 Kind = Literal["orchestrator", "artifact_store", "container_registry"]
 KINDS: tuple[Kind, ...] = ("orchestrator", "artifact_store", "container_registry")
@@ -28,7 +28,7 @@ class Flavor:
     distribution: str | None = None
     description: str = ""
     schemes: tuple[str, ...] = ()
-    from_root: Callable[[str], Any] | None = None
+    from_root: Callable[[str], ArtifactStore] | None = None
     remote: bool = False
     """Orchestrators only: jobs run elsewhere (they need a Kitaru server and a cloud artifact store)."""
 
@@ -50,7 +50,7 @@ class ComponentRegistry:
 
     def add_artifact_store(
         self, name: str, *, config: type[BaseModel], factory: Factory, description: str = "",
-        schemes: tuple[str, ...] = (), from_root: Callable[[str], Any] | None = None,
+        schemes: tuple[str, ...] = (), from_root: Callable[[str], ArtifactStore] | None = None,
     ) -> None:
         """Register an artifact store flavor; `schemes`+`from_root` let clients read blobs by root URI."""
         self._add(Flavor("artifact_store", name, config, factory, description=description, schemes=tuple(schemes),

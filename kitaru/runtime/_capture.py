@@ -10,16 +10,19 @@ import logging
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kitaru.runtime._context import _checkpoint, current_context
 from kitaru.store._guards import clean_log_message
+
+if TYPE_CHECKING:
+    from kitaru.store import StateService
 
 
 class LogSink:
     """A buffer of log entries for one execution, flushed in batches."""
 
-    def __init__(self, exec_id: str, state: Any) -> None:
+    def __init__(self, exec_id: str, state: StateService) -> None:
         self.exec_id = exec_id
         self.state = state
         self._buf: list[dict[str, Any]] = []
@@ -122,20 +125,26 @@ class _Handler(logging.Handler):
         if sink is not None:
             sink.emit("logging", record.levelname, self.format(record), _checkpoint.get())
         if self.echo_warnings and record.levelno >= logging.WARNING:
-            sys.__stderr__.write(self.format(record) + "\n")
+            write_original_stderr(self.format(record) + "\n")
+
+
+def write_original_stderr(text: str) -> None:
+    """Write to the process's own stderr, past any capture (nothing if the process has none)."""
+    if sys.__stderr__ is not None:
+        sys.__stderr__.write(text)
 
 
 _install_lock = threading.Lock()
-_installed: dict[str, Any] = {}
+_installed: dict[str, logging.Handler] = {}
 
 
 def install_capture() -> None:
     """Route stdout, stderr and logging into execution logs (idempotent; re-wraps replaced streams)."""
     with _install_lock:
         if not isinstance(sys.stdout, _Tee):
-            sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
+            sys.stdout = _Tee(sys.stdout, "stdout")
         if not isinstance(sys.stderr, _Tee):
-            sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
+            sys.stderr = _Tee(sys.stderr, "stderr")
         if "handler" in _installed:
             return
         root = logging.getLogger()

@@ -20,9 +20,14 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
+
+    from kitaru.artifacts import ArtifactStore
 
 CODE_PREFIX = "code/sha256/"
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -50,7 +55,7 @@ def project_root(source: dict[str, Any]) -> Path:
     return start
 
 
-def _ignore_spec(root: Path) -> Any:
+def _ignore_spec(root: Path) -> GitIgnoreSpec:
     from pathspec import GitIgnoreSpec
 
     lines: list[str] = []
@@ -98,7 +103,7 @@ def _check_size(files: list[_File], max_bytes: int, root: Path) -> None:
     )
 
 
-def _pack(files: list[_File], out: Any) -> None:
+def _pack(files: list[_File], out: io.RawIOBase) -> None:
     """A deterministic tar.gz: sorted names, zeroed times and owners, normalised modes."""
     with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=6) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -110,7 +115,7 @@ def _pack(files: list[_File], out: Any) -> None:
 
 
 class _HashingWriter(io.RawIOBase):
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: IO[bytes]) -> None:
         self.target, self.digest, self.size = target, hashlib.sha256(), 0
 
     def writable(self) -> bool:
@@ -123,7 +128,7 @@ class _HashingWriter(io.RawIOBase):
         return len(b)
 
 
-def package_code(source: dict[str, Any], store: Any, *, cache_dir: Path, max_bytes: int | None = None,
+def package_code(source: dict[str, Any], store: ArtifactStore, *, cache_dir: Path, max_bytes: int | None = None,
                  exclude: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Pack and upload (if new) the flow's project; return the code reference stored with the execution.
 
@@ -149,7 +154,7 @@ def package_code(source: dict[str, Any], store: Any, *, cache_dir: Path, max_byt
     return {**ref, **_location(source, root)}
 
 
-def _cached(cache: Path, store: Any) -> dict[str, Any] | None:
+def _cached(cache: Path, store: ArtifactStore) -> dict[str, Any] | None:
     try:
         ref: dict[str, Any] = json.loads(cache.read_text())
     except (OSError, ValueError):
@@ -172,7 +177,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def fetch_code(ref: dict[str, Any], dest_dir: Path) -> Path:
     """Download, verify and unpack a code archive once; return the unpacked project folder."""
-    target = dest_dir / ref["sha256"]
+    target = dest_dir / str(ref["sha256"])
     if (target / ".kitaru-complete").exists():
         return target
     from kitaru.stacks import store_from_root

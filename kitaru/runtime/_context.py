@@ -13,7 +13,11 @@ from typing import TYPE_CHECKING, Any
 from kitaru.errors import KitaruContextError, KitaruDivergenceError, KitaruUsageError
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from kitaru.artifacts import ArtifactStore
+    from kitaru.config._models import KitaruConfig
+    from kitaru.runtime._capture import LogSink
     from kitaru.store import StateStore
 
 
@@ -42,7 +46,7 @@ class ExecutionContext:
     state: StateStore
     store: ArtifactStore
     owner: str
-    config: Any
+    config: KitaruConfig
     flow_name: str
     journal: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,8 +55,8 @@ class ExecutionContext:
     next_seq: int = 0
     diverged: KitaruDivergenceError | None = None
     stop_reason: str | None = None
-    sink: Any = None
-    executor: Any = None
+    sink: LogSink | None = None
+    executor: ThreadPoolExecutor | None = None
     jobs: Any = None  # where isolated checkpoints are submitted (resolved on first use)
     inflight: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
     marked: set[str] = field(default_factory=set)

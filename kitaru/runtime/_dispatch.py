@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kitaru.errors import KitaruBackendError
-from kitaru.plugins._protocols import JobSpec
+from kitaru.plugins._protocols import JobSpec, Orchestrator
 
 if TYPE_CHECKING:
     from kitaru.store import StateStore
@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 RUNNER_COMMAND = (sys.executable, "-m", "kitaru.runtime")
 
 
-def stack_orchestrator(stack: str, *, home: Path, state: StateStore) -> Any:
+def stack_orchestrator(stack: str, *, home: Path, state: StateStore) -> Orchestrator:
     """The live orchestrator of `stack`; KitaruUsageError says why the stack cannot run."""
     from kitaru.stacks import resolve_stack
 
     return resolve_stack(stack, home=home, state=state).orchestrator
 
 
-def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, state: StateStore,
+def dispatch_runner(exec_id: str, *, orchestrator: Orchestrator, owner: str, home: Path, state: StateStore,
                     cwd: str | None = None, server_env: dict[str, str] | None = None, image: str | None = None) -> str:
     """Submit `python -m kitaru.runtime EXEC_ID` to `orchestrator`; record and return the job id.
 
@@ -48,7 +48,7 @@ def dispatch_runner(exec_id: str, *, orchestrator: Any, owner: str, home: Path, 
     job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd,
                   image=image if orchestrator.remote else None)
     try:
-        job_id: str = orchestrator.submit(job)
+        job_id = orchestrator.submit(job)
     except Exception as exc:  # any refusal of the backend: record it on the execution, then report it
         from kitaru.runtime._runner import failure_from
 

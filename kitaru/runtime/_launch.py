@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kitaru.artifacts import get_value
+from kitaru.artifacts import ArtifactStore, get_value
 from kitaru.artifacts._blobs import encode_value, write_encoded
 from kitaru.config._paths import resolve_home
 from kitaru.config._resolve import resolve_config
@@ -16,9 +16,12 @@ from kitaru.runtime._context import new_owner
 from kitaru.runtime._dispatch import dispatch_runner, stack_orchestrator
 from kitaru.runtime._replay import plan_replay
 from kitaru.runtime._runner import bind_inputs, failure_from, run_body, start_heartbeat
-from kitaru.runtime._source import describe_source, load_flow
+from kitaru.runtime._source import FlowDefinition, describe_source, load_flow
 from kitaru.stacks import ResolvedStack, artifact_store_for_stack, resolve_stack, stack_layer, store_from_root
 from kitaru.store import StateStore, acting_as, execution_scoped, is_remote, new_exec_id, open_state
+
+if TYPE_CHECKING:
+    from kitaru.config._models import KitaruConfig
 
 
 def dispatch_grace() -> float:
@@ -28,20 +31,22 @@ def dispatch_grace() -> float:
     return tunables().dispatch_grace
 
 
-def _stack(config: Any, home: Path | None = None, state: StateStore | None = None) -> ResolvedStack:
+def _stack(config: KitaruConfig, home: Path | None = None, state: StateStore | None = None) -> ResolvedStack:
     """The run's stack, resolved once per start (reading its spec is a server round trip when connected)."""
     home = home or resolve_home()
     return resolve_stack(config.stack, home=home, state=state or open_state(home))
 
 
-def _stored_config(row: dict[str, Any]) -> Any:
+def _stored_config(row: dict[str, Any]) -> KitaruConfig:
     """The frozen configuration an execution was started with."""
     from kitaru.config._models import KitaruConfig
 
     return KitaruConfig.model_validate(row["config"])
 
 
-def start(flow: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]) -> tuple[str, StateStore]:
+def start(
+    flow: FlowDefinition, args: tuple[Any, ...], kwargs: dict[str, Any], run_options: dict[str, Any]
+) -> tuple[str, StateStore]:
     """Create an execution for `flow` and run it here until it ends or waits."""
     config = resolve_config(flow.options, run_options, stack_layer=stack_layer(flow.options, run_options))
     inputs = bind_inputs(flow.fn, args, kwargs)
@@ -60,7 +65,7 @@ def _runs_remotely(stack: ResolvedStack) -> bool:
 
 
 def _create_and_run(
-    flow: Any, config: Any, inputs: dict[str, Any], *, stack: ResolvedStack, original: str | None = None,
+    flow: FlowDefinition, config: KitaruConfig, inputs: dict[str, Any], *, stack: ResolvedStack, original: str | None = None,
     replay_from: str | None = None, seed: dict[str, Any] | None = None, detach: bool = False,
 ) -> tuple[str, StateStore]:
     home, state, store = stack.home, open_state(stack.home), stack.artifact_store
@@ -93,7 +98,7 @@ def _create_and_run(
             write_encoded(store, encoded, inputs_ref)
         if scoped is not state:
             scoped.close()
-    if detach:
+    if orchestrator is not None:  # detached: resolved above
         dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"),
                         image=source.get("image"))
         return exec_id, state
@@ -102,7 +107,7 @@ def _create_and_run(
     return exec_id, state
 
 
-def _with_code(source: dict[str, Any], flow_name: str, store: Any, home: Path) -> dict[str, Any]:
+def _with_code(source: dict[str, Any], flow_name: str, store: ArtifactStore, home: Path) -> dict[str, Any]:
     """Ship the flow's project to the stack's store so a remote runner can import it."""
     if not source.get("importable"):
         raise KitaruUsageError(f"flow {flow_name!r} must be defined at module level to run on a remote stack")
@@ -112,8 +117,8 @@ def _with_code(source: dict[str, Any], flow_name: str, store: Any, home: Path) -
 
 
 def replay(
-    exec_id: str, *, from_: str, overrides: dict[str, Any] | None, inputs: dict[str, Any], flow: Any = None,
-    detach: bool = False, options: dict[str, Any] | None = None,
+    exec_id: str, *, from_: str, overrides: dict[str, Any] | None, inputs: dict[str, Any],
+    flow: FlowDefinition | None = None, detach: bool = False, options: dict[str, Any] | None = None,
 ) -> tuple[str, StateStore]:
     """Fork `exec_id` into a new execution that re-runs from checkpoint `from_`; `options` (stack, image,
     cache, retries) override the configuration the source ran with."""

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import inspect
-import sys
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.artifacts import ArtifactStore, get_value
 from kitaru.artifacts._blobs import encode_value, write_encoded
 from kitaru.errors import KitaruDivergenceError, KitaruStateError
-from kitaru.runtime._capture import LogSink, install_capture
+from kitaru.runtime._capture import LogSink, install_capture, write_original_stderr
 from kitaru.runtime._context import ExecutionContext, Stop, Suspend, _current, new_owner
 from kitaru.runtime._steps import store_failure
 from kitaru.store import CancelRequested, LeaseLost, StateStore, acting_as, execution_scoped
+
+if TYPE_CHECKING:
+    from kitaru.config._models import KitaruConfig
 
 _LOG_FLUSH_INTERVAL = 0.25
 _RECONCILE_EVERY = 5.0  # seconds between embedded reconciler passes in a runner's heartbeat
@@ -62,7 +65,7 @@ class Heartbeat(threading.Thread):
                 if ctx is not None:
                     ctx.stop_reason = "cancelled"  # the lease stays alive until the body stops at its boundary
             except Exception as exc:  # a busy store must not kill the heartbeat
-                sys.__stderr__.write(f"kitaru: heartbeat for {self.exec_id} failed: {exc}\n")
+                write_original_stderr(f"kitaru: heartbeat for {self.exec_id} failed: {exc}\n")
 
     def _reconcile(self) -> None:
         """Embedded only (a server runs its own): record lost runners of other executions, recover those that
@@ -99,7 +102,7 @@ def bind_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str,
 
 def call_with_inputs(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
     """Call `fn` with inputs recorded by `bind_inputs`."""
-    bound = inspect.BoundArguments(inspect.signature(fn), inputs)  # type: ignore[arg-type]
+    bound = inspect.BoundArguments(inspect.signature(fn), OrderedDict(inputs))
     return fn(*bound.args, **bound.kwargs)
 
 
@@ -119,7 +122,7 @@ def run_body(
     state: StateStore,
     store: ArtifactStore,
     owner: str,
-    config: Any,
+    config: KitaruConfig,
     home: Path,
     heartbeat: Heartbeat | None = None,
 ) -> str:
@@ -137,9 +140,9 @@ def run_body(
 
 
 def _run_turns(exec_id: str, fn: Callable[..., Any], flow_name: str, inputs: dict[str, Any], state: StateStore,
-               store: ArtifactStore, owner: str, config: Any, heartbeat: Heartbeat) -> str:
+               store: ArtifactStore, owner: str, config: KitaruConfig, heartbeat: Heartbeat) -> str:
     """Run the body; again after a failure while flow retries remain, or after an answer raced the suspend."""
-    retries_left = int(getattr(config, "retries", 0) or 0)
+    retries_left = config.retries
     while True:
         ctx = ExecutionContext(exec_id=exec_id, state=state, store=store, owner=owner, config=config,
                                flow_name=flow_name, journal=state.load_journal(exec_id))
@@ -164,7 +167,7 @@ def _answered_while_suspending(state: StateStore, exec_id: str) -> bool:
 
 
 def _run_once(
-    ctx: ExecutionContext, fn: Callable[..., Any], inputs: dict[str, Any], config: Any, heartbeat: Heartbeat
+    ctx: ExecutionContext, fn: Callable[..., Any], inputs: dict[str, Any], config: KitaruConfig, heartbeat: Heartbeat
 ) -> str:
     ctx.sink = LogSink(ctx.exec_id, ctx.state) if config.log_capture else None
     if ctx.sink is not None:

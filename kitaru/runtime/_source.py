@@ -6,8 +6,9 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from kitaru.errors import KitaruUsageError
 
@@ -15,7 +16,21 @@ _REENTRY_MODULE = "__kitaru_main__"
 _reentry_depth = 0
 
 
-def describe_source(fn: Any) -> dict[str, Any]:
+@runtime_checkable
+class FlowDefinition(Protocol):
+    """What the runtime needs of a `@flow` object (`kitaru.sdk.Flow`): its function, name and options."""
+
+    @property
+    def fn(self) -> Callable[..., Any]: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+
+def describe_source(fn: Callable[..., Any]) -> dict[str, Any]:
     """Module (or script file) and qualified name of a flow function, plus its import root."""
     module = fn.__module__
     qualname = fn.__qualname__
@@ -23,7 +38,8 @@ def describe_source(fn: Any) -> dict[str, Any]:
         source: dict[str, Any] = {"module": None, "file": None, "qualname": qualname, "importable": False}
         return source
     mod = sys.modules.get(module)
-    file = os.path.abspath(mod.__file__) if mod is not None and getattr(mod, "__file__", None) else None
+    mod_file: str | None = getattr(mod, "__file__", None) if mod is not None else None
+    file = os.path.abspath(mod_file) if mod_file else None
     if module in ("__main__", _REENTRY_MODULE):
         return {"module": None, "file": file, "qualname": qualname, "importable": file is not None, "cwd": os.getcwd()}
     root = None
@@ -38,8 +54,18 @@ def importing_for_reentry() -> bool:
     return _reentry_depth > 0
 
 
-def load_flow(source: dict[str, Any]) -> Any:
-    """Re-import the flow object a source description points at."""
+def load_flow(source: dict[str, Any]) -> FlowDefinition:
+    """Re-import the flow object a source description points at; a name that is not a @flow is a usage error."""
+    obj = load_object(source)
+    if not isinstance(obj, FlowDefinition):
+        where = source.get("module") or source.get("file")
+        raise KitaruUsageError(f"{source['qualname']!r} in {where} is a {type(obj).__name__}, not a @flow;"
+                               " decorate it with @kitaru.flow")
+    return obj
+
+
+def load_object(source: dict[str, Any]) -> object:
+    """Re-import the object a source description points at."""
     global _reentry_depth
     if not source.get("importable"):
         raise KitaruUsageError(
@@ -68,7 +94,7 @@ def load_flow(source: dict[str, Any]) -> Any:
             sys.modules["__main__"] = module  # objects pickled as __main__.X load again
     finally:
         _reentry_depth -= 1
-    obj: Any = module
+    obj: object = module
     try:
         for part in source["qualname"].split("."):
             obj = getattr(obj, part)

@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from kitaru.artifacts import get_value, hash_inputs
 from kitaru.artifacts._blobs import encode_value, write_encoded
@@ -24,14 +24,15 @@ from kitaru.store import CancelRequested, LeaseLost
 
 _MAX_BACKOFF = 5.0
 log = logging.getLogger("kitaru.runtime")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class StepSpec:
-    """What the runtime needs to know about a step."""
+class StepSpec(Generic[T]):
+    """What the runtime needs to know about a step (`T`: what its function returns)."""
 
     name: str
-    fn: Callable[..., Any]
+    fn: Callable[..., T]
     type: str = "checkpoint"
     retries: int = 0
     cache: bool | None = None
@@ -59,20 +60,21 @@ def error_info(exc: BaseException) -> dict[str, Any]:
 
 def run_step(
     ctx: ExecutionContext,
-    spec: StepSpec,
+    spec: StepSpec[T],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
     inv: str,
     seq: int,
     rec: dict[str, Any] | None,
-) -> Any:
+) -> T:
     """Return the step's recorded output, or run it (with retries) and record the output."""
     if rec is not None and rec["status"] == "completed":
         with backend_origin():
-            return load_output(ctx, rec["output"])
+            recorded: T = load_output(ctx, rec["output"])  # what this step returned when it ran
+            return recorded
     input_hash, preview = hash_inputs(args, kwargs)
-    use_cache = spec.cache if spec.cache is not None else bool(getattr(ctx.config, "cache", True))
+    use_cache = spec.cache if spec.cache is not None else ctx.config.cache
     # the cache is per flow: same flow, same checkpoint code, same inputs (Kitaru 0.4's cache=True default)
     cache_key = (hashlib.sha256(f"{ctx.flow_name}\0{spec.name}\0{spec.code_hash()}\0{input_hash}".encode()).hexdigest()
                  if use_cache and input_hash is not None else None)  # no stable input hash: never cached
@@ -82,7 +84,7 @@ def run_step(
         hit = ctx.state.find_cached_output(cache_key)
         if hit is not None and hit["exec_id"] != ctx.exec_id:  # across executions; inside one, every call runs
             try:
-                value = load_output(ctx, hit["output"])
+                cached: T = load_output(ctx, hit["output"])  # the same flow, checkpoint code and inputs
             except Exception as exc:  # noqa: BLE001 - the cached blob is gone or corrupted: run the checkpoint instead
                 log.warning("cached output of %r from execution %s is unusable (%s: %s); running the checkpoint",
                             spec.name, hit["exec_id"], type(exc).__name__, exc)
@@ -91,7 +93,7 @@ def run_step(
                     ctx.state.record_reused_call(
                         {**call, "output": hit["output"], "reused_from": hit["exec_id"], "metadata": {"cache": "hit"}},
                         owner=ctx.owner)
-                return value
+                return cached
     earlier_attempts = int(rec["attempts"]) if rec is not None else 0  # from runs before this one
     attempt = earlier_attempts
     while True:
@@ -167,8 +169,8 @@ def store_failure(action: str, exec_id: str, checkpoint: str | None = None) -> I
         error = KitaruBackendError(
             f"could not {action}: {type(exc).__name__}: {exc}. The code itself ran; this is a storage failure:"
             f" fix the store (space, permissions, connectivity), then `kitaru executions retry {exec_id}`")
-        error.__kitaru_origin__ = origin  # type: ignore[attr-defined]
-        error.__kitaru_checkpoint__ = checkpoint  # type: ignore[attr-defined]
+        error.__kitaru_origin__ = origin
+        error.__kitaru_checkpoint__ = checkpoint
         raise error from exc
 
 

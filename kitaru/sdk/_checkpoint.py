@@ -111,7 +111,7 @@ class Checkpoint(Generic[T]):
         self._takes_after = "after" in params
         self._code_hash: str | None = None
 
-    def _spec(self) -> StepSpec:
+    def _spec(self) -> StepSpec[T]:
         from kitaru.runtime._steps import StepSpec
 
         return StepSpec(name=self.name, fn=self.fn, type=self.type, retries=self.retries, cache=self.cache,
@@ -194,13 +194,13 @@ def _executor(ctx: ExecutionContext) -> concurrent.futures.ThreadPoolExecutor:
     import concurrent.futures
 
     with ctx.lock:
-        pool = getattr(ctx, "executor", None)
+        pool = ctx.executor
         if pool is None:
             from kitaru.config._tunables import tunables
 
             pool = concurrent.futures.ThreadPoolExecutor(tunables().checkpoint_workers,
                                                          thread_name_prefix=f"kitaru-{ctx.exec_id[:8]}")
-            ctx.executor = pool  # type: ignore[attr-defined]
+            ctx.executor = pool
         return pool
 
 

@@ -92,7 +92,7 @@ def flow(
 ) -> Callable[[Callable[..., T]], Flow[T]]: ...
 
 
-def flow(fn: Callable[..., T] | None = None, /, **options: Any) -> Any:
+def flow(fn: Callable[..., T] | None = None, /, **options: Any) -> Flow[T] | Callable[[Callable[..., T]], Flow[T]]:
     """Mark a function as a durable flow: `@flow` or `@flow(stack=..., retries=...)`."""
     unknown = set(options) - {"stack", "image", "cache", "retries"}
     if unknown:

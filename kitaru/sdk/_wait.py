@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kitaru.errors import KitaruWaitValidationError
 from kitaru.runtime._context import Stop, Suspend, require_flow_body
+
+if TYPE_CHECKING:
+    from kitaru.config._models import KitaruConfig
 
 _POLL = 0.2
 
@@ -36,20 +39,23 @@ def coerce_answer(schema: Any, answer: Any) -> Any:
         raise KitaruWaitValidationError(f"answer {answer!r} does not match the expected schema: {exc}") from exc
 
 
-def _interactive(config: Any) -> bool:
-    flag = getattr(config, "interactive", None)
-    if flag is not None:
-        return bool(flag)
-    return bool(sys.__stdin__ and sys.__stdin__.isatty() and sys.__stdout__ and sys.__stdout__.isatty())
+def _terminal(config: KitaruConfig) -> tuple[TextIO, TextIO] | None:
+    """The process's own (stdin, stdout) when waits prompt there, else None."""
+    stdin, stdout = sys.__stdin__, sys.__stdout__
+    if stdin is None or stdout is None:
+        return None
+    interactive = config.interactive if config.interactive is not None else stdin.isatty() and stdout.isatty()
+    return (stdin, stdout) if interactive else None
 
 
-def _prompt(question: str | None, name: str, schema: Any) -> Any:
+def _prompt(question: str | None, name: str, schema: Any, terminal: tuple[TextIO, TextIO]) -> Any:
     """Ask at the terminal until the answer validates."""
+    stdin, stdout = terminal
     while True:
         shown = question or f"Input for {name}"
-        sys.__stdout__.write(f"\n{shown}\n(JSON or plain text) > ")
-        sys.__stdout__.flush()
-        line = sys.__stdin__.readline()
+        stdout.write(f"\n{shown}\n(JSON or plain text) > ")
+        stdout.flush()
+        line = stdin.readline()
         if not line:
             raise EOFError("stdin closed while waiting for input")
         text = line.strip()
@@ -61,7 +67,7 @@ def _prompt(question: str | None, name: str, schema: Any) -> Any:
             coerce_answer(schema, value)
             return value
         except KitaruWaitValidationError as exc:
-            sys.__stdout__.write(f"invalid answer: {exc}\n")
+            stdout.write(f"invalid answer: {exc}\n")
 
 
 def wait(
@@ -97,7 +103,7 @@ def wait(
     with stops_on_lost_lease():
         attempt = state.start_call(call, owner=ctx.owner)
     call["started_at"] = time.time()
-    limit = timeout if timeout is not None else (getattr(ctx.config, "wait_timeout", None) or 0.0)
+    limit = timeout if timeout is not None else (ctx.config.wait_timeout or 0.0)
     deadline = time.monotonic() + limit
     while True:
         if stored["status"] == "answered":
@@ -109,8 +115,9 @@ def wait(
             return None if schema is None else value
         if stored["status"] == "aborted":
             raise Stop(f"wait {inv!r} was aborted")
-        if _interactive(ctx.config):
-            answer = _prompt(question, inv, schema)
+        terminal = _terminal(ctx.config)
+        if terminal is not None:
+            answer = _prompt(question, inv, schema, terminal)
             state.resolve_wait(ctx.exec_id, inv, status="answered", answer=answer)
         elif time.monotonic() >= deadline:
             raise Suspend(inv)

@@ -13,13 +13,13 @@ from kitaru.errors import KitaruError, KitaruUsageError
 
 if TYPE_CHECKING:
     from kitaru.artifacts import ArtifactStore
-    from kitaru.plugins import Access, CredentialBroker, Credentials
+    from kitaru.plugins import Access, ContainerRegistry, CredentialBroker, Credentials, Kind, Orchestrator
     from kitaru.store import StateStore
 
 _SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
 _lock = threading.RLock()
 _stacks: dict[tuple[str, str], tuple[str, ResolvedStack]] = {}
-_by_root: dict[str, tuple[str | None, Any]] = {}  # root → (the stack whose spec built it, or None: config-free; store)
+_by_root: dict[str, tuple[str | None, ArtifactStore]] = {}  # root → (the stack whose spec built it, or None: config-free; store)
 log = logging.getLogger("kitaru.stacks")
 
 
@@ -30,8 +30,8 @@ class ResolvedStack:
         self.name, self.spec, self.home, self.state = name, spec, home, state
         self._built: dict[str, Any] = {}
 
-    def component(self, kind: str) -> Any | None:
-        """The live component of `kind`, or None if the stack has none."""
+    def component(self, kind: Kind) -> Any:
+        """The live component of `kind` (built by its flavor's factory), or None if the stack has none."""
         with _lock:
             if kind not in self._built:
                 raw = self.spec.get(kind)
@@ -39,17 +39,18 @@ class ResolvedStack:
             return self._built[kind]
 
     @property
-    def orchestrator(self) -> Any:
-        """The stack's orchestrator."""
-        return self.component("orchestrator")
+    def orchestrator(self) -> Orchestrator:
+        """The stack's orchestrator (every valid spec has one)."""
+        orchestrator: Orchestrator = self.component("orchestrator")
+        return orchestrator
 
     @property
     def artifact_store(self) -> ArtifactStore:
         """The stack's artifact store (also remembered by its root for `store_from_root`)."""
-        store = self.component("artifact_store")
+        store: ArtifactStore = self.component("artifact_store")  # every valid spec has one
         with _lock:  # the latest spec's store wins: a re-registered stack's readers get the new one
             _by_root[store.root] = (None if store.root.startswith("file://") else self.name, store)
-        return store  # type: ignore[no-any-return]
+        return store
 
     def code_store(self) -> ArtifactStore:
         """The artifact store as the code shipper uses it: connected to a server, with credentials for the
@@ -62,15 +63,17 @@ class ResolvedStack:
             if "code_store" not in self._built:  # built once: its clients and credentials serve every run
                 self._built["code_store"] = build_component("artifact_store", self.spec["artifact_store"], self.name,
                                                             self.home, self.state, scope="code")
-            return self._built["code_store"]  # type: ignore[no-any-return]
+            code_store: ArtifactStore = self._built["code_store"]
+            return code_store
 
     @property
-    def container_registry(self) -> Any | None:
+    def container_registry(self) -> ContainerRegistry | None:
         """The stack's container registry, if it has one."""
-        return self.component("container_registry")
+        registry: ContainerRegistry | None = self.component("container_registry")
+        return registry
 
 
-def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, state: StateStore,
+def build_component(kind: Kind, raw: dict[str, Any], stack: str, home: Path, state: StateStore,
                     scope: str = "") -> Any:
     """Validate one component's config (secret references resolved) and build it with its flavor's factory
     (connected to a server: with credentials it brokers, for `scope` inside the component)."""
@@ -87,7 +90,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     from kitaru.plugins import ComponentContext, get_plugin_manager
     from kitaru.stacks._secrets import is_secret_ref, resolve_refs
 
-    flavor = get_plugin_manager().flavor(kind, raw["flavor"])  # type: ignore[arg-type]
+    flavor = get_plugin_manager().flavor(kind, raw["flavor"])
     broker = server_broker(state, stack, kind, scope) if kind in ("artifact_store", "orchestrator") else None
     fields = {k: v for k, v in raw.items() if k != "flavor"}
     if (broker is not None or kind == "container_registry") and not getattr(state, "reads_secrets", True):
@@ -101,7 +104,7 @@ def build_component(kind: str, raw: dict[str, Any], stack: str, home: Path, stat
     return flavor.factory(config, ComponentContext(home=home, stack=stack, broker=broker))
 
 
-def server_broker(state: StateStore, stack: str, kind: str, scope: str = "") -> CredentialBroker | None:
+def server_broker(state: StateStore, stack: str, kind: Kind, scope: str = "") -> CredentialBroker | None:
     """Credentials for a component minted by the Kitaru server this process is connected to (None if embedded).
 
     Runtimes and clients never need cloud credentials of their own: the server mints them, scoped to
@@ -180,31 +183,31 @@ def store_from_root(root: str) -> ArtifactStore:
             stack, store = cached
             current = store if stack is None else _current_store(stack, root)  # re-registered elsewhere? re-read
             if current is not None:
-                return current  # type: ignore[no-any-return]
+                return current
             _by_root.pop(root, None)
         if root.startswith("file://"):  # the built-in local store needs no plugin discovery
             from urllib.parse import unquote
 
             from kitaru.artifacts import LocalArtifactStore
 
-            store = LocalArtifactStore(unquote(urlparse(root).path))
-            _by_root[root] = (None, store)
-            return store
-        store = _from_stacks(root)
-        if store is None:
-            store = _from_flavor(root)
-            _by_root[root] = (None, store)
-        return store  # type: ignore[no-any-return]
+            local = LocalArtifactStore(unquote(urlparse(root).path))
+            _by_root[root] = (None, local)
+            return local
+        found = _from_stacks(root)
+        if found is None:
+            found = _from_flavor(root)
+            _by_root[root] = (None, found)
+        return found
 
 
 def registered_store(root: str) -> ArtifactStore | None:
     """The cloud store of a registered stack whose root is `root`, or None: never a store built from a recorded
     root alone (what may sign storage URLs or read with this process's identity must be a stack's own)."""
     with _lock:
-        return _from_stacks(root)  # type: ignore[no-any-return]
+        return _from_stacks(root)
 
 
-def _current_store(stack: str, root: str) -> Any | None:
+def _current_store(stack: str, root: str) -> ArtifactStore | None:
     """The store of `stack` as its spec is now (resolve_stack re-reads the spec), if it still has this root."""
     try:
         store = resolve_stack(stack).artifact_store
@@ -214,7 +217,7 @@ def _current_store(stack: str, root: str) -> Any | None:
     return store if store.root == root else None
 
 
-def _from_stacks(root: str) -> Any | None:
+def _from_stacks(root: str) -> ArtifactStore | None:
     """A registered stack's store with this root (it carries endpoint, region and secrets)."""
     from kitaru.plugins import get_plugin_manager
     from kitaru.stacks._service import list_stacks
@@ -234,7 +237,7 @@ def _from_stacks(root: str) -> Any | None:
     return None
 
 
-def _from_flavor(root: str) -> Any:
+def _from_flavor(root: str) -> ArtifactStore:
     from kitaru.plugins import get_plugin_manager, install_hint
 
     scheme = urlparse(root).scheme

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kitaru.plugins import KINDS, get_plugin_manager
+from kitaru.plugins import KINDS, Kind, get_plugin_manager
 from kitaru.stacks._secrets import is_secret_field, is_secret_ref, placeholder
 from kitaru.stacks._service import DEFAULT_STACK
 from kitaru.stacks._yaml import Path_, StackSpecError, line_of
@@ -21,7 +21,8 @@ class _Problems:
     """Collects `file:line: field: message` entries."""
 
     def __init__(self, source: str, lines: dict[Path_, int]) -> None:
-        self.source, self.lines, self.items = source, lines, []  # type: list[str]
+        self.source, self.lines = source, lines
+        self.items: list[str] = []
 
     def add(self, path: Path_, message: str) -> None:
         line = line_of(self.lines, path)
@@ -70,14 +71,14 @@ def validate_spec(data: Any, *, source: str = "<stack>", lines: dict[Path_, int]
     return out
 
 
-def _component(kind: str, raw: Any, p: _Problems) -> dict[str, Any] | None:
+def _component(kind: Kind, raw: Any, p: _Problems) -> dict[str, Any] | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("flavor"), str):
         p.add((kind,) if not isinstance(raw, dict) else (kind, "flavor"), "required: the flavor name (e.g. `flavor: local`)")
         return None
     pm = get_plugin_manager()
-    flavor = pm.find_flavor(kind, raw["flavor"])  # type: ignore[arg-type]
+    flavor = pm.find_flavor(kind, raw["flavor"])
     if flavor is None:
-        p.add((kind, "flavor"), pm.missing_flavor_message(kind, raw["flavor"]))  # type: ignore[arg-type]
+        p.add((kind, "flavor"), pm.missing_flavor_message(kind, raw["flavor"]))
         return None
     config = {k: v for k, v in raw.items() if k != "flavor"}
     probe: dict[str, Any] = {}
