@@ -212,7 +212,8 @@ class KitaruGroup(TyperGroup):
             install(self)
             self._fast_installed = True
         _state.update(json=False, command=None)
-        argv = list(kwargs.get("args") if kwargs.get("args") is not None else (args[0] if args else sys.argv[1:]))
+        given = kwargs.get("args")
+        argv: list[str] = list(given if given is not None else (args[0] if args else sys.argv[1:]))
         if not wants_json(argv):
             return super().main(*args, **kwargs)
         cx = _click_exceptions()

@@ -4,9 +4,9 @@ from typing import Annotated, Any
 
 import typer
 
+from kitaru._status import ExecutionStatus
 from kitaru.cli._base import Out, OutputFormat, OutputOpt, parse_json
 from kitaru.cli._input import input_command
-from kitaru.client._models import ExecutionStatus
 
 app = typer.Typer(help="Observe and act on executions: list, get, logs, input, replay, resume, retry, cancel.",
                   no_args_is_help=True, add_completion=False)

@@ -1,5 +1,6 @@
 """The Kitaru client: `KitaruClient` and the models it returns."""
 
+from kitaru._status import ExecutionStatus
 from kitaru.client._artifacts import ArtifactNotFoundError, ArtifactsAPI
 from kitaru.client._client import ExecutionNotFoundError, ExecutionsAPI, KitaruClient, NoMatchingExecutionError
 from kitaru.client._models import (
@@ -7,7 +8,6 @@ from kitaru.client._models import (
     CheckpointAttempt,
     CheckpointCall,
     Execution,
-    ExecutionStatus,
     FailureInfo,
     LogEntry,
     PendingWait,

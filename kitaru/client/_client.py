@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from kitaru._status import ExecutionStatus
 from kitaru.client import _convert
 from kitaru.client._artifacts import ArtifactsAPI, artifacts_of
-from kitaru.client._models import Execution, ExecutionStatus, LogEntry, PendingWait
+from kitaru.client._models import Execution, LogEntry, PendingWait
 from kitaru.errors import KitaruBackendError, KitaruStateError, KitaruUsageError, KitaruWaitValidationError
 from kitaru.runtime._recovery import owned_here
 from kitaru.store import StateStore, is_remote

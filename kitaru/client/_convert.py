@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from kitaru._status import ExecutionStatus
 from kitaru.client._models import (
     ArtifactRef,
     CheckpointAttempt,
     CheckpointCall,
     Execution,
-    ExecutionStatus,
     FailureInfo,
     LogEntry,
     PendingWait,
@@ -101,7 +101,8 @@ def status_reason(row: dict[str, Any], waits: list[PendingWait]) -> str | None:
             return f"waiting for input on {waits[0].name!r}" + (f": {waits[0].question}" if waits[0].question else "")
         return "waiting: its wait was answered; it continues when resumed"
     if state in ("failed", "cancelled"):
-        return fail.get("message") or fail.get("reason") or state
+        reason: str = fail.get("message") or fail.get("reason") or state
+        return reason
     return None
 
 

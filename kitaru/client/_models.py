@@ -7,9 +7,9 @@ Field names follow the Kitaru 0.4 client models (`Execution.stack_name`, `Checkp
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from kitaru._status import ExecutionStatus  # defined once for the SDK and the client
 from kitaru.errors import FailureOrigin
@@ -38,9 +38,11 @@ def _jsonable(v: Any) -> Any:
 
 
 class _Model:
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # every model is a dataclass
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the public fields: enums as values, datetimes as ISO-8601 UTC."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)
                 if not f.name.startswith("_")}
 
 
@@ -231,7 +233,7 @@ class Execution(_Model):
         """How many artifacts (saved values and checkpoint outputs) it has."""
         return len(self.artifacts)
 
-    def _api(self) -> Any:
+    def _api(self) -> KitaruClient:
         if self._client is not None:
             return self._client
         from kitaru.client._client import KitaruClient

@@ -56,7 +56,7 @@ class LocalServer(BaseModel):
     url: str
     pid: int
     database_url: str
-    admin_api_key: str | None = Field(None, description="bootstrap admin key (only when just started)")
+    admin_api_key: str | None = Field(default=None, description="bootstrap admin key (only when just started)")
     log: str
     running: bool
 
@@ -158,7 +158,7 @@ def register(mcp: MCPServer) -> None:
             except (RuntimeError, TimeoutError) as exc:
                 raise ToolError(f"the server did not start: {exc}") from None
             _server = proc
-            return LocalServer(url=proc.url, pid=proc.proc.pid, database_url=proc.database_url,
+            return LocalServer(url=proc.url, pid=proc.pid, database_url=proc.database_url,
                                admin_api_key=proc.admin_key, log=str(proc.log), running=True)
 
     @mcp.tool(annotations=DESTRUCTIVE)
@@ -172,5 +172,5 @@ def register(mcp: MCPServer) -> None:
                                 " kitaru_start_local_server")
             proc, _server = _server, None
             proc.stop()
-            return LocalServer(url=proc.url, pid=proc.proc.pid, database_url=proc.database_url, log=str(proc.log),
+            return LocalServer(url=proc.url, pid=proc.pid, database_url=proc.database_url, log=str(proc.log),
                                running=False)

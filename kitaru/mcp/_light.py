@@ -69,7 +69,8 @@ def fast_call(name: Any, arguments: Any) -> dict[str, Any] | None:
     if spec is None or not isinstance(arguments, dict) or not arguments.keys() <= spec[0] or not spec[1](arguments):
         return None
     try:
-        return spec[2](**arguments)
+        result: dict[str, Any] = spec[2](**arguments)
+        return result
     except Exception as exc:  # noqa: BLE001 - read-only: the SDK runs it again and reports the error its own way
         import logging
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kitaru.errors import KitaruContextError, KitaruUsageError
+from kitaru.errors import KitaruUsageError
 from kitaru.memory._models import MemoryEntry, store_value
 from kitaru.store._memory import RESERVED_PREFIX, check_key, check_name
 
@@ -17,19 +17,10 @@ _MAX_VALUE_CHARS = 4000
 
 def _summarise(prompt: str, model: str | None) -> tuple[str, str | None]:
     """(text, model) from one LLM call: kitaru.llm's provider path (honours KITARU_LLM_MOCK_RESPONSE and aliases)."""
-    try:
-        from kitaru.sdk._llm import _call
-    except ImportError:  # pragma: no cover - the SDK moved its internals: the public call still works in a flow
-        _call = None
-    if _call is not None:
-        text, record = _call([{"role": "user", "content": prompt}], model, None, None)
-        return text, record.get("model")
-    import kitaru
+    from kitaru.sdk._llm import _call
 
-    try:
-        return kitaru.llm(prompt, model=model, name="memory_compaction"), model
-    except KitaruContextError as exc:  # pragma: no cover
-        raise KitaruContextError(f"memory compaction could not call the model: {exc}") from exc
+    text, record = _call([{"role": "user", "content": prompt}], model, None, None)
+    return text, record.get("model")
 
 
 def _render(entries: list[MemoryEntry]) -> str:

@@ -70,6 +70,13 @@ class LocalServer:
         self.kill()
         raise TimeoutError(f"server did not become ready: {self.log.read_text()[-3000:]}")
 
+    @property
+    def pid(self) -> int:
+        """The server process's id (once started)."""
+        if self.proc is None:
+            raise RuntimeError("the server was never started; call start() first")
+        return self.proc.pid
+
     def token(self, **extra: object) -> str:
         """Exchange the bootstrap admin key for a bearer token (`extra` goes into the exchange request)."""
         resp = httpx.post(f"{self.url}/api/v1/auth/token", json={"api_key": self.admin_key, **extra}, timeout=10)

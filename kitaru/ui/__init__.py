@@ -48,7 +48,8 @@ def mount_ui(app: Any) -> None:
 
     async def ui_error(request: Request, exc: Exception) -> Response:
         if is_api(request) and api_handler is not None:
-            return await api_handler(request, exc)  # type: ignore[no-any-return]
+            response: Response = await api_handler(request, exc)
+            return response
         status, _, message = classify_error(exc)
         if is_api(request):
             return JSONResponse({"error": {"type": _, "message": message}}, status_code=status)

@@ -19,8 +19,18 @@ from kitaru.errors import KitaruError, KitaruStateError, KitaruUsageError
 from kitaru.server._deps import require_admin, require_user
 from kitaru.server._errors import ApiError, classify_error, forbidden
 from kitaru.ui._pages import execution_row, render_admin
-from kitaru.ui._session import (SESSION_TTL, check_csrf, check_login_csrf, end_session, login_csrf, may_act,
-                                session_principal, set_login_csrf, set_session_token, start_session)
+from kitaru.ui._session import (
+    SESSION_TTL,
+    check_csrf,
+    check_login_csrf,
+    end_session,
+    login_csrf,
+    may_act,
+    session_principal,
+    set_login_csrf,
+    set_session_token,
+    start_session,
+)
 from kitaru.ui._web import SECURITY_HEADERS, render
 
 router = APIRouter(include_in_schema=False)
@@ -61,9 +71,9 @@ def login(request: Request, api_key: Annotated[str, Form(max_length=512)], csrf:
         response = render(request, "login.html", status_code=401, next=_safe_next(next), csrf=token, error=message)
         set_login_csrf(request, response, token)
         return response
-    response = _see_other(_safe_next(next))
-    set_session_token(request, response, message["access_token"])
-    return response
+    redirect = _see_other(_safe_next(next))
+    set_session_token(request, redirect, message["access_token"])
+    return redirect
 
 
 def _exchange(request: Request, api_key: str) -> dict[str, Any] | str:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from kitaru.auth import Principal
-from kitaru.server._deps import require_admin, require_execution, require_user
+from kitaru.server._deps import ServerContext, require_admin, require_execution, require_user
 from kitaru.server._errors import ApiError
 from kitaru.ui import _present
 from kitaru.ui._session import session_info, session_principal
@@ -20,17 +20,18 @@ ExecId = Annotated[str, Path(min_length=1, max_length=64)]
 Opt = Annotated[str, Query(max_length=255)]
 
 
-def _ctx(request: Request) -> Any:
-    return request.app.state.kitaru
+def _ctx(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.kitaru  # set by create_app
+    return ctx
 
 
 def execution_row(request: Request, who: Principal, exec_id: str) -> dict[str, Any]:
     """One execution, through the API's own authorization check; 404 if missing."""
     require_execution(who, exec_id)
-    found = _ctx(request).state.get_execution(exec_id)
+    found: dict[str, Any] | None = _ctx(request).state.get_execution(exec_id)
     if found is None:
         raise ApiError(404, "NotFound", f"execution {exec_id} does not exist")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @router.get("/")

@@ -58,7 +58,8 @@ def list_page(db: Any, f: Filters, *, limit: int = PAGE_SIZE) -> tuple[list[dict
     """One page of executions, newest first, and the cursor of the next page (None on the last)."""
     has_owner = _has_owner(db)
     columns = ", ".join(_LIST_COLUMNS + (("owner_name",) if has_owner else ()))
-    where, params = [], {"n": limit + 1}  # type: ignore[var-annotated]
+    where: list[str] = []
+    params: dict[str, object] = {"n": limit + 1}
     for name, column in (("status", "status"), ("flow", "flow_name"), ("stack", "stack")):
         value = getattr(f, name)
         if value:

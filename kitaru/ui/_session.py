@@ -58,10 +58,10 @@ def session_principal(request: Request) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotLoggedIn()
-    found = request.app.state.kitaru.keyring.verify(token)
+    found: Principal | None = request.app.state.kitaru.keyring.verify(token)
     if found is None or found.is_runtime:
         raise NotLoggedIn()
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def csrf_token(request: Request) -> str:

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.agent import AbstractAgent, AgentRun
 from pydantic_ai.agent.wrapper import WrapperAgent
 from pydantic_ai.tool_manager import ToolManager
 from pydantic_ai.toolsets import FunctionToolset
@@ -64,11 +64,11 @@ class KitaruAgent(WrapperAgent[Any, Any]):
         return frozenset(n for n, fn in _function_tools(self.wrapped.toolsets) if getattr(fn, HITL_MARK, False))
 
     @asynccontextmanager
-    async def iter(self, user_prompt: Any = None, **kwargs: Any) -> AsyncGenerator[Any]:  # type: ignore[override]
+    async def iter(self, user_prompt: Any = None, **kwargs: Any) -> AsyncGenerator[Any]:
         """The wrapped agent's `iter`, with its model and tools journaled when running inside a flow."""
         if current_context() is None:
-            async with self.wrapped.iter(user_prompt, **kwargs) as run:
-                yield run
+            async with self.wrapped.iter(user_prompt, **kwargs) as plain:
+                yield plain
             return
         recorder = RunRecorder()
         token = _RECORDER.set(recorder)
@@ -80,7 +80,7 @@ class KitaruAgent(WrapperAgent[Any, Any]):
                               recorder=_RECORDER.get)
         kwargs["capabilities"] = [*(kwargs.get("capabilities") or []), journal]
         started = time.perf_counter()
-        run = None
+        run: AgentRun[Any, Any] | None = None
         try:
             with ToolManager.parallel_execution_mode("sequential"):
                 async with self.wrapped.iter(user_prompt, **kwargs) as run:

@@ -61,4 +61,5 @@ def hitl_tool(
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    return json.loads(json.dumps(value, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    return plain

@@ -66,15 +66,15 @@ async def durable_call(
         return await compute()
     if current_checkpoint() is not None:
         started = time.perf_counter()
-        value = await compute()
+        inside = await compute()
         md = checkpoint_metadata()
         if md is not None:
             calls = md.setdefault("pydantic_ai_calls", {})
             call_id, n = explicit_id, 1
             while call_id is None or call_id in calls:
                 call_id, n = f"{name}_{n}", n + 1
-            describe(md, call_id, value, (time.perf_counter() - started) * 1000)
-        return value
+            describe(md, call_id, inside, (time.perf_counter() - started) * 1000)
+        return inside
     ctx.boundary()
     inv, seq, rec = ctx.assign(name, explicit_id, step_type)
     if recorder is not None:

@@ -20,7 +20,8 @@ _EVENTS = pydantic.TypeAdapter(list[ModelResponseStreamEvent])
 
 def encode_response(response: ModelResponse) -> list[dict[str, Any]]:
     """A response as JSON, with PydanticAI's own message adapter (so it round-trips exactly)."""
-    return ModelMessagesTypeAdapter.dump_python([response], mode="json")
+    encoded: list[dict[str, Any]] = ModelMessagesTypeAdapter.dump_python([response], mode="json")
+    return encoded
 
 
 def decode_response(data: Any) -> ModelResponse:
@@ -78,7 +79,7 @@ class KitaruModel(WrapperModel):
     ) -> ModelResponse:
         """One model request: the recorded response if this step completed before, else the wrapped model's."""
         ctx = journaling_context()
-        return await durable_call(
+        response: ModelResponse = await durable_call(  # decode_response gives back a ModelResponse
             name=f"{self.agent_name}_model",
             explicit_id=next_model_id(ctx, self.agent_name) if ctx is not None else None,
             step_type="llm_call",
@@ -86,6 +87,7 @@ class KitaruModel(WrapperModel):
             compute=lambda: self.wrapped.request(messages, model_settings, model_request_parameters),
             encode=encode_response, decode=decode_response, describe=self._describe(False),
             recorder=self._recorder(), kind="model")
+        return response
 
     @asynccontextmanager
     async def request_stream(

@@ -138,7 +138,7 @@ def brokered_credential(broker: CredentialBroker, access: Access) -> Any:
     """An `AzureSasCredential` (as the SDK requires) that re-mints its token through the broker."""
     from azure.core.credentials import AzureSasCredential
 
-    class Brokered(RefreshingSas, AzureSasCredential):  # type: ignore[misc]
+    class Brokered(RefreshingSas, AzureSasCredential):
         def __init__(self) -> None:
             RefreshingSas.__init__(self, broker, access)
 
@@ -149,7 +149,7 @@ def retry_policy(max_attempts: int) -> Any:
     """Retries on timeouts, 5xx (Azure Storage throttles with 503) and connection errors; capped jittered backoff."""
     from azure.storage.blob import ExponentialRetry
 
-    class CappedBackoff(ExponentialRetry):  # type: ignore[misc]
+    class CappedBackoff(ExponentialRetry):
         def get_backoff_time(self, settings: dict[str, Any]) -> float:
             return float(min(8.0, 0.25 * 2 ** settings["count"]) * random.uniform(0.5, 1.5))
 

@@ -8,13 +8,14 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 MiB = 1 << 20
 _CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _ABFS_HOST = re.compile(r"^(?P<container>[^@]+)@(?P<account>[a-z0-9]{3,24})\.dfs\.core\.windows\.net$")
 _ACR = re.compile(r"^([a-z0-9]{5,50})\.azurecr\.(io|cn|us)(/[a-z0-9._/-]+)?$")
-_SECRET = {"kitaru_secret": True}
+_SECRET: JsonDict = {"kitaru_secret": True}
 
 
 def is_loopback(url: str) -> bool:

@@ -7,12 +7,16 @@ A brokered component never touches the ambient chain: its only token source is t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruBackendError, KitaruUsageError
 from kitaru.plugins import Access, CredentialBroker
 from kitaru_gcs._config import GCPAccess
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -43,11 +47,11 @@ def identity(config: GCPAccess, scopes: tuple[str, ...] = (CLOUD_PLATFORM,)) -> 
     return creds
 
 
-def brokered(broker: CredentialBroker, access: Access) -> Any:
+def brokered(broker: CredentialBroker, access: Access) -> Credentials:
     """Credentials whose only source is the Kitaru broker (refreshed by google-auth before they expire)."""
     from google.auth.credentials import Credentials
 
-    class BrokeredCredentials(Credentials):  # type: ignore[misc]
+    class BrokeredCredentials(Credentials):
         """A downscoped access token minted by the Kitaru server for this stack's store."""
 
         def refresh(self, request: Any) -> None:
@@ -58,7 +62,8 @@ def brokered(broker: CredentialBroker, access: Access) -> Any:
             self.token = creds.values["access_token"]
             self.expiry = creds.expires_at.astimezone(UTC).replace(tzinfo=None)  # google-auth: naive UTC
 
-    return BrokeredCredentials()
+    new: Callable[[], Credentials] = BrokeredCredentials  # google-auth leaves Credentials.__init__ unannotated
+    return new()
 
 
 def fresh_token(creds: Any) -> str:

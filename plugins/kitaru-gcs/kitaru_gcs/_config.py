@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 MiB = 1 << 20
 CHUNK_MULTIPLE = 256 * 1024  # resumable upload chunks must be multiples of 256 KiB
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _GAR = re.compile(r"^([a-z0-9-]+)-docker\.pkg\.dev/([a-z][a-z0-9-]{4,28}[a-z0-9]|[a-z0-9.:-]+)/([a-z0-9][a-z0-9._-]*)"
                   r"(?:/[a-z0-9._/-]+)?$")
-_SECRET: Any = {"kitaru_secret": True}
+_SECRET: JsonDict = {"kitaru_secret": True}
 _STS = "https://sts.googleapis.com/v1/token"
 
 

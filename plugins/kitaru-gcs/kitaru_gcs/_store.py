@@ -56,11 +56,11 @@ class GCSArtifactStore:
     def _connect(self, access: Access) -> tuple[Any, Any]:
         from google.api_core.client_options import ClientOptions
         from google.auth.transport.requests import AuthorizedSession
-        from google.cloud import storage
+        from google.cloud.storage import Client
 
         creds = brokered(self._broker, access) if self._broker is not None else identity(self.config)
         session = AuthorizedSession(creds)
-        client = storage.Client(project=self.config.project or "kitaru-no-project", credentials=creds, _http=session,
+        client = Client(project=self.config.project or "kitaru-no-project", credentials=creds, _http=session,
                                 client_options=ClientOptions(api_endpoint=self.endpoint))
         if getattr(client, "_bucket_metadata_cache", None) is not None:
             # google-cloud-storage ≥ 3.5 fetches bucket metadata in the background for trace attributes: an extra

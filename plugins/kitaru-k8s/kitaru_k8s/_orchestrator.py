@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from kitaru.plugins import CredentialBroker, Credentials, JobSpec, JobStatus, RegistryCredentials
-
 from kitaru_k8s import _manifests as m
 from kitaru_k8s._config import KubernetesOrchestratorConfig
 from kitaru_k8s._connection import Connection, dispatch_credentials
@@ -230,4 +229,4 @@ def _is_job_not_found(exc: Any) -> bool:
     from kitaru_k8s._errors import status_of
 
     details = status_of(exc).get("details") or {}
-    return details.get("kind", "jobs") == "jobs"
+    return bool(details.get("kind", "jobs") == "jobs")

@@ -6,11 +6,12 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 MiB = 1 << 20
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?(?:/[a-z0-9._/-]+)?$")
-_SECRET = {"kitaru_secret": True}
+_SECRET: JsonDict = {"kitaru_secret": True}
 
 
 class AWSAccess(BaseModel):

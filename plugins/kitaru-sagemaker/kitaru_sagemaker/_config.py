@@ -6,8 +6,9 @@ import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
-_SECRET = {"kitaru_secret": True}
+_SECRET: JsonDict = {"kitaru_secret": True}
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,511}$")
 _SUBNET = re.compile(r"^subnet-[0-9a-z]+$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kitaru.plugins import JobStatus
+from kitaru.plugins import JobState, JobStatus
 
 # SecondaryStatus values of an InProgress job before the container runs the runtime
 PENDING_SECONDARY = {"Starting", "Pending", "Downloading", "LaunchingMLInstances", "PreparingTrainingStack",
@@ -17,7 +17,7 @@ def job_status(desc: dict[str, Any]) -> JobStatus:
     status, secondary = desc.get("TrainingJobStatus"), desc.get("SecondaryStatus") or ""
     message = _last_message(desc)
     if status == "InProgress":
-        state = "pending" if secondary in PENDING_SECONDARY else "running"
+        state: JobState = "pending" if secondary in PENDING_SECONDARY else "running"
         return JobStatus(state, f"training job {name}: {secondary}" + (f" ({message})" if message else ""))
     if status == "Completed":
         return JobStatus("succeeded", f"training job {name} completed", 0)

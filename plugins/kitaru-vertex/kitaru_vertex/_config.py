@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
-_SECRET = {"kitaru_secret": True}
+_SECRET: JsonDict = {"kitaru_secret": True}
 _REGION = re.compile(r"^[a-z]+-[a-z]+\d+$")
 _PROJECT = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^\d+$")
 _EMAIL = re.compile(r"^[a-z0-9][-a-z0-9]*@[-a-z0-9.]+\.iam\.gserviceaccount\.com$|^[^@\s]+@[^@\s]+\.[a-z]+$")

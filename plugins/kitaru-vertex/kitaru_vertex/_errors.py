@@ -44,7 +44,7 @@ def translate_errors(action: str, where: str) -> Iterator[None]:
     try:
         yield
     except (gex.Unauthenticated, gex.Forbidden, gex.PermissionDenied) as exc:
-        code = exc.code if isinstance(exc.code, int) else None
+        code: int | None = exc.code if isinstance(exc.code, int) else None
         hint = ("the token may have expired: log in again (`kitaru login`)" if isinstance(exc, gex.Unauthenticated)
                 else DISPATCH_ROLE_HINT)
         raise VertexForbiddenError(f"Vertex AI refused to {action} in {where}: {exc.message}; {hint}",

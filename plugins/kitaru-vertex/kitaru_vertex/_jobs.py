@@ -8,7 +8,6 @@ from typing import Any
 
 from kitaru.errors import KitaruUsageError
 from kitaru.plugins import JobSpec, JobStatus
-
 from kitaru_vertex._config import VertexOrchestratorConfig
 
 EXEC_LABEL = "kitaru-execution"
@@ -52,7 +51,12 @@ def build_custom_job(job: JobSpec, config: VertexOrchestratorConfig) -> Any:
         raise KitaruUsageError(f"{bad[0]!r} is not a valid environment variable name for a Vertex AI container")
     machine = v1.MachineSpec(machine_type=config.machine_type)
     if config.accelerator_type:
-        machine.accelerator_type = config.accelerator_type
+        try:
+            machine.accelerator_type = v1.AcceleratorType.__members__[config.accelerator_type]
+        except KeyError:
+            raise KitaruUsageError(f"accelerator_type {config.accelerator_type!r} is not one google-cloud-aiplatform"
+                                   " knows; see `gcloud ai custom-jobs` docs for the names, or upgrade the package"
+                                   ) from None
         machine.accelerator_count = config.accelerator_count
     pool = v1.WorkerPoolSpec(
         machine_spec=machine, replica_count=config.replica_count,

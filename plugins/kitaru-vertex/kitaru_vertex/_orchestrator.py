@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from kitaru.plugins import CredentialBroker, Credentials, JobSpec, JobStatus
-
 from kitaru_vertex._config import VertexOrchestratorConfig
 from kitaru_vertex._connection import SCOPES, Connection
 from kitaru_vertex._errors import VertexError, VertexJobNotFoundError, VertexUsageError, translate_errors
@@ -98,8 +97,9 @@ class VertexOrchestrator:
         import requests
 
         job_number = name.rsplit("/", 1)[-1]
-        body = {"resourceNames": [f"projects/{self.config.project}"], "orderBy": "timestamp asc", "pageSize": 1000,
-                "filter": f'resource.type="ml_job" AND resource.labels.job_id="{job_number}"'}
+        body: dict[str, Any] = {
+            "resourceNames": [f"projects/{self.config.project}"], "orderBy": "timestamp asc", "pageSize": 1000,
+            "filter": f'resource.type="ml_job" AND resource.labels.job_id="{job_number}"'}
         with self._errors(f"read the Cloud Logging entries of CustomJob {job_number}"):
             resp = requests.post(f"{_url(self.config.logging_endpoint)}/v2/entries:list", json=body,
                                  headers={"Authorization": f"Bearer {self.connection.token()}"},
@@ -184,7 +184,7 @@ def _message(resp: Any) -> str:
     try:
         return str(resp.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        return resp.text[:300]
+        return str(resp.text[:300])
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -138,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
         self._authorize(verb, group, sub_resource, ns)
         if ns not in self.cluster.store.namespaces:
             raise ApiError(404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
-        if kind == "ServiceAccount" and method == "POST":
+        if kind == "ServiceAccount" and method == "POST" and name:
             return self._send(201, self.cluster.token_request(ns, name, body))
         if method == "POST" and not name:
             return self._send(201, self.cluster.create(kind, ns, body))
@@ -149,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
                                     "details": {"name": name, "group": group, "kind": resource}})
         if method != "GET":
             raise ApiError(405, "MethodNotAllowed", f"the fake cluster does not support {method} on {resource}")
-        if sub == "/log":
+        if sub == "/log" and name:
             return self._send(200, self.cluster.pod_log(ns, name), "text/plain")
         if name:
             obj = self.cluster.store.get(kind, ns, name)

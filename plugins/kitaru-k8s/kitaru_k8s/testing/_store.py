@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import secrets
 import threading
@@ -84,7 +85,7 @@ class Store:
                 self.cond.notify_all()
             return obj
 
-    def owned_by(self, uid: str) -> list[Key]:
+    def owned_by(self, uid: str) -> builtins.list[Key]:
         """Keys of the objects with an ownerReference to `uid` (what the garbage collector deletes)."""
         with self.cond:
             return [key for key, o in self.objects.items()
@@ -98,7 +99,7 @@ class Store:
         del self.log[:-2000]
         self.cond.notify_all()
 
-    def events_after(self, version: int, timeout: float) -> tuple[int, list[tuple[int, str, dict[str, Any]]]]:
+    def events_after(self, version: int, timeout: float) -> tuple[int, builtins.list[tuple[int, str, dict[str, Any]]]]:
         """Watch-log entries newer than `version`, waiting up to `timeout` for one."""
         with self.cond:
             if self.version <= version and not self.closed:

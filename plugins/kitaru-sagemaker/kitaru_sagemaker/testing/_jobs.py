@@ -41,6 +41,10 @@ class FakeJob:
     def name(self) -> str:
         return str(self.request["TrainingJobName"])
 
+    def stopping(self) -> bool:
+        """Whether StopTrainingJob was called (another thread sets it: read it afresh each time)."""
+        return self.stop_requested
+
     def move(self, status: str, secondary: str, message: str) -> None:
         """Record a transition (SecondaryStatusTransitions keeps them, with start/end times)."""
         now = time.time()
@@ -91,7 +95,7 @@ class Runner:
         time.sleep(self.fake.start_delay)
         image = job.request["AlgorithmSpecification"]["TrainingImage"]
         with job.lock:
-            if job.stop_requested:
+            if job.stopping():
                 return
             job.move("InProgress", "Downloading", "Downloading the training image")
         for pattern, reason in self.fake.image_failures:
@@ -102,7 +106,7 @@ class Runner:
                 return
         time.sleep(self.fake.download_delay)
         with job.lock:
-            if job.stop_requested:
+            if job.stopping():
                 return
             self._spawn(job)
             job.move("InProgress", "Training", "Training image download completed. Training in progress.")
@@ -132,7 +136,7 @@ class Runner:
 
     def _finish(self, job: FakeJob, code: int) -> None:
         with job.lock:
-            if job.stop_requested:
+            if job.stopping():
                 job.move("Stopped", "Stopped", "Training job stopped by the user")
             elif code == 0:
                 job.move("InProgress", "Uploading", "Uploading generated training model")
