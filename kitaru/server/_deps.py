@@ -69,7 +69,7 @@ async def principal(
     """The caller, from a valid bearer token; 401 otherwise."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise ApiError(401, "Unauthorized", "missing bearer token; exchange an API key at POST /api/v1/auth/token")
-    found = request.app.state.kitaru.keyring.verify(creds.credentials)
+    found: Principal | None = request.app.state.kitaru.keyring.verify(creds.credentials)
     if found is None:
         raise ApiError(401, "Unauthorized", "invalid, expired or revoked token; exchange your API key for a new one")
     if found.is_viewer and request.method not in _READS and not _VIEWER_WRITES.fullmatch(request.url.path):

@@ -138,7 +138,7 @@ def install_error_handlers(app: FastAPI, *, database_errors: bool = True) -> Non
 
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, on_http)  # type: ignore[arg-type]
-    handled: list[type[BaseException]] = [ApiError, KitaruError, LeaseLost, CancelRequested, sqlite3.Error, ValueError,
+    handled: list[type[Exception]] = [ApiError, KitaruError, LeaseLost, CancelRequested, sqlite3.Error, ValueError,
                                           TypeError, KeyError]
     if database_errors:
         try:

@@ -106,7 +106,8 @@ def _headers(scope: Scope) -> dict[bytes, bytes] | None:
 
 async def _read_body(receive: Any, length: int) -> tuple[bytes, bool]:
     """The whole body (False if the client went away or sent more than it announced)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":

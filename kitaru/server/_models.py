@@ -193,10 +193,17 @@ class Artifact(BaseModel):
     invocation_id: str | None = Field(default=None, max_length=255)
 
 
+ContinueFrom = Literal["waiting", "failed"]
+
+
+def _continue_from_both() -> list[ContinueFrom]:
+    return ["waiting", "failed"]
+
+
 class Continue(BaseModel):
     """Which statuses a continuation may take an execution from."""
 
-    statuses: list[Literal["waiting", "failed"]] = Field(default_factory=lambda: ["waiting", "failed"], max_length=2)
+    statuses: list[ContinueFrom] = Field(default_factory=_continue_from_both, max_length=2)
 
 
 class Replay(BaseModel):

@@ -107,7 +107,7 @@ class CatalogService:
         """Delete a secret (and its grants); False if it did not exist."""
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM secret_grants WHERE secret = :n", {"n": name})
-            return tx.execute("DELETE FROM secrets WHERE name = :n", {"n": name}).rowcount == 1
+            return bool(tx.execute("DELETE FROM secrets WHERE name = :n", {"n": name}).rowcount == 1)
 
     def put_model_alias(self, alias: str, model: str, secret: str | None, *, created_by: str | None = None) -> None:
         """Create or replace a model alias (`created_by`: the principal who wrote it, on a server)."""
@@ -151,4 +151,4 @@ class CatalogService:
     def delete_stack(self, name: str) -> bool:
         """Delete a stack; False if it did not exist."""
         with self.db.transaction() as tx:
-            return tx.execute("DELETE FROM stacks WHERE name = :n", {"n": name}).rowcount == 1
+            return bool(tx.execute("DELETE FROM stacks WHERE name = :n", {"n": name}).rowcount == 1)

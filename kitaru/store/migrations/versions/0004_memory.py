@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 
-def _id() -> sa.types.TypeEngine:
+def _id() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
