@@ -25,7 +25,7 @@ def _fast_param_class() -> Any:
     except ImportError:
         return None
 
-    class FastParam(RuntimeParam):  # type: ignore[misc, valid-type]
+    class FastParam(RuntimeParam):
         """Coerce str/int/float/bool/Enum/Path values without pydantic."""
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:

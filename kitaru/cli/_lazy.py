@@ -11,6 +11,7 @@ from their installed metadata without importing them. Behaviour is the same as t
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -88,7 +89,7 @@ def build_root(app: typer.Typer) -> Any:
 
     for name, help_text in _extensions.declared().items():  # plugin commands: listed now, built when used
         if name not in root.commands and name not in pending:
-            pending[name] = (lambda name=name: _extensions.build(name)), help_text
+            pending[name] = functools.partial(_extensions.build, name), help_text
     root.commands = LazyCommands(root.commands, pending)
     return root
 

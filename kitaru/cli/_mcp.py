@@ -24,4 +24,4 @@ def mcp_command(
     """Serve the Kitaru MCP tools (needs `pip install 'kitaru[mcp]'`); same as the `kitaru-mcp` script."""
     from kitaru.mcp import serve
 
-    serve(transport.value, host=host, port=port)  # type: ignore[arg-type]
+    serve(transport.value, host=host, port=port)

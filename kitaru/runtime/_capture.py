@@ -16,13 +16,13 @@ from kitaru.runtime._context import _checkpoint, current_context
 from kitaru.store._guards import clean_log_message
 
 if TYPE_CHECKING:
-    from kitaru.store import StateService
+    from kitaru.store import StateStore
 
 
 class LogSink:
     """A buffer of log entries for one execution, flushed in batches."""
 
-    def __init__(self, exec_id: str, state: StateService) -> None:
+    def __init__(self, exec_id: str, state: StateStore) -> None:
         self.exec_id = exec_id
         self.state = state
         self._buf: list[dict[str, Any]] = []

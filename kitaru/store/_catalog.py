@@ -6,17 +6,23 @@ Named JSON documents shared by everyone using one store; `StateService` inherits
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.store._guards import check_metadata, check_name
 from kitaru.store._rows import dumps, now, to_dict
+
+if TYPE_CHECKING:
+    from kitaru.store._crypto import SecretBox
 
 
 class CatalogService:
     """Settings, secrets, model aliases and stack specs over `self.db`."""
 
     db: Any
+    box_loader: Callable[[], SecretBox] | None = None  # set by whoever opens the store for a server
+    _secret_box: SecretBox | None = None
 
     def get_setting(self, key: str) -> Any:
         """A JSON setting (e.g. the active stack), or None."""
@@ -33,15 +39,15 @@ class CatalogService:
                 {"k": key, "v": dumps(value)},
             )
 
-    def secret_box(self) -> Any:
+    def secret_box(self) -> SecretBox:
         """The box secret values are encrypted with (see `kitaru.store._crypto`), loaded on first use.
 
         Whoever opens the store may set `box_loader` (a server does); an embedded SQLite file keeps its key
         next to it; any other database opened directly uses the key in the Kitaru home.
         """
-        box = getattr(self, "_secret_box", None)
+        box = self._secret_box
         if box is None:
-            loader = getattr(self, "box_loader", None)
+            loader = self.box_loader
             if loader is None:
                 from kitaru.store._crypto import load_box
 
@@ -59,10 +65,11 @@ class CatalogService:
         return box
 
     def _seal(self, name: str, data: dict[str, str]) -> str:
-        return str(self.secret_box().encrypt(json.dumps(data, separators=(",", ":")), aad=f"secret:{name}"))
+        return self.secret_box().encrypt(json.dumps(data, separators=(",", ":")), aad=f"secret:{name}")
 
     def _open(self, name: str, stored: str) -> dict[str, str]:
-        return json.loads(self.secret_box().decrypt(stored, aad=f"secret:{name}"))  # type: ignore[no-any-return]
+        values: dict[str, str] = json.loads(self.secret_box().decrypt(stored, aad=f"secret:{name}"))
+        return values
 
     def put_secret(self, name: str, data: dict[str, str]) -> None:
         """Create or replace a secret (its values encrypted at rest)."""

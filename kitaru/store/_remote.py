@@ -85,12 +85,12 @@ class RemoteStateService(RemoteMemory):
 
     def get_execution(self, exec_id: str) -> dict[str, Any] | None:
         """Return one execution row (as a dict), or None."""
-        return self._maybe(f"/executions/{_q(exec_id)}") if exec_id else None  # type: ignore[no-any-return]
+        return self._maybe(f"/executions/{_q(exec_id)}") if exec_id else None
 
     def find_executions(self, prefix: str, limit: int = 10) -> list[str]:
         """Execution ids starting with `prefix`."""
         clean = "".join(c for c in prefix if c.isalnum())
-        return self._get("/execution-ids", prefix=clean, limit=limit) if clean else []  # type: ignore[no-any-return]
+        return self._get("/execution-ids", prefix=clean, limit=limit) if clean else []
 
     def list_executions(self, *, flow: str | None = None, status: str | None = None, limit: int = 50,
                         offset: int = 0, before: tuple[float, str] | None = None) -> list[dict[str, Any]]:

@@ -168,7 +168,8 @@ class StateService(CatalogService, MemoryService):
         before: tuple[float, str] | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; filter by flow/status; page by offset or keyset (`before`)."""
-        where, params = ["1=1"], {"limit": limit, "offset": offset}
+        where: list[str] = ["1=1"]
+        params: dict[str, object] = {"limit": limit, "offset": offset}
         if flow:
             where.append("flow_name = :flow")
             params["flow"] = flow
@@ -611,7 +612,7 @@ class StateService(CatalogService, MemoryService):
                 " WHERE exec_id = :e AND invocation_id = :i AND status = 'pending'",
                 {"s": status, "a": dumps(answer), "t": now(), "e": exec_id, "i": invocation_id},
             )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
     # ---------------------------------------------------------------------- logs
     def append_logs(self, entries: Sequence[dict[str, Any]]) -> None:

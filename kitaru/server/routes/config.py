@@ -78,7 +78,7 @@ def _references(ctx: Any, stack: str | None, name: str) -> tuple[bool, bool, boo
 def list_secret_grants(name: Key, ctx: Ctx, who: Who) -> list[dict[str, Any]]:
     """Who may use a secret besides the admins (admin)."""
     require_admin(who)
-    return ctx.identity.secret_grantees(name)  # type: ignore[no-any-return]
+    return ctx.identity.secret_grantees(name)
 
 
 @router.put("/secrets/{name}/grants/{principal}", status_code=204, tags=["secrets"])
