@@ -90,7 +90,8 @@ def _continues(execution: Any) -> str | None:
     """Who continues an execution this user did not start (it never runs on this machine)."""
     from kitaru.cli._executions import _client
 
-    return _client().executions.continuation_note(execution.exec_id)  # type: ignore[no-any-return]
+    result: str | None = _client().executions.continuation_note(execution.exec_id)
+    return result
 
 
 def _ask(prompt: str, stream: Any) -> Any:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.memory._models import MemoryEntry, store_value
 from kitaru.memory._scope import DEFAULT_SCOPE
 from kitaru.store._memory import check_key, check_name, check_scope_type
 
+if TYPE_CHECKING:
+    from kitaru.store import StateStore
+
 
 class MemoriesAPI:
     """Scopes, entries, history, purges (admin), compaction and the index, over one state service."""
 
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: StateStore) -> None:
         self._state = state
 
     def scopes(self) -> builtins.list[dict[str, Any]]:
         """Every scope: name, scope_type, live keys, stored versions, last write."""
-        return self._state.memory_scopes()  # type: ignore[no-any-return]
+        return self._state.memory_scopes()
 
     def list(self, scope: str = DEFAULT_SCOPE, *, prefix: str | None = None,
              include_deleted: bool = False) -> builtins.list[MemoryEntry]:
@@ -50,15 +53,15 @@ class MemoriesAPI:
     def purge(self, key: str, *, scope: str = DEFAULT_SCOPE, keep: int = 1) -> dict[str, Any]:
         """Hard-delete all but the newest `keep` versions of a key (a deleted key entirely); admin only.
         Returns the audit record written."""
-        return self._state.memory_purge(check_name(scope, "scope"), check_name(key), keep=keep)  # type: ignore[no-any-return]
+        return self._state.memory_purge(check_name(scope, "scope"), check_name(key), keep=keep)
 
     def purge_scope(self, scope: str, *, keep: int = 1) -> dict[str, Any]:
         """`purge` for every key of a scope (keep=0 empties it); admin only. Returns the audit record."""
-        return self._state.memory_purge_scope(check_name(scope, "scope"), keep=keep)  # type: ignore[no-any-return]
+        return self._state.memory_purge_scope(check_name(scope, "scope"), keep=keep)
 
     def audit_log(self, scope: str | None = None) -> builtins.list[dict[str, Any]]:
         """Purge audit records (one scope, or all), newest first."""
-        return self._state.memory_audit_log(scope)  # type: ignore[no-any-return]
+        return self._state.memory_audit_log(scope)
 
     def compact(self, scope: str = DEFAULT_SCOPE, *, key: str | None = None, keys: builtins.list[str] | None = None,
                 prefix: str | None = None, target: str | None = None, model: str | None = None,
@@ -72,8 +75,8 @@ class MemoriesAPI:
 
     def compaction_log(self, scope: str | None = None) -> builtins.list[dict[str, Any]]:
         """Compaction records (one scope, or all), newest first."""
-        return self._state.memory_compaction_log(scope)  # type: ignore[no-any-return]
+        return self._state.memory_compaction_log(scope)
 
     def reindex(self) -> dict[str, int]:
         """Rebuild the latest-version index from the stored versions (admin only)."""
-        return self._state.memory_reindex()  # type: ignore[no-any-return]
+        return self._state.memory_reindex()

@@ -9,16 +9,19 @@ is noted in the checkpoint's metadata under `memory`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kitaru.memory._models import MemoryEntry, store_value
 from kitaru.memory._scope import resolve_scope
 from kitaru.store._memory import check_key, check_name
 
+if TYPE_CHECKING:
+    from kitaru.store import StateStore
+
 R = TypeVar("R")
 
 
-def _run(op: str, scope: str, key: str | None, fn: Callable[[Any, str | None], R]) -> R:
+def _run(op: str, scope: str, key: str | None, fn: Callable[[StateStore, str | None], R]) -> R:
     """Run `fn(state, exec_id)` directly, or as a journaled step in a flow body; return its (recorded) result."""
     from kitaru.runtime._context import checkpoint_metadata, current_checkpoint, current_context
 
@@ -46,10 +49,8 @@ def memory_set(key: str, value: Any, *, scope: str | None = None) -> MemoryEntry
     check_key(key)
     scope_, scope_type = resolve_scope(scope)
 
-    def write(state: Any, exec_id: str | None) -> dict[str, Any]:
-        entry: dict[str, Any] = state.memory_set(scope_, key, store_value(value), scope_type=scope_type,
-                                                 exec_id=exec_id)
-        return entry
+    def write(state: StateStore, exec_id: str | None) -> dict[str, Any]:
+        return state.memory_set(scope_, key, store_value(value), scope_type=scope_type, exec_id=exec_id)
 
     return MemoryEntry.from_record(_run("set", scope_, key, write))
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruUsageError
 from kitaru.memory._models import MemoryEntry, store_value
 from kitaru.store._memory import RESERVED_PREFIX, check_key, check_name
+
+if TYPE_CHECKING:
+    from kitaru.store import StateStore
 
 DEFAULT_TARGET = RESERVED_PREFIX + "summary"
 _INSTRUCTIONS = ("Summarise the following memory entries of an AI agent into one concise note that keeps every"
@@ -34,7 +37,7 @@ def _render(entries: list[MemoryEntry]) -> str:
     return "\n".join(lines)
 
 
-def compact(state: Any, scope: str, *, key: str | None = None, keys: list[str] | None = None,
+def compact(state: StateStore, scope: str, *, key: str | None = None, keys: list[str] | None = None,
             prefix: str | None = None, target: str | None = None, model: str | None = None,
             instructions: str | None = None, scope_type: str | None = None) -> dict[str, Any]:
     """Summarise a key's history (`key`) or a scope's live entries (optionally `keys`/`prefix`) into a new version
@@ -58,5 +61,5 @@ def compact(state: Any, scope: str, *, key: str | None = None, keys: list[str] |
     text, used_model = _summarise(prompt, model)
     current = state.memory_get(scope, dest)
     kind = scope_type or (current["scope_type"] if current else sources[0].scope_type)
-    return state.memory_compact(scope, dest, store_value(text), model=used_model, scope_type=kind,  # type: ignore[no-any-return]
+    return state.memory_compact(scope, dest, store_value(text), model=used_model, scope_type=kind,
                                 sources=[{"key": e.key, "version": e.version} for e in sources])

@@ -66,7 +66,7 @@ def _load() -> Any:
     if not local_available():
         raise KitaruUsageError(_INSTALL_HINT)
     path = model_path()
-    from llama_cpp import Llama  # type: ignore[import-untyped, unused-ignore]  # heavy: only here
+    from llama_cpp import Llama  # heavy: only here (untyped for mypy: see [tool.mypy] overrides)
 
     try:
         _model = Llama(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -57,7 +57,8 @@ class ServerContext:
 
 async def context(request: Request) -> ServerContext:
     """The server context of this app."""
-    return request.app.state.kitaru  # type: ignore[no-any-return]
+    result: ServerContext = request.app.state.kitaru
+    return result
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
@@ -136,6 +137,9 @@ def require_runner(ctx: ServerContext, who: Principal, exec_id: str) -> None:
         raise forbidden(f"only the owner of execution {exec_id} (or its runtime) may write its journal")
 
 
+_Row = TypeVar("_Row")
+
+
 def redact_lease(who: Principal, row: dict[str, Any]) -> dict[str, Any]:
     """An execution row as `who` may see it: the lease (the runner's fencing token) only for its owner, its
     runtime and admins."""
@@ -144,7 +148,7 @@ def redact_lease(who: Principal, row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "lease_owner": None}
 
 
-def require_row(row: Any, what: str) -> Any:
+def require_row(row: _Row | None, what: str) -> _Row:
     """404 if a lookup found nothing."""
     if row is None:
         raise ApiError(404, "NotFound", f"{what} does not exist")

@@ -37,14 +37,16 @@ def check_key(key: Any, *, reserved_ok: bool = False) -> str:
         raise KitaruUsageError(
             f"memory key {key!r} is under the reserved prefix {RESERVED_PREFIX!r}, which only compaction writes;"
             " choose another key")
-    return key  # type: ignore[no-any-return]
+    result: str = key
+    return result
 
 
 def check_scope_type(scope_type: Any) -> str:
     """namespace | flow | execution; else KitaruUsageError."""
     if scope_type not in SCOPE_TYPES:
         raise KitaruUsageError(f"invalid scope_type {scope_type!r}; use one of {', '.join(SCOPE_TYPES)}")
-    return scope_type  # type: ignore[no-any-return]
+    result: str = scope_type
+    return result
 
 
 def _entry(row: Any) -> dict[str, Any]:

@@ -96,15 +96,18 @@ class RemoteStateService(RemoteMemory):
                         offset: int = 0, before: tuple[float, str] | None = None) -> list[dict[str, Any]]:
         """Newest first; filter by flow/status; page by offset or keyset (`before`)."""
         bt, bid = before if before else (None, None)
-        return self._get("/executions", flow=flow, status=status, limit=limit, offset=offset,  # type: ignore[no-any-return]
-                         before_created_at=bt, before_id=bid)["items"]
+        result: list[dict[str, Any]] = self._get("/executions", flow=flow, status=status, limit=limit, offset=offset,
+                                                 before_created_at=bt, before_id=bid)["items"]
+        return result
 
     def claim_execution(self, exec_id: str, *, owner: str, lease_ttl: float,
                         statuses: Sequence[str] = RESUMABLE) -> dict[str, Any]:
         """Take the lease of an execution in one of `statuses` and mark it running."""
         try:
-            return self.http.request("POST", f"/executions/{_q(exec_id)}/claim",  # type: ignore[no-any-return]
-                                     json={"owner": owner, "lease_ttl": lease_ttl, "statuses": list(statuses)})[0]
+            result: dict[str, Any] = self.http.request(
+                "POST", f"/executions/{_q(exec_id)}/claim",
+                json={"owner": owner, "lease_ttl": lease_ttl, "statuses": list(statuses)})[0]
+            return result
         except KitaruStateError:
             row = self.get_execution(exec_id)
             if row is not None and row["lease_owner"] == owner and row["status"] == "running":
@@ -129,17 +132,20 @@ class RemoteStateService(RemoteMemory):
 
     def request_cancel(self, exec_id: str) -> dict[str, Any]:
         """Cancel: a waiting/failed execution ends now; a running one stops at its next checkpoint."""
-        return self._send("POST", f"/executions/{_q(exec_id)}/cancel")  # type: ignore[no-any-return]
+        result: dict[str, Any] = self._send("POST", f"/executions/{_q(exec_id)}/cancel")
+        return result
 
     def expire_lost_runners(self, job_status: JobStatusLookup | None = None) -> list[dict[str, Any]]:
         """Mark running executions whose lease expired as failed; return them (the server asks the orchestrators
         itself, so `job_status` is not used)."""
-        return self._send("POST", "/executions/expire-lost")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._send("POST", "/executions/expire-lost")
+        return result
 
     def continue_execution(self, exec_id: str, statuses: Sequence[str]) -> dict[str, Any]:
         """Ask the server to continue an execution of a remote stack (it dispatches the runner as the owner)."""
-        return self._send("POST", f"/executions/{_q(exec_id)}/continue",  # type: ignore[no-any-return]
-                          {"statuses": list(statuses)})
+        result: dict[str, Any] = self._send("POST", f"/executions/{_q(exec_id)}/continue",
+                                            {"statuses": list(statuses)})
+        return result
 
     def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
         """Remember where an execution's latest runner was dispatched."""
@@ -176,11 +182,13 @@ class RemoteStateService(RemoteMemory):
     # ------------------------------------------------------------------- journal
     def load_journal(self, exec_id: str) -> list[dict[str, Any]]:
         """Every checkpoint call of an execution, in call order."""
-        return self._get(f"/executions/{_q(exec_id)}/calls")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get(f"/executions/{_q(exec_id)}/calls")
+        return result
 
     def load_attempts(self, exec_id: str) -> list[dict[str, Any]]:
         """Every attempt of every checkpoint call of an execution."""
-        return self._get(f"/executions/{_q(exec_id)}/attempts")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get(f"/executions/{_q(exec_id)}/attempts")
+        return result
 
     def check_boundary(self, exec_id: str, *, owner: str) -> None:
         """Raise LeaseLost / CancelRequested unless `owner` may continue."""
@@ -217,20 +225,24 @@ class RemoteStateService(RemoteMemory):
 
     def find_cached_output(self, cache_key: str) -> dict[str, Any] | None:
         """The newest completed call with this cache key, if any."""
-        return self._maybe(f"/cache/{_q(cache_key)}")  # type: ignore[no-any-return]
+        result: dict[str, Any] | None = self._maybe(f"/cache/{_q(cache_key)}")
+        return result
 
     # --------------------------------------------------------------------- waits
     def open_wait(self, wait: dict[str, Any]) -> dict[str, Any]:
         """Create the pending wait if it does not exist yet; return the stored wait."""
-        return self._send("POST", f"/executions/{_q(wait['exec_id'])}/waits", wait)  # type: ignore[no-any-return]
+        result: dict[str, Any] = self._send("POST", f"/executions/{_q(wait['exec_id'])}/waits", wait)
+        return result
 
     def get_wait(self, exec_id: str, invocation_id: str) -> dict[str, Any] | None:
         """One wait of an execution, by its invocation id."""
-        return self._maybe(f"/executions/{_q(exec_id)}/waits/{quote(invocation_id)}")  # type: ignore[no-any-return]
+        result: dict[str, Any] | None = self._maybe(f"/executions/{_q(exec_id)}/waits/{quote(invocation_id)}")
+        return result
 
     def list_waits(self, exec_id: str | None = None, status: str | None = "pending") -> list[dict[str, Any]]:
         """Waits of one execution (or of all), optionally only those with `status`."""
-        return self._get("/waits", exec_id=exec_id, status=status or "any")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get("/waits", exec_id=exec_id, status=status or "any")
+        return result
 
     def resolve_wait(self, exec_id: str, invocation_id: str, *, status: str, answer: Any = None) -> bool:
         """Answer or abort a pending wait; False if it was not pending."""
@@ -259,8 +271,9 @@ class RemoteStateService(RemoteMemory):
         `wait` > 0 long-polls: the server answers as soon as a line arrives or the execution stops
         running, at the latest after `wait` seconds (at most 25).
         """
-        return self._get(f"/executions/{_q(exec_id)}/logs", invocation_id=invocation_id,  # type: ignore[no-any-return]
-                         after_id=after_id, limit=limit, wait=min(wait, 25.0) or None)
+        result: list[dict[str, Any]] = self._get(f"/executions/{_q(exec_id)}/logs", invocation_id=invocation_id,
+                                                 after_id=after_id, limit=limit, wait=min(wait, 25.0) or None)
+        return result
 
     # ----------------------------------------------------------------- artifacts
     def save_artifact(self, record: dict[str, Any]) -> None:
@@ -270,7 +283,8 @@ class RemoteStateService(RemoteMemory):
 
     def list_artifacts(self, exec_id: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         """Artifacts, optionally of one execution and/or with one name, newest first."""
-        return self._get("/artifacts", exec_id=exec_id, name=name)  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get("/artifacts", exec_id=exec_id, name=name)
+        return result
 
     # ------------------------------------------------------ settings & key/value
     def get_setting(self, key: str) -> Any:
@@ -291,11 +305,13 @@ class RemoteStateService(RemoteMemory):
             raise KitaruContextError(
                 f"cannot read secret {name!r}: on a Kitaru server secret values are write-only and only a flow's"
                 " runtime can read them; use it inside a @flow (or keep the value in this process's environment)")
-        return self._maybe(f"/secrets/{_q(name)}/value")  # type: ignore[no-any-return]
+        result: dict[str, str] | None = self._maybe(f"/secrets/{_q(name)}/value")
+        return result
 
     def list_secrets(self) -> list[dict[str, Any]]:
         """Secret names and their keys (never values)."""
-        return self._get("/secrets")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get("/secrets")
+        return result
 
     def delete_secret(self, name: str) -> bool:
         """Delete a secret; False if it did not exist."""
@@ -311,7 +327,8 @@ class RemoteStateService(RemoteMemory):
 
     def list_model_aliases(self) -> list[dict[str, Any]]:
         """All model aliases, sorted by alias."""
-        return self._get("/models")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get("/models")
+        return result
 
     # -------------------------------------------------------------------- stacks
     def put_stack(self, name: str, spec: dict[str, Any]) -> None:
@@ -320,11 +337,13 @@ class RemoteStateService(RemoteMemory):
 
     def get_stack(self, name: str) -> dict[str, Any] | None:
         """One stack row, or None."""
-        return self._maybe(f"/stacks/{_q(name)}")  # type: ignore[no-any-return]
+        result: dict[str, Any] | None = self._maybe(f"/stacks/{_q(name)}")
+        return result
 
     def list_stacks(self) -> list[dict[str, Any]]:
         """All stacks, sorted by name."""
-        return self._get("/stacks")  # type: ignore[no-any-return]
+        result: list[dict[str, Any]] = self._get("/stacks")
+        return result
 
     def delete_stack(self, name: str) -> bool:
         """Delete a stack; False if it did not exist."""
@@ -341,8 +360,9 @@ class RemoteStateService(RemoteMemory):
     def mint_credentials(self, stack: str, *, component: str = "artifact_store", access: str = "read",
                          scope: str = "", ttl: int = 900) -> dict[str, Any]:
         """Short-lived credentials for a stack component, brokered by the server."""
-        return self._send("POST", f"/stacks/{_q(stack)}/credentials",  # type: ignore[no-any-return]
-                          {"component": component, "access": access, "scope": scope, "ttl": ttl})
+        result: dict[str, Any] = self._send("POST", f"/stacks/{_q(stack)}/credentials",
+                                            {"component": component, "access": access, "scope": scope, "ttl": ttl})
+        return result
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -48,7 +48,8 @@ class OrchestratorConformance:
         while True:
             status = orchestrator.status(job_id)
             if status.state in states:
-                return status  # type: ignore[no-any-return]
+                result: JobStatus = status
+                return result
             assert time.monotonic() < deadline, f"job {job_id} still {status.state} after {self.timeout}s"
             time.sleep(self.poll)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru.store._rows import to_dict
+
+if TYPE_CHECKING:
+    from kitaru.store import StateStore
 
 PAGE_SIZE = 50
 STATUSES = ("running", "waiting", "completed", "failed", "cancelled")
@@ -193,7 +196,7 @@ def _text(kind: str, text: str, size: int) -> dict[str, Any]:
     return {"kind": kind, "text": text[:PREVIEW_CHARS], "truncated": len(text) > PREVIEW_CHARS, "size": size}
 
 
-def journal_refs(state: Any, exec_row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def journal_refs(state: StateStore, exec_row: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every blob ref an execution may show, by sha256: its inputs, result, checkpoint outputs, artifacts."""
     refs: dict[str, dict[str, Any]] = {}
     for ref in (exec_row.get("inputs"), exec_row.get("result")):

@@ -99,7 +99,8 @@ def _own_key(ctx: Any, who: Principal, kid: str) -> dict[str, Any]:
     key = require_row(ctx.identity.get_key(kid), f"API key {kid}")
     if not who.is_admin and key["principal_id"] != who.sub:
         raise ApiError(404, "NotFound", f"API key {kid} does not exist")
-    return key  # type: ignore[no-any-return]
+    result: dict[str, Any] = key
+    return result
 
 
 @router.get("/api-keys")

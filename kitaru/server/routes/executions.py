@@ -34,7 +34,7 @@ def create_execution(body: CreateExecution, ctx: Ctx, who: Who) -> dict[str, Any
                 "waits": [w.model_dump(by_alias=True) for w in body.seed.waits]}
     record = {**body.record.model_dump(), "owner_id": who.sub, "owner_name": who.name}  # the caller owns it, always
     ctx.state.create_execution(record, owner=body.owner, lease_ttl=body.lease_ttl, seed=seed)
-    return require_row(ctx.state.get_execution(body.record.id), "execution")  # type: ignore[no-any-return]
+    return require_row(ctx.state.get_execution(body.record.id), "execution")
 
 
 @router.get("/executions")

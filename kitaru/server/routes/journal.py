@@ -79,4 +79,4 @@ def cache_index(flow: Annotated[str, Query(min_length=1, max_length=255)], ctx: 
 def find_cached_output(cache_key: Annotated[str, Path(min_length=1, max_length=64)], ctx: Ctx, who: Who) -> dict[str, Any]:
     """The caller's newest completed output with this cache key (404 if none): a runtime token finds its
     execution owner's outputs, a user its own; never another principal's."""
-    return require_row(ctx.state.find_cached_output(cache_key, owner_id=who.sub), "cache entry")  # type: ignore[no-any-return]
+    return require_row(ctx.state.find_cached_output(cache_key, owner_id=who.sub), "cache entry")

@@ -106,7 +106,7 @@ def list_entries(ctx: Ctx, who: Who, scope: Scope,
 def get_entry(ctx: Ctx, who: Who, scope: Scope, key: Key,
               version: Version = None) -> dict[str, Any]:
     """The latest (or a given) version of a key, tombstones included."""
-    return require_row(ctx.state.memory_get(scope, key, version), f"memory key {key!r} in scope {scope!r}")  # type: ignore[no-any-return]
+    return require_row(ctx.state.memory_get(scope, key, version), f"memory key {key!r} in scope {scope!r}")
 
 
 @router.get("/memory/history")

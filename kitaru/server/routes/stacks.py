@@ -27,7 +27,7 @@ def list_stacks(ctx: Ctx, who: Who) -> list[dict[str, Any]]:
 @router.get("/stacks/{name}")
 def get_stack(name: Name, ctx: Ctx, who: Who) -> dict[str, Any]:
     """One stack."""
-    return require_row(ctx.state.get_stack(name), f"stack {name!r}")  # type: ignore[no-any-return]
+    return require_row(ctx.state.get_stack(name), f"stack {name!r}")
 
 
 @router.put("/stacks/{name}", status_code=204)

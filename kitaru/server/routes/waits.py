@@ -33,7 +33,7 @@ def list_execution_waits(exec_id: ExecId, ctx: Ctx, who: Who, status: Status = "
 def get_wait(exec_id: ExecId, invocation_id: str, ctx: Ctx, who: Who) -> dict[str, Any]:
     """One wait by its invocation id."""
     require_execution(who, exec_id)
-    return require_row(ctx.state.get_wait(exec_id, invocation_id), f"wait {invocation_id!r}")  # type: ignore[no-any-return]
+    return require_row(ctx.state.get_wait(exec_id, invocation_id), f"wait {invocation_id!r}")
 
 
 @router.post("/executions/{exec_id}/waits/resolve")
