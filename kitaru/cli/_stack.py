@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kitaru.cli._base import Out, OutputFormat, OutputOpt, new_app
 
+if TYPE_CHECKING:
+    from kitaru.plugins import Kind
+
 app = new_app("Stacks: named compositions of orchestrator, artifact store and container registry.")
 
 StackName = Annotated[str, typer.Argument(help="Stack name.", show_default=False)]
-_KINDS = ("orchestrator", "artifact_store", "container_registry")
+_KINDS: tuple[Kind, ...] = ("orchestrator", "artifact_store", "container_registry")
 
 
 def _components(spec: dict[str, Any]) -> str:
@@ -58,7 +61,7 @@ def _flavor_notes(spec: dict[str, Any]) -> list[str]:
     notes = []
     for kind in _KINDS:
         component = spec.get(kind)
-        flavor = pm.find_flavor(kind, component["flavor"]) if isinstance(component, dict) else None  # type: ignore[arg-type]
+        flavor = pm.find_flavor(kind, component["flavor"]) if isinstance(component, dict) else None
         if flavor is not None and flavor.description:
             notes.append(f"{kind.replace('_', ' ')} ({flavor.name}): {flavor.description}")
     return notes

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from kitaru.errors import KitaruUsageError
 
+if TYPE_CHECKING:
+    from kitaru.plugins import Kind
+
 # --type → orchestrator flavor, and the plugin that provides it
 STACK_TYPES = {"local": ("local", None), "kubernetes": ("kubernetes", "kitaru-k8s"),
                "vertex": ("vertex", "kitaru-vertex"), "sagemaker": ("sagemaker", "kitaru-sagemaker")}
-_KINDS = ("orchestrator", "artifact_store", "container_registry")
+_KINDS: tuple[Kind, ...] = ("orchestrator", "artifact_store", "container_registry")
 # registry hosts that need a cloud plugin's flavor (credentials come from the cloud identity)
 _REGISTRY_HOSTS = ((".dkr.ecr.", "ecr"), ("-docker.pkg.dev", "gar"), (".azurecr.io", "acr"))
 
 
-def _flavor(kind: str, name: str) -> None:
+def _flavor(kind: Kind, name: str) -> None:
     """Fail with the plugin to install if flavor `name` of `kind` is not installed."""
     from kitaru.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
-    if pm.find_flavor(kind, name) is None:  # type: ignore[arg-type]
-        raise KitaruUsageError(pm.missing_flavor_message(kind, name))  # type: ignore[arg-type]
+    if pm.find_flavor(kind, name) is None:
+        raise KitaruUsageError(pm.missing_flavor_message(kind, name))
 
 
 def artifact_store_for(uri: str) -> dict[str, Any]:

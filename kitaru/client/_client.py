@@ -53,8 +53,9 @@ class ExecutionsAPI:
             return row
         if len(exec_id) >= _MIN_PREFIX:
             found = self._state.find_executions(exec_id, limit=2)
-            if len(found) == 1:
-                return self._state.get_execution(found[0])  # type: ignore[return-value]
+            hit = self._state.get_execution(found[0]) if len(found) == 1 else None
+            if hit is not None:
+                return hit
             if len(found) > 1:
                 raise KitaruUsageError(f"execution id prefix {exec_id!r} is ambiguous; type more characters")
         raise ExecutionNotFoundError(
@@ -292,7 +293,8 @@ class ExecutionsAPI:
         row = self._state.get_execution(exec_id)
         if row is not None and not self._is_owner(row):
             return  # the answer is recorded; the owner's side continues it (see continuation_note)
-        if self._state.get_execution(exec_id)["status"] == "waiting":  # type: ignore[index]
+        current = self._state.get_execution(exec_id)
+        if current is not None and current["status"] == "waiting":
             try:
                 claim_and_dispatch(exec_id, ("waiting",))
             except KitaruStateError:

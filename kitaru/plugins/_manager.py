@@ -30,7 +30,7 @@ class PluginInfo:
     builtin: bool = False
     status: Literal["loaded", "failed", "disabled"] = "loaded"
     error: str | None = None
-    flavors: list[tuple[str, str]] = field(default_factory=list)
+    flavors: list[tuple[Kind, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for `kitaru plugins list -o json`."""
@@ -116,7 +116,7 @@ class PluginManager:
 
     def _forget(self, name: str, info: PluginInfo) -> None:
         for kind, flavor in info.flavors:
-            self._registry.flavors.pop((kind, flavor), None)  # type: ignore[arg-type]
+            self._registry.flavors.pop((kind, flavor), None)
         info.flavors = []
         self._pm.unregister(name=name)
 

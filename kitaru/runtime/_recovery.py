@@ -8,6 +8,7 @@ loop (kitaru/server/_reconciler.py) does the same periodically."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from kitaru.store import StateStore
 
@@ -15,7 +16,7 @@ _MIN_INTERVAL = 0.25
 _last_sweep: dict[int, float] = {}
 
 
-def owned_here(state: StateStore, row: dict) -> bool:  # type: ignore[type-arg]
+def owned_here(state: StateStore, row: dict[str, Any]) -> bool:
     """Whether this process acts as the execution's owner (embedded: always): only then may it run its code."""
     owner = row.get("owner_id")
     return owner is None or state.server is None or owner == state.server.me()["id"]

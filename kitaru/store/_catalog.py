@@ -27,7 +27,7 @@ class CatalogService:
     def get_setting(self, key: str) -> Any:
         """A JSON setting (e.g. the active stack), or None."""
         rows = self.db.query("SELECT value FROM settings WHERE key = :k", {"k": key})
-        return to_dict(rows[0])["value"] if rows else None  # type: ignore[index]
+        return to_dict(rows[0])["value"] if rows else None
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON setting."""
@@ -131,7 +131,7 @@ class CatalogService:
 
     def list_model_aliases(self) -> list[dict[str, Any]]:
         """All model aliases, sorted by alias."""
-        return [to_dict(r) for r in self.db.query("SELECT * FROM model_aliases ORDER BY alias")]  # type: ignore[misc]
+        return [to_dict(r) for r in self.db.query("SELECT * FROM model_aliases ORDER BY alias")]
 
     # -------------------------------------------------------------------- stacks
     def put_stack(self, name: str, spec: dict[str, Any]) -> None:
@@ -153,7 +153,7 @@ class CatalogService:
 
     def list_stacks(self) -> list[dict[str, Any]]:
         """All stacks, sorted by name."""
-        return [to_dict(r) for r in self.db.query("SELECT * FROM stacks ORDER BY name")]  # type: ignore[misc]
+        return [to_dict(r) for r in self.db.query("SELECT * FROM stacks ORDER BY name")]
 
     def delete_stack(self, name: str) -> bool:
         """Delete a stack; False if it did not exist."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, overload
 
 JSON_COLUMNS = frozenset(
     {"flow_source", "config", "inputs", "result", "failure", "metadata", "output", "error", "schema", "answer", "tags", "ref", "spec", "data", "value"}
@@ -15,6 +15,14 @@ JSON_COLUMNS = frozenset(
 def dumps(value: Any) -> str | None:
     """Encode a JSON column value (None stays NULL)."""
     return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+
+
+@overload
+def to_dict(row: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+@overload
+def to_dict(row: None) -> None: ...
 
 
 def to_dict(row: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from kitaru.errors import KitaruBackendError
 from kitaru.store._rows import Buffered
 
 
-class _Row(dict):  # type: ignore[type-arg]
+class _Row(dict[str, Any]):
     """A row addressable by column name and by position, like sqlite3.Row."""
 
     def __init__(self, mapping: Mapping[str, Any]) -> None:

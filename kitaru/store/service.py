@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from kitaru.errors import KitaruStateError
@@ -150,6 +150,13 @@ class StateService(CatalogService, MemoryService):
         rows = self.db.query("SELECT * FROM executions WHERE id = :id", {"id": exec_id})
         return as_read(to_dict(rows[0]), now()) if rows else None  # type: ignore[arg-type]
 
+    def _existing(self, exec_id: str) -> dict[str, Any]:
+        """An execution this call just wrote (gone only if it was deleted concurrently: then a state error)."""
+        row = self.get_execution(exec_id)
+        if row is None:
+            raise KitaruStateError(f"execution {exec_id} was deleted while it was being updated")
+        return row
+
     def find_executions(self, prefix: str, limit: int = 10) -> list[str]:
         """Execution ids starting with `prefix` (for short ids typed by humans)."""
         rows = self.db.query(
@@ -186,7 +193,7 @@ class StateService(CatalogService, MemoryService):
             " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
             params,
         )
-        return [as_read(to_dict(r), t) for r in rows]  # type: ignore[arg-type]
+        return [as_read(to_dict(r), t) for r in rows]
 
     def claim_execution(
         self, exec_id: str, *, owner: str, lease_ttl: float, statuses: Sequence[str] = RESUMABLE
@@ -221,8 +228,9 @@ class StateService(CatalogService, MemoryService):
                                            f" or replay it (`kitaru executions replay {exec_id} --from <checkpoint>`)")
                 wanted = ", ".join(s for s in statuses if s in CLAIMABLE) or "waiting or failed"
                 raise KitaruStateError(f"execution {exec_id} is {status}; only {wanted} executions can be continued")
-            row = tx.execute("SELECT * FROM executions WHERE id = :id", {"id": exec_id}).fetchone()
-        return to_dict(row)  # type: ignore[return-value]
+            claimed: Mapping[str, Any] = tx.execute("SELECT * FROM executions WHERE id = :id",
+                                                    {"id": exec_id}).fetchone()
+        return to_dict(claimed)
 
     def renew_lease(self, exec_id: str, *, owner: str, lease_ttl: float) -> bool:
         """Extend this runner's lease; False if it was lost. One statement, also the heartbeat's cancel
@@ -280,7 +288,7 @@ class StateService(CatalogService, MemoryService):
                     {"t": t, "id": exec_id, "f": dumps({"origin": "cancelled", "reason": "cancelled by user", "message": "cancelled"})},
                 )
                 tx.execute("UPDATE waits SET status = 'aborted' WHERE exec_id = :id AND status = 'pending'", {"id": exec_id})
-        return self.get_execution(exec_id)  # type: ignore[return-value]
+        return self._existing(exec_id)
 
     def expire_lost_runners(self, job_status: JobStatusLookup | None = None) -> list[dict[str, Any]]:
         """Mark running executions whose lease expired as failed; return them.
@@ -313,7 +321,7 @@ class StateService(CatalogService, MemoryService):
                 )
                 if cur.rowcount == 1:
                     lost.append(row["id"])
-        return [self.get_execution(i) for i in lost]  # type: ignore[misc]
+        return [row for i in lost if (row := self.get_execution(i)) is not None]
 
     def hold_lease(self, name: str, *, holder: str, ttl: float) -> bool:
         """Take or renew the named lease for `holder` (free, expired or already its own): which one of several
@@ -371,14 +379,14 @@ class StateService(CatalogService, MemoryService):
     def load_journal(self, exec_id: str) -> list[dict[str, Any]]:
         """Every checkpoint call of an execution, in call order."""
         rows = self.db.query("SELECT * FROM checkpoint_calls WHERE exec_id = :id ORDER BY seq", {"id": exec_id})
-        return [to_dict(r) for r in rows]  # type: ignore[misc]
+        return [to_dict(r) for r in rows]
 
     def load_attempts(self, exec_id: str) -> list[dict[str, Any]]:
         """Every attempt of every checkpoint call of an execution."""
         rows = self.db.query(
             "SELECT * FROM checkpoint_attempts WHERE exec_id = :id ORDER BY started_at, attempt", {"id": exec_id}
         )
-        return [to_dict(r) for r in rows]  # type: ignore[misc]
+        return [to_dict(r) for r in rows]
 
     def check_boundary(self, exec_id: str, *, owner: str) -> None:
         """A checkpoint boundary: raise LeaseLost if `owner` lost the lease, CancelRequested if asked to stop."""
@@ -580,10 +588,10 @@ class StateService(CatalogService, MemoryService):
                 " ON CONFLICT (exec_id, invocation_id) DO NOTHING",
                 {**wait, "schema": dumps(wait.get("schema")), "metadata": dumps(wait.get("metadata") or {}), "t": t},
             )
-            row = tx.execute(
+            stored: Mapping[str, Any] = tx.execute(
                 "SELECT * FROM waits WHERE exec_id = :exec_id AND invocation_id = :invocation_id", wait
             ).fetchone()
-        return to_dict(row)  # type: ignore[return-value]
+        return to_dict(stored)
 
     def get_wait(self, exec_id: str, invocation_id: str) -> dict[str, Any] | None:
         """One wait of an execution, by its invocation id."""
@@ -602,7 +610,7 @@ class StateService(CatalogService, MemoryService):
             where.append("status = :s")
             params["s"] = status
         rows = self.db.query(f"SELECT * FROM waits WHERE {' AND '.join(where)} ORDER BY created_at", params)
-        return [to_dict(r) for r in rows]  # type: ignore[misc]
+        return [to_dict(r) for r in rows]
 
     def resolve_wait(self, exec_id: str, invocation_id: str, *, status: str, answer: Any = None) -> bool:
         """Answer or abort a pending wait; False if it was not pending (someone else won)."""
@@ -644,7 +652,7 @@ class StateService(CatalogService, MemoryService):
         while True:
             rows = [to_dict(r) for r in self.db.query(sql, params)]
             if rows or time.monotonic() >= deadline:
-                return rows  # type: ignore[return-value]
+                return rows
             row = self.get_execution(exec_id)
             if row is None or row["status"] != "running":
                 return []  # nothing more comes until someone resumes it
@@ -675,7 +683,7 @@ class StateService(CatalogService, MemoryService):
             where.append("name = :n")
             params["n"] = name
         rows = self.db.query(f"SELECT * FROM artifacts WHERE {' AND '.join(where)} ORDER BY created_at DESC", params)
-        return [to_dict(r) for r in rows]  # type: ignore[misc]
+        return [to_dict(r) for r in rows]
 
 _LOST_UNRECORDED = ("status = 'running' AND lease_expires_at < :now"
                     " AND (orchestrator IS NULL OR orchestrator = 'local')")
