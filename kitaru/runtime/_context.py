@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kitaru.artifacts import ArtifactStore
     from kitaru.config._models import KitaruConfig
     from kitaru.runtime._capture import LogSink
+    from kitaru.runtime._isolated import CheckpointJobs
     from kitaru.store import StateStore
 
 
@@ -57,7 +58,7 @@ class ExecutionContext:
     stop_reason: str | None = None
     sink: LogSink | None = None
     executor: ThreadPoolExecutor | None = None
-    jobs: Any = None  # where isolated checkpoints are submitted (resolved on first use)
+    jobs: CheckpointJobs | None = None  # where isolated checkpoints are submitted (resolved on first use)
     inflight: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
     marked: set[str] = field(default_factory=set)
     mark_lock: threading.Lock = field(default_factory=threading.Lock)

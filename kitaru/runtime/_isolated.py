@@ -24,11 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kitaru.errors import KitaruFeatureNotAvailableError, KitaruRuntimeError, KitaruUsageError
-from kitaru.plugins._protocols import JobSpec, JobStatus
+from kitaru.plugins._protocols import JobSpec, JobStatus, Orchestrator
+from kitaru.runtime._capture import write_original_stderr
 
 if TYPE_CHECKING:
+    from kitaru.artifacts import ArtifactStore
+    from kitaru.config._models import KitaruConfig
+    from kitaru.runtime._capture import LogSink
     from kitaru.runtime._context import ExecutionContext
-    from kitaru.store import ServerLink
+    from kitaru.store import ServerLink, StateStore
 
 JOB_ENV = "KITARU_CHECKPOINT_JOB"
 _MAX_POLL = 0.5
@@ -89,7 +93,7 @@ def checkpoint_target(fn: Callable[..., Any], name: str) -> dict[str, Any]:
     return {"module": None if module in _MAIN_MODULES else module, "qualname": qualname}
 
 
-def _await_outcome(ctx: ExecutionContext, jobs: Any, job_id: str, result: str, inv: str) -> dict[str, Any]:
+def _await_outcome(ctx: ExecutionContext, jobs: CheckpointJobs, job_id: str, result: str, inv: str) -> dict[str, Any]:
     """Poll (with backoff, bounded by `job_timeout()`) for the outcome; stop at a cancel or a lost lease."""
     deadline = time.monotonic() + job_timeout()
     delay = 0.02
@@ -114,15 +118,15 @@ def _await_outcome(ctx: ExecutionContext, jobs: Any, job_id: str, result: str, i
         delay = min(delay * 1.5, _MAX_POLL)
 
 
-def _status(jobs: Any, job_id: str) -> JobStatus | None:
+def _status(jobs: CheckpointJobs, job_id: str) -> JobStatus | None:
     try:
-        return jobs.status(job_id)  # type: ignore[no-any-return]
+        return jobs.status(job_id)
     except Exception as exc:  # noqa: BLE001 - a flaky backend read: the outcome document stays the truth
-        sys.__stderr__.write(f"kitaru: cannot read the status of checkpoint job {job_id.split('|')[0]}: {exc}\n")
+        write_original_stderr(f"kitaru: cannot read the status of checkpoint job {job_id.split('|')[0]}: {exc}\n")
         return None
 
 
-def _read_outcome(store: Any, key: str) -> dict[str, Any] | None:
+def _read_outcome(store: ArtifactStore, key: str) -> dict[str, Any] | None:
     if not store.exists(key):
         return None
     with store.open(key) as f:
@@ -151,18 +155,18 @@ def _rebuilt_error(ctx: ExecutionContext, outcome: dict[str, Any]) -> BaseExcept
     return exc  # type: ignore[no-any-return]
 
 
-def _cancel_quietly(jobs: Any, job_id: str) -> None:
+def _cancel_quietly(jobs: CheckpointJobs, job_id: str) -> None:
     try:
         jobs.cancel(job_id)
     except Exception as exc:  # noqa: BLE001 - the runner is stopping anyway; say what may be left behind
-        sys.__stderr__.write(f"kitaru: could not stop checkpoint job {job_id.split('|')[0]}: {exc}\n")
+        write_original_stderr(f"kitaru: could not stop checkpoint job {job_id.split('|')[0]}: {exc}\n")
 
 
-def _delete_quietly(store: Any, key: str) -> None:
+def _delete_quietly(store: ArtifactStore, key: str) -> None:
     try:
         store.delete(key)
     except Exception as exc:  # noqa: BLE001 - a leftover outcome document is harmless
-        sys.__stderr__.write(f"kitaru: could not delete the outcome document {key}: {exc}\n")
+        write_original_stderr(f"kitaru: could not delete the outcome document {key}: {exc}\n")
 
 
 # ------------------------------------------------------------------------------------------ where jobs go
@@ -183,7 +187,7 @@ def checkpoint_job_spec(exec_id: str, job: dict[str, Any], *, remote: bool, home
 class DirectJobs:
     """Submits to the stack's orchestrator from this process (embedded store, or a local orchestrator)."""
 
-    def __init__(self, orchestrator: Any, home: Path) -> None:
+    def __init__(self, orchestrator: Orchestrator, home: Path) -> None:
         self.orchestrator, self.home, self.flavor = orchestrator, home, orchestrator.flavor
 
     def submit(self, ctx: ExecutionContext, job: dict[str, Any]) -> str:
@@ -197,7 +201,7 @@ class DirectJobs:
         return str(self.orchestrator.submit(spec))
 
     def status(self, job_id: str) -> JobStatus:
-        return self.orchestrator.status(job_id)  # type: ignore[no-any-return]
+        return self.orchestrator.status(job_id)
 
     def cancel(self, job_id: str) -> None:
         self.orchestrator.cancel(job_id)
@@ -220,10 +224,13 @@ class ServerJobs:
         self.server.cancel_checkpoint_job(self.exec_id, handle)
 
 
+CheckpointJobs = DirectJobs | ServerJobs
+"""Where an execution's isolated checkpoints are submitted, followed and stopped."""
+
 _runners_lock = threading.Lock()
 
 
-def job_runner(ctx: ExecutionContext) -> Any:
+def job_runner(ctx: ExecutionContext) -> CheckpointJobs:
     """Where this execution's isolated checkpoints go (resolved once per flow body)."""
     with _runners_lock:
         if ctx.jobs is None:
@@ -231,12 +238,12 @@ def job_runner(ctx: ExecutionContext) -> Any:
         return ctx.jobs
 
 
-def _resolve_runner(ctx: ExecutionContext) -> Any:
+def _resolve_runner(ctx: ExecutionContext) -> CheckpointJobs:
     from kitaru.config._paths import resolve_home
     from kitaru.stacks import resolve_stack
 
     home = resolve_home()
-    stack = resolve_stack(getattr(ctx.config, "stack", None), home=home, state=ctx.state)
+    stack = resolve_stack(ctx.config.stack, home=home, state=ctx.state)
     flavor = (stack.spec.get("orchestrator") or {}).get("flavor", "local")
     server = ctx.state.server
     if server is not None and flavor != "local":
@@ -281,8 +288,8 @@ def run_checkpoint_job(exec_id: str, inv: str) -> int:
     return 0 if outcome["status"] == "completed" else 1
 
 
-def _compute(exec_id: str, job: dict[str, Any], row: dict[str, Any], config: Any, state: Any, store: Any,
-             home: Path) -> dict[str, Any]:
+def _compute(exec_id: str, job: dict[str, Any], row: dict[str, Any], config: KitaruConfig, state: StateStore,
+             store: ArtifactStore, home: Path) -> dict[str, Any]:
     from kitaru.artifacts import get_value, put_value
     from kitaru.runtime._capture import LogSink, install_capture
     from kitaru.runtime._context import ExecutionContext, _checkpoint, _checkpoint_metadata, _current
@@ -333,10 +340,10 @@ def _load_target(flow_source: dict[str, Any], target: dict[str, Any], home: Path
     fn = obj.fn if isinstance(obj, Checkpoint) else obj
     if not callable(fn):
         raise KitaruUsageError(f"{target['qualname']!r} is not a checkpoint function")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
-def _pickled(store: Any, exc: BaseException) -> dict[str, Any] | None:
+def _pickled(store: ArtifactStore, exc: BaseException) -> dict[str, Any] | None:
     """The exception as a blob, so the runner can re-raise its own type (None if it does not serialize)."""
     from kitaru.artifacts import put_value
 
@@ -350,7 +357,7 @@ def _pickled(store: Any, exc: BaseException) -> dict[str, Any] | None:
 class _Flusher(threading.Thread):
     """Ships the job's captured log lines while the checkpoint runs (the runner's heartbeat does it inline)."""
 
-    def __init__(self, sink: Any) -> None:
+    def __init__(self, sink: LogSink | None) -> None:
         super().__init__(name="kitaru-job-logs", daemon=True)
         self.sink, self._done = sink, threading.Event()
         if sink is not None:
@@ -361,10 +368,12 @@ class _Flusher(threading.Thread):
             self._flush()
 
     def _flush(self) -> None:
+        if self.sink is None:
+            return
         try:
             self.sink.flush()
         except Exception as exc:  # noqa: BLE001 - kept and sent again by the next flush
-            sys.__stderr__.write(f"kitaru: shipping checkpoint job logs failed: {exc}\n")
+            write_original_stderr(f"kitaru: shipping checkpoint job logs failed: {exc}\n")
 
     def stop(self) -> None:
         if self.sink is None:
@@ -374,4 +383,4 @@ class _Flusher(threading.Thread):
         try:
             self.sink.close()
         except Exception as exc:  # noqa: BLE001
-            sys.__stderr__.write(f"kitaru: shipping checkpoint job logs failed: {exc}\n")
+            write_original_stderr(f"kitaru: shipping checkpoint job logs failed: {exc}\n")

@@ -105,6 +105,7 @@ def run_step(
         token_cp, token_md = _checkpoint.set(inv), _checkpoint_metadata.set(metadata)
         started = time.perf_counter()
         ref = None
+        value: T
         try:
             if spec.isolated:  # its own job on the stack's orchestrator; recorded below like any call
                 from kitaru.runtime._isolated import run_isolated

@@ -18,6 +18,7 @@ from kitaru.auth import Principal
 from kitaru.errors import KitaruError, KitaruStateError, KitaruUsageError
 from kitaru.server._deps import require_admin, require_user
 from kitaru.server._errors import ApiError, classify_error, forbidden
+from kitaru.server._models import ContinueFrom
 from kitaru.ui._pages import execution_row, render_admin
 from kitaru.ui._session import (
     SESSION_TTL,
@@ -206,7 +207,7 @@ def cancel(request: Request, exec_id: ExecId, csrf: Csrf = "") -> Response:
     return _back(exec_id, notice="Cancellation requested.")
 
 
-_CONTINUES = {"retry": ("failed",), "resume": ("waiting", "failed")}
+_CONTINUES: dict[str, tuple[ContinueFrom, ...]] = {"retry": ("failed",), "resume": ("waiting", "failed")}
 
 
 def _continue(request: Request, exec_id: str, action: str, csrf: str) -> Response:
