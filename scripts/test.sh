@@ -21,6 +21,15 @@ done
 CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
   timeout 1800 python -m pip install -q "${pip_args[@]}"
 
+echo "== type check: mypy --strict on kitaru/ and every plugin package (in the background; awaited before the suite)"
+mypy_targets=(kitaru)
+for pkg in plugins/*/kitaru_*/; do
+  if [ -f "$pkg/__init__.py" ]; then mypy_targets+=("${pkg%/}"); fi
+done
+mypy_out=$(mktemp)
+( timeout 900 python -m mypy "${mypy_targets[@]}" >"$mypy_out" 2>&1 ) &
+mypy_pid=$!
+
 echo "== PostgreSQL on 127.0.0.1:5432"
 pg_up() { python - <<'PY'
 import socket, sys
@@ -68,6 +77,15 @@ if [ ! -x /usr/bin/chromium ]; then
     || echo "chromium install failed: tests/ui will fail" >&2
 fi
 # ---------------------------------------------------------------------------------------------------------
+
+echo "== mypy --strict ${mypy_targets[*]}"
+mypy_rc=0
+wait "$mypy_pid" || mypy_rc=$?
+cat "$mypy_out"
+if [ "$mypy_rc" -ne 0 ]; then
+  echo "mypy --strict failed (exit $mypy_rc): fix the type errors above (config: [tool.mypy] in pyproject.toml)" >&2
+  exit 1
+fi
 
 echo "== the core suite on the lowest declared dependency versions (scripts/test_floors.sh)"
 timeout 1800 bash scripts/test_floors.sh
