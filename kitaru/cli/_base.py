@@ -223,7 +223,8 @@ class KitaruGroup(TyperGroup):
         except typer.Abort:
             code = _exit_code_of(lambda: fail("aborted", EXIT_FAILED, kind="Abort"))
         except cx.ClickException as exc:  # usage errors: bad option, missing argument, unknown command
-            code = _exit_code_of(lambda: fail(exc.format_message(), EXIT_USAGE, kind=type(exc).__name__))
+            message, kind = exc.format_message(), type(exc).__name__
+            code = _exit_code_of(lambda: fail(message, EXIT_USAGE, kind=kind))
         except typer.Exit as exc:
             code = exc.exit_code
         raise SystemExit(code if isinstance(code, int) else 0)

@@ -53,7 +53,7 @@ def stack_distributions(spec: dict[str, Any] | None) -> list[str]:
             continue
         from kitaru.plugins import get_plugin_manager
 
-        found = get_plugin_manager().find_flavor(kind, flavor)  # type: ignore[arg-type]
+        found = get_plugin_manager().find_flavor(kind, flavor)
         if found is not None and found.distribution:
             dists.add(found.distribution)
     return sorted(_pinned(d) for d in dists)

@@ -148,7 +148,7 @@ class StateService(CatalogService, MemoryService):
         """Return one execution row (as a dict), or None; a local runner whose lease expired reads as failed
         ("runner lost") before the reconciler records it (reads never write)."""
         rows = self.db.query("SELECT * FROM executions WHERE id = :id", {"id": exec_id})
-        return as_read(to_dict(rows[0]), now()) if rows else None  # type: ignore[arg-type]
+        return as_read(to_dict(rows[0]), now()) if rows else None
 
     def _existing(self, exec_id: str) -> dict[str, Any]:
         """An execution this call just wrote (gone only if it was deleted concurrently: then a state error)."""
@@ -332,11 +332,11 @@ class StateService(CatalogService, MemoryService):
             tx.execute("INSERT INTO settings (key, value) VALUES (:k, :v) ON CONFLICT (key) DO NOTHING",
                        {"k": key, "v": mine})
             row = tx.execute("SELECT value FROM settings WHERE key = :k", {"k": key}).fetchone()
-            current = to_dict(row)["value"] or {}  # type: ignore[index]
+            current = to_dict(row)["value"] or {}
             if current.get("holder") != holder and float(current.get("expires_at") or 0) > t:
                 return False  # another replica holds it
             cur = tx.execute("UPDATE settings SET value = :v WHERE key = :k AND value = :old",
-                             {"v": mine, "k": key, "old": row["value"]})  # type: ignore[index]
+                             {"v": mine, "k": key, "old": row["value"]})
             return bool(cur.rowcount == 1)
 
     def overdue_cancellations(self, grace: float) -> list[dict[str, Any]]:
