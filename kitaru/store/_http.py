@@ -50,6 +50,8 @@ class Transport:
         self.proxy = urlsplit(knobs.server_proxy) if knobs.server_proxy else None
         if self.proxy is not None and (self.proxy.scheme != "http" or not self.proxy.hostname):
             raise KitaruUsageError(f"KITARU_SERVER_PROXY={knobs.server_proxy!r} is not an http://host:port proxy URL")
+        self._proxy_at: tuple[str, int] | None = (
+            (self.proxy.hostname, self.proxy.port or 80) if self.proxy is not None and self.proxy.hostname else None)
         self.api_key = api_key
         self._token = token
         self._token_lock = threading.Lock()
@@ -89,7 +91,7 @@ class Transport:
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            host, port = (self.proxy.hostname, self.proxy.port or 80) if self.proxy else (self._host, self._port)
+            host, port = self._proxy_at or (self._host, self._port)
             if self._scheme == "https":
                 conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._tls_context())
                 if self.proxy is not None:  # CONNECT through the proxy; TLS with the server end to end
