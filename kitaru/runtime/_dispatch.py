@@ -9,6 +9,7 @@ execution, so status, logs and cancel find the job.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from kitaru.store import StateStore
 
 RUNNER_COMMAND = (sys.executable, "-m", "kitaru.runtime")
+
+
+def runner_command(remote: bool) -> tuple[str, ...]:
+    """`python -m kitaru.runtime`: this interpreter for local jobs; for remote ones the image's `python`
+    (`KITARU_RUNTIME_PYTHON`), never a path that exists only on the dispatching machine."""
+    if not remote:
+        return RUNNER_COMMAND
+    return (os.environ.get("KITARU_RUNTIME_PYTHON") or "python", "-m", "kitaru.runtime")
 
 
 def stack_orchestrator(stack: str, *, home: Path, state: StateStore) -> Orchestrator:
@@ -45,7 +54,7 @@ def dispatch_runner(exec_id: str, *, orchestrator: Orchestrator, owner: str, hom
         env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
     else:
         env["KITARU_HOME"] = str(home)  # the same machine: the same store and job files
-    job = JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id], env=env, cwd=cwd,
+    job = JobSpec(exec_id=exec_id, command=[*runner_command(orchestrator.remote), exec_id], env=env, cwd=cwd,
                   image=image if orchestrator.remote else None)
     try:
         job_id = orchestrator.submit(job)

@@ -173,14 +173,14 @@ def _delete_quietly(store: ArtifactStore, key: str) -> None:
 def checkpoint_job_spec(exec_id: str, job: dict[str, Any], *, remote: bool, home: Path,
                         server_env: dict[str, str], cwd: str | None = None, image: str | None = None) -> JobSpec:
     """The JobSpec of one isolated checkpoint attempt (the same for a runner and for the server)."""
-    from kitaru.runtime._dispatch import RUNNER_COMMAND
+    from kitaru.runtime._dispatch import runner_command
 
     env = {"KITARU_INTERACTIVE": "0", JOB_ENV: json.dumps(job, separators=(",", ":")), **server_env}
     if remote:
         env["KITARU_FETCH_CODE"] = "1"
     else:
         env["KITARU_HOME"] = str(home)
-    return JobSpec(exec_id=exec_id, command=[*RUNNER_COMMAND, exec_id, "--checkpoint", job["inv"]], env=env, cwd=cwd,
+    return JobSpec(exec_id=exec_id, command=[*runner_command(remote), exec_id, "--checkpoint", job["inv"]], env=env, cwd=cwd,
                    image=image if remote else None, checkpoint=job["inv"])
 
 

@@ -93,6 +93,8 @@ def test_run_on_kubernetes_from_a_client_without_cloud_credentials(world: dict[s
     [job] = _jobs(world["cluster"])
     env = job["spec"]["template"]["spec"]["containers"][0].get("env") or []
     assert not any(e.get("name") == "KITARU_AUTH_TOKEN" for e in env)  # the token reached the pod via a Secret
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:3] == ["python", "-m", "kitaru.runtime"]  # the image's python, not this machine's path
     execution = KitaruClient().executions.get(handle.exec_id)
     assert execution.orchestrator == "kubernetes" and execution.job_id
     keys = [o["Key"] for o in boto("s3", world["moto"]).list_objects_v2(Bucket=world["bucket"])["Contents"]]
