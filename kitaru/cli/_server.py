@@ -33,7 +33,7 @@ def _redact(url: str) -> str:
 @app.command("migrate")
 def migrate_command(database_url: DbUrl = None, output: OutputOpt = OutputFormat.text) -> None:
     """Apply Alembic migrations to the server database (safe to run concurrently and repeatedly)."""
-    from kitaru.server._app import open_database
+    from kitaru.store._databases import open_database
     from kitaru.store.migrations import HEAD_REVISION
 
     out = Out("server migrate", output)
@@ -51,8 +51,8 @@ def rotate_signing_key_command(
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Sign new tokens with a fresh key; tokens of the current key stay valid until the next rotation."""
-    from kitaru.server._app import open_database
-    from kitaru.server._identity import IdentityService
+    from kitaru.store._databases import open_database
+    from kitaru.store._identity import IdentityService
 
     out = Out("server rotate-signing-key", output)
     url = _url(database_url)
@@ -83,9 +83,9 @@ def rotate_encryption_key_command(
     import secrets
     from pathlib import Path
 
-    from kitaru.server._app import open_database
     from kitaru.server._keys import rotate_encryption_key, server_box
     from kitaru.store._crypto import SecretBox, parse_key, write_private
+    from kitaru.store._databases import open_database
 
     out = Out("server rotate-encryption-key", output)
     url = _url(database_url)

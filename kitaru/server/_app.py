@@ -8,29 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from kitaru.store._databases import open_database
+
 API_PREFIX = "/api/v1"
-
-
-def open_database(database_url: str, *, migrate: bool = True) -> Any:
-    """The database for a URL: the embedded sqlite3 layer for `sqlite:///PATH`, SQLAlchemy otherwise."""
-    if database_url.startswith("sqlite:///"):
-        from kitaru.server._keys import make_private
-        from kitaru.store._sqlite import SQLiteDatabase
-
-        db = SQLiteDatabase(Path(database_url.removeprefix("sqlite:///")))  # bootstraps (0600) or migrates on open
-        make_private(database_url)  # a server's database holds secrets and keys: owner-only, also when it existed
-        return db
-    if database_url.startswith(("postgresql+psycopg://", "postgresql://")) and not os.environ.get("KITARU_SERVER_SQLALCHEMY"):
-        from kitaru.store._pg import PsycopgDatabase
-
-        return PsycopgDatabase(database_url, migrate=migrate)
-    from kitaru.store._sqlalchemy import SQLAlchemyDatabase
-
-    from kitaru.config._tunables import tunables
-
-    knobs = tunables()
-    return SQLAlchemyDatabase(database_url, migrate=migrate, pool_size=knobs.db_pool,
-                              statement_timeout=knobs.db_statement_timeout)
 
 
 def state_service(db: Any, box: Any = None) -> Any:
@@ -57,9 +37,10 @@ def create_app(database_url: str, *, home: Path | None = None, api: bool = True)
     `api=False` serves the UI without the REST API (`kitaru ui`: nothing on this machine calls it, and its
     routes cost start-up time)."""
     from kitaru.server._deps import ServerContext
-    from kitaru.server._identity import IdentityService, KeyRing
+    from kitaru.server._identity import KeyRing
     from kitaru.server._keys import check_key, server_box
     from kitaru.server._ratelimit import FailureLimiter
+    from kitaru.store._identity import IdentityService
 
     db = open_database(database_url)
     box = server_box(home)[0]

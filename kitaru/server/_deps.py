@@ -12,8 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kitaru.auth import Principal
 from kitaru.server._errors import ApiError, forbidden
-from kitaru.server._identity import IdentityService, KeyRing
+from kitaru.server._identity import KeyRing
 from kitaru.store import StateService
+from kitaru.store._identity import IdentityService
 
 
 class Missing:

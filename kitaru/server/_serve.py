@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -15,19 +16,17 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
-def extend_leases(db: object, grace: float) -> None:
+def extend_leases(db: Any, grace: float) -> None:
     """Give running executions `grace` seconds to renew their leases after a server outage.
 
     While the server was down no runner could heartbeat; without this, the first client sweep
     after a restart would fail executions whose runners are alive and about to reconnect.
     """
-    import time
+    from kitaru.store import StateService
 
-    with db.transaction() as tx:  # type: ignore[attr-defined]
-        tx.execute("UPDATE executions SET lease_expires_at = :t WHERE status = 'running'"
-                   " AND lease_owner IS NOT NULL AND lease_expires_at < :t", {"t": time.time() + grace})
-        # idempotency keys only matter while a client may still retry: keep a day of them
-        tx.execute("DELETE FROM request_keys WHERE created_at < :t", {"t": time.time() - 86400})
+    state = StateService(db)
+    state.extend_running_leases(grace)
+    state.forget_request_keys(older_than=86400)  # idempotency keys only matter while a client may still retry
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None = None, workers: int = 1) -> None:
@@ -35,10 +34,10 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
     import uvicorn
 
     import kitaru.store
-    from kitaru.server._app import open_database
     from kitaru.server._asgi import database_url_from_env
-    from kitaru.server._identity import IdentityService
     from kitaru.server._keys import ENV, prepare
+    from kitaru.store._databases import open_database
+    from kitaru.store._identity import IdentityService
 
     kitaru.store._embedded_only = True
     if database_url:

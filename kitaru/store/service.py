@@ -37,6 +37,8 @@ LOG_POLL_INTERVAL = 0.2
 """Seconds between reads while `query_logs(wait=...)` holds for the next line."""
 _CALL_DEFAULTS = {"input_hash": None, "input_preview": None, "cache_key": None}
 CACHE_PREFIX = 16  # hex characters of a cache key in a cache index: 64 bits, so a false "may hit" is negligible
+_INSERT_LOGS = ("INSERT INTO logs (exec_id, invocation_id, ts, stream, level, message)"
+                " VALUES (:exec_id, :invocation_id, :ts, :stream, :level, :message)")
 
 
 def job_grace() -> float:
@@ -81,6 +83,10 @@ class StateService(CatalogService, MemoryService):
         self.db = db
 
     # ---------------------------------------------------------------- connection
+    def ping(self) -> None:
+        """Raise unless the database answers and holds a Kitaru schema (readiness)."""
+        self.db.query("SELECT 1 FROM alembic_version")
+
     @property
     def server(self) -> None:
         """None: this process opens the database itself (no server in between)."""
@@ -361,6 +367,14 @@ class StateService(CatalogService, MemoryService):
                 tx.execute("UPDATE waits SET status = 'aborted' WHERE exec_id = :id AND status = 'pending'", {"id": exec_id})
             return bool(cur.rowcount == 1)
 
+    def extend_running_leases(self, grace: float) -> int:
+        """Give every running execution whose lease expired `grace` more seconds to renew it (after a server
+        outage, when no runner could heartbeat); returns how many were extended."""
+        t = now() + grace
+        with self.db.transaction() as tx:
+            return int(tx.execute("UPDATE executions SET lease_expires_at = :t WHERE status = 'running'"
+                                  " AND lease_owner IS NOT NULL AND lease_expires_at < :t", {"t": t}).rowcount)
+
     def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
         """Remember where an execution's latest runner was dispatched, so status, logs and cancel find the job."""
         with self.db.transaction() as tx:
@@ -629,11 +643,23 @@ class StateService(CatalogService, MemoryService):
             return
         entries = clean_log_entries(entries)
         with self.db.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO logs (exec_id, invocation_id, ts, stream, level, message)"
-                " VALUES (:exec_id, :invocation_id, :ts, :stream, :level, :message)",
-                entries,
-            )
+            tx.executemany(_INSERT_LOGS, entries)
+
+    def append_logs_once(self, request_key: str, entries: Sequence[dict[str, Any]]) -> bool:
+        """Append a batch unless a batch with `request_key` was stored already (the key and the lines commit
+        together, so a retried request lands once); False if it was a repeat."""
+        entries = clean_log_entries(entries)
+        with self.db.transaction() as tx:
+            claimed = tx.execute("INSERT INTO request_keys (key, created_at) VALUES (:k, :t)"
+                                 " ON CONFLICT (key) DO NOTHING", {"k": request_key, "t": now()}).rowcount
+            if claimed == 1 and entries:
+                tx.executemany(_INSERT_LOGS, entries)
+        return bool(claimed == 1)
+
+    def forget_request_keys(self, older_than: float) -> int:
+        """Drop idempotency keys older than `older_than` seconds (they matter only while a client may retry)."""
+        with self.db.transaction() as tx:
+            return int(tx.execute("DELETE FROM request_keys WHERE created_at < :t", {"t": now() - older_than}).rowcount)
 
     def query_logs(
         self, exec_id: str, *, invocation_id: str | None = None, after_id: int = 0, limit: int = 1000,

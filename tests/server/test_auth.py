@@ -267,7 +267,7 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
 
 def test_previous_keys_from_the_environment_are_accepted_for_verification_only(monkeypatch: pytest.MonkeyPatch) -> None:
     from kitaru.auth import verify
-    from kitaru.server._identity import IdentityService
+    from kitaru.store._identity import IdentityService
 
     monkeypatch.setenv("KITARU_SERVER_SECRET_KEY", "new-key")
     monkeypatch.setenv("KITARU_SERVER_PREVIOUS_SECRET_KEYS", "old-key, older-key")

@@ -368,9 +368,10 @@ def test_token_exchange_is_rate_limited_per_address_and_failures_are_logged_with
 
 def test_upgrading_encrypts_values_an_older_server_stored_in_plaintext(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from kitaru.server._app import open_database, state_service
-    from kitaru.server._identity import IdentityService
+    from kitaru.server._app import state_service
     from kitaru.server._keys import prepare
+    from kitaru.store._databases import open_database
+    from kitaru.store._identity import IdentityService
     from kitaru.store.migrations import upgrade
 
     for kind in ("sqlite", "postgresql"):

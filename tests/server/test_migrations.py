@@ -47,7 +47,7 @@ def test_upgrade_from_the_previous_revision_keeps_data(db_url: str) -> None:
         conn.execute(text("INSERT INTO executions (id, flow_name, flow_source, status, stack, config, inputs, runs,"
                           " created_at, updated_at) VALUES ('e1', 'f', '{}', 'completed', 'default', '{}', '{}', 1, 1, 1)"))
     engine.dispose()
-    from kitaru.server._app import open_database  # what `kitaru server up` / `server migrate` do
+    from kitaru.store._databases import open_database  # what `kitaru server up` / `server migrate` do
 
     db = open_database(db_url)
     assert db.query("SELECT id FROM executions")[0][0] == "e1"
@@ -61,7 +61,7 @@ def test_concurrent_server_starts_migrate_once(tmp_path: Path) -> None:
 
     url, drop = pg_database()
     try:
-        from kitaru.server._app import open_database
+        from kitaru.store._databases import open_database
 
         errors: list[BaseException] = []
 

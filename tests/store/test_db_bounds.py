@@ -28,7 +28,7 @@ def test_postgresql_statements_are_cancelled_past_the_bound(pg_url: str, monkeyp
 
 
 def test_postgresql_sqlalchemy_engine_is_bounded_too(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kitaru.server._app import open_database
+    from kitaru.store._databases import open_database
 
     monkeypatch.setenv("KITARU_SERVER_SQLALCHEMY", "1")
     monkeypatch.setenv("KITARU_DB_STATEMENT_TIMEOUT", "0.5")

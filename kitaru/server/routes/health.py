@@ -22,7 +22,7 @@ def health() -> dict[str, str]:
 def ready(ctx: Ctx) -> Any:
     """The database answers (503 otherwise)."""
     try:
-        ctx.state.db.query("SELECT 1 FROM alembic_version")
+        ctx.state.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return JSONResponse({"status": "unavailable", "error": {"type": "KitaruBackendError",
                                                                 "message": type(exc).__name__}}, status_code=503)

@@ -12,13 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from kitaru.server._deps import Ctx, Who, require_execution, require_runner
 from kitaru.server._models import LogBatch
-from kitaru.store._rows import now
 from kitaru.store.service import clean_log_entries
 
 router = APIRouter(tags=["logs"])
 ExecId = Annotated[str, Path(min_length=1, max_length=64)]
-_INSERT = ("INSERT INTO logs (exec_id, invocation_id, ts, stream, level, message)"
-           " VALUES (:exec_id, :invocation_id, :ts, :stream, :level, :message)")
 
 
 @router.post("/executions/{exec_id}/logs", status_code=204)
@@ -33,12 +30,8 @@ async def append_logs(
         return Response(status_code=204)
     if idempotency_key is None:
         ctx.state.append_logs(entries)
-        return Response(status_code=204)
-    with ctx.state.db.transaction() as tx:  # the key and the lines commit together
-        claimed = tx.execute("INSERT INTO request_keys (key, created_at) VALUES (:k, :t) ON CONFLICT (key) DO NOTHING",
-                             {"k": _request_key(exec_id, idempotency_key), "t": now()}).rowcount
-        if claimed == 1:
-            tx.executemany(_INSERT, entries)
+    else:
+        ctx.state.append_logs_once(_request_key(exec_id, idempotency_key), entries)
     return Response(status_code=204)
 
 
