@@ -236,8 +236,8 @@ class StateStore(Protocol):
         ...
 
     def get_secret(self, name: str) -> dict[str, str] | None:
-        """A secret's values, or None; on a server only an execution's runtime may read them
-        (KitaruContextError otherwise)."""
+        """A secret's values, or None; on a server only an execution's runtime may read them (KitaruContextError
+        otherwise), and only secrets its stack or a model alias references."""
         ...
 
     def list_secrets(self) -> list[Row]:

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from kitaru.auth import token_claims
-from kitaru.errors import KitaruContextError, KitaruStateError
+from kitaru.errors import KitaruContextError, KitaruStateError, KitaruUsageError
+from kitaru.store._guards import check_name
 from kitaru.store._http import Duplicate, NotFound, Transport
 from kitaru.store._protocol import RESUMABLE, JobStatusLookup
 from kitaru.store._remote_memory import RemoteMemory
@@ -23,6 +24,15 @@ from kitaru.store.service import LeaseLost
 
 def _q(part: str) -> str:
     return quote(part, safe="")
+
+
+def _valid(name: str, what: str) -> bool:
+    """Whether `name` could name a stored record (what is never stored is never found, as in the database)."""
+    try:
+        check_name(name, what)
+    except KitaruUsageError:
+        return False
+    return True
 
 
 class RemoteStateService(RemoteMemory):
@@ -293,11 +303,11 @@ class RemoteStateService(RemoteMemory):
 
     def put_setting(self, key: str, value: Any) -> None:
         """Store a JSON setting."""
-        self._send("PUT", f"/settings/{_q(key)}", {"value": value})
+        self._send("PUT", f"/settings/{_q(check_name(key, 'setting key'))}", {"value": value})
 
     def put_secret(self, name: str, data: dict[str, str]) -> None:
         """Create or replace a secret (values are write-only on the server)."""
-        self._send("PUT", f"/secrets/{_q(name)}", {"data": data})
+        self._send("PUT", f"/secrets/{_q(check_name(name, 'secret name'))}", {"data": data})
 
     def get_secret(self, name: str) -> dict[str, str] | None:
         """A secret's values, or None; only a runtime (an execution-scoped token) may read them."""
@@ -305,6 +315,8 @@ class RemoteStateService(RemoteMemory):
             raise KitaruContextError(
                 f"cannot read secret {name!r}: on a Kitaru server secret values are write-only and only a flow's"
                 " runtime can read them; use it inside a @flow (or keep the value in this process's environment)")
+        if not _valid(name, "secret name"):
+            return None
         result: dict[str, str] | None = self._maybe(f"/secrets/{_q(name)}/value")
         return result
 
@@ -315,6 +327,8 @@ class RemoteStateService(RemoteMemory):
 
     def delete_secret(self, name: str) -> bool:
         """Delete a secret; False if it did not exist."""
+        if not _valid(name, "secret name"):
+            return False
         try:
             self._send("DELETE", f"/secrets/{_q(name)}")
         except NotFound:
@@ -323,7 +337,7 @@ class RemoteStateService(RemoteMemory):
 
     def put_model_alias(self, alias: str, model: str, secret: str | None, *, created_by: str | None = None) -> None:
         """Create or replace a model alias (the server records its caller as the writer, not `created_by`)."""
-        self._send("PUT", f"/models/{_q(alias)}", {"model": model, "secret": secret})
+        self._send("PUT", f"/models/{_q(check_name(alias, 'model alias'))}", {"model": model, "secret": secret})
 
     def list_model_aliases(self) -> list[dict[str, Any]]:
         """All model aliases, sorted by alias."""
@@ -333,10 +347,12 @@ class RemoteStateService(RemoteMemory):
     # -------------------------------------------------------------------- stacks
     def put_stack(self, name: str, spec: dict[str, Any]) -> None:
         """Create or replace a stack composition."""
-        self._send("PUT", f"/stacks/{_q(name)}", {"spec": spec})
+        self._send("PUT", f"/stacks/{_q(check_name(name, 'stack name'))}", {"spec": spec})
 
     def get_stack(self, name: str) -> dict[str, Any] | None:
         """One stack row, or None."""
+        if not _valid(name, "stack name"):
+            return None
         result: dict[str, Any] | None = self._maybe(f"/stacks/{_q(name)}")
         return result
 
@@ -347,6 +363,8 @@ class RemoteStateService(RemoteMemory):
 
     def delete_stack(self, name: str) -> bool:
         """Delete a stack; False if it did not exist."""
+        if not _valid(name, "stack name"):
+            return False
         try:
             self._send("DELETE", f"/stacks/{_q(name)}")
         except NotFound:

@@ -1,15 +1,22 @@
-"""The state store suite runs on both backends: embedded SQLite and PostgreSQL."""
+"""The state store suite runs on every `StateStore`: the embedded SQLite service, the service on PostgreSQL
+(through SQLAlchemy, and through the server's psycopg driver) and the HTTP client against a real server."""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kitaru.store import StateService, StateStore
+
 PG_ADMIN = os.environ.get("KITARU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SQL_BACKENDS = ["sqlite", "postgresql", "psycopg"]
+BACKENDS = [*SQL_BACKENDS, "server"]
 
 
 @pytest.fixture
@@ -30,21 +37,71 @@ def pg_url() -> Iterator[str]:
         admin.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def state(request: pytest.FixtureRequest, tmp_path: Path):
-    """A StateService on the embedded SQLite store or on PostgreSQL through SQLAlchemy."""
-    from kitaru.store import StateService
+@pytest.fixture(params=BACKENDS)
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    """One `StateStore` per backend: the same tests, the same expected behaviour."""
+    if request.param == "server":
+        yield from _served(tmp_path, request.getfixturevalue("monkeypatch"))
+    else:
+        yield from _sql_service(request, tmp_path)
 
+
+@pytest.fixture(params=SQL_BACKENDS)
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateService]:
+    """The state service itself on each database (for tests of what only the store side has: its SQL, leases)."""
+    yield from _sql_service(request, tmp_path)
+
+
+def _sql_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateService]:
+    """The state service on SQLite (embedded), PostgreSQL through SQLAlchemy, or PostgreSQL through psycopg."""
     if request.param == "sqlite":
         from kitaru.store._sqlite import SQLiteDatabase
 
         db = SQLiteDatabase(tmp_path / "state.db")
-        yield StateService(db)
-        db.close()
-    else:
+        service = StateService(db)
+    elif request.param == "postgresql":
         from kitaru.store._sqlalchemy import SQLAlchemyDatabase
 
-        url = request.getfixturevalue("pg_url")
-        db = SQLAlchemyDatabase(url)
-        yield StateService(db)
-        db.close()
+        db = SQLAlchemyDatabase(request.getfixturevalue("pg_url"))
+        service = StateService(db)
+    else:
+        from kitaru.store._pg import PgStateService, PsycopgDatabase
+
+        db = PsycopgDatabase(request.getfixturevalue("pg_url"))
+        service = PgStateService(db)
+    yield service
+    db.close()
+
+
+def _served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StateStore]:
+    """RemoteStateService over real HTTP to a Kitaru server (uvicorn in a thread of this process) on a fresh
+    SQLite database, authenticated as the bootstrap admin. Its periodic reconciler is off: these tests call
+    `expire_lost_runners` themselves and must not race a background pass (tests/server cover the loop)."""
+    import uvicorn
+
+    from kitaru.server import create_app
+    from kitaru.store._remote import RemoteStateService
+    from kitaru.testing._server import free_port
+
+    monkeypatch.setenv("KITARU_SERVER_RECONCILE_INTERVAL", "0")
+    app = create_app(f"sqlite:///{tmp_path / 'server.db'}", home=tmp_path / "server-home")
+    admin_key = f"kit_test-admin-{uuid.uuid4().hex}"
+    app.state.kitaru.identity.ensure_bootstrap_admin(admin_key)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, name="kitaru-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the in-process Kitaru server did not start within 30 s")
+        time.sleep(0.01)
+    client = RemoteStateService(f"http://127.0.0.1:{port}", api_key=admin_key, retry_seconds=5)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(10)
+        app.state.kitaru.state.close()

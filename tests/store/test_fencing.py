@@ -1,7 +1,7 @@
 """The journal cannot be rewritten: lease-fenced writes and a state machine that never moves backwards.
 
-Runs on the embedded SQLite store and on PostgreSQL (the `state` fixture); the server suite repeats
-the attacks over real HTTP.
+Runs on every backend (the `state` fixture: SQLite, PostgreSQL, the HTTP client against a server); the
+server suite repeats the attacks over raw HTTP with forged and foreign tokens.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from kitaru.errors import KitaruStateError, KitaruUsageError
-from kitaru.store import LeaseLost, StateService
+from kitaru.store import LeaseLost, StateStore
 
 
-def _new(state: StateService, exec_id: str = "e1", owner: str = "o1") -> None:
+def _new(state: StateStore, exec_id: str = "e1", owner: str = "o1") -> None:
     state.create_execution({"id": exec_id, "flow_name": "f", "flow_source": {}, "inputs": {}}, owner=owner,
                            lease_ttl=60)
 
@@ -21,18 +21,18 @@ def _call(inv: str = "a", seq: int = 0) -> dict:
     return {"exec_id": "e1", "invocation_id": inv, "seq": seq, "name": "a", "type": "checkpoint"}
 
 
-def _journal(state: StateService) -> list[tuple]:
+def _journal(state: StateStore) -> list[tuple]:
     return [(c["invocation_id"], c["status"], c["attempts"], c["output"]) for c in state.load_journal("e1")]
 
 
-def test_a_runner_without_the_lease_cannot_fail_a_call(state: StateService) -> None:
+def test_a_runner_without_the_lease_cannot_fail_a_call(state: StateStore) -> None:
     _new(state)
     with pytest.raises(LeaseLost, match="no longer holds the execution's lease"):
         state.fail_call(_call(), 1, owner="intruder", error={"message": "x"}, final=True)
     assert state.load_journal("e1") == [] and state.load_attempts("e1") == []
 
 
-def test_a_completed_call_never_becomes_failed_or_running(state: StateService) -> None:
+def test_a_completed_call_never_becomes_failed_or_running(state: StateStore) -> None:
     _new(state)
     state.complete_call(_call(), 1, owner="o1", output={"sha256": "1"})
     with pytest.raises(KitaruStateError, match="already completed"):
@@ -43,14 +43,14 @@ def test_a_completed_call_never_becomes_failed_or_running(state: StateService) -
     assert [a["status"] for a in state.load_attempts("e1")] == ["completed"]
 
 
-def test_a_retried_commit_is_a_no_op(state: StateService) -> None:
+def test_a_retried_commit_is_a_no_op(state: StateStore) -> None:
     _new(state)
     for _ in range(3):
         state.complete_call(_call(), 1, owner="o1", output={"sha256": "1"})
     assert _journal(state) == [("a", "completed", 1, {"sha256": "1"})]
 
 
-def test_the_old_runner_is_fenced_after_a_takeover(state: StateService) -> None:
+def test_the_old_runner_is_fenced_after_a_takeover(state: StateStore) -> None:
     _new(state)
     state.start_call(_call(), owner="o1", attempt=1)
     state.finish_execution("e1", owner="o1", status="failed", failure={"origin": "runtime"})
@@ -66,7 +66,7 @@ def test_the_old_runner_is_fenced_after_a_takeover(state: StateService) -> None:
 
 
 @pytest.mark.parametrize("final", ["completed", "cancelled"])
-def test_a_completed_or_cancelled_execution_cannot_be_claimed(state: StateService, final: str) -> None:
+def test_a_completed_or_cancelled_execution_cannot_be_claimed(state: StateStore, final: str) -> None:
     _new(state)
     state.finish_execution("e1", owner="o1", status=final)
     for statuses in (("waiting", "failed"), ("completed", "cancelled", "running")):
@@ -76,14 +76,14 @@ def test_a_completed_or_cancelled_execution_cannot_be_claimed(state: StateServic
     assert (row["status"], row["lease_owner"], row["runs"]) == (final, None, 1)
 
 
-def test_a_live_running_execution_cannot_be_stolen_by_asking_for_running(state: StateService) -> None:
+def test_a_live_running_execution_cannot_be_stolen_by_asking_for_running(state: StateStore) -> None:
     _new(state)
     with pytest.raises(KitaruStateError, match="already running"):
         state.claim_execution("e1", owner="thief", lease_ttl=60, statuses=("running",))
     assert state.get_execution("e1")["lease_owner"] == "o1"
 
 
-def test_a_finished_execution_cannot_be_finished_again(state: StateService) -> None:
+def test_a_finished_execution_cannot_be_finished_again(state: StateStore) -> None:
     _new(state)
     state.finish_execution("e1", owner="o1", status="completed", result={"sha256": "r"})
     with pytest.raises(LeaseLost):
@@ -92,7 +92,7 @@ def test_a_finished_execution_cannot_be_finished_again(state: StateService) -> N
 
 
 @pytest.mark.parametrize("bad", ["", "a/b", "a b", "x\x1b[2J", "nul\x00", "tab\t", "x" * 256, "../etc"])
-def test_names_are_validated_the_same_everywhere(state: StateService, bad: str) -> None:
+def test_names_are_validated_the_same_everywhere(state: StateStore, bad: str) -> None:
     _new(state)
     with pytest.raises(KitaruUsageError):
         state.start_call({**_call(), "invocation_id": bad}, owner="o1")
@@ -106,7 +106,7 @@ def test_names_are_validated_the_same_everywhere(state: StateService, bad: str) 
     assert state.load_journal("e1") == [] and state.list_stacks() == [] and state.list_secrets() == []
 
 
-def test_log_lines_are_bounded_and_nul_free(state: StateService) -> None:
+def test_log_lines_are_bounded_and_nul_free(state: StateStore) -> None:
     from kitaru.store._guards import LOG_LINE_MAX
 
     _new(state)
@@ -116,7 +116,7 @@ def test_log_lines_are_bounded_and_nul_free(state: StateService) -> None:
     assert line["message"].startswith("a\ufffdb") and len(line["message"]) == LOG_LINE_MAX
 
 
-def test_oversized_metadata_is_refused_and_nothing_is_stored(state: StateService) -> None:
+def test_oversized_metadata_is_refused_and_nothing_is_stored(state: StateStore) -> None:
     from kitaru.store._guards import METADATA_MAX
 
     _new(state)

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from kitaru.store import StateService
+
+
+@pytest.fixture
+def state(service: StateService) -> StateService:
+    """These tests read the database behind the service: the SQL services only (not the HTTP client)."""
+    return service
 
 
 def _new(state: StateService, exec_id: str, ttl: float, **extra: object) -> None:
