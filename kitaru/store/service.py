@@ -25,6 +25,7 @@ from kitaru.store._guards import (
     clean_log_message,
     refused_journal_write,
 )
+from kitaru.store._listing import ListingQueries
 from kitaru.store._memory import MemoryService
 from kitaru.store._protocol import RESUMABLE, JobStatusLookup
 from kitaru.store._rows import dumps, now, to_dict
@@ -76,7 +77,7 @@ class LeaseLost(KitaruStateError):
         super().__init__(text)
 
 
-class StateService(CatalogService, MemoryService):
+class StateService(CatalogService, MemoryService, ListingQueries):
     """Executions, journal, waits, logs and artifacts (+ the catalog and durable memory) over one `Database`."""
 
     def __init__(self, db: Database) -> None:

@@ -46,12 +46,12 @@ def executions_page(
     before = (before_created_at, before_id) if before_created_at is not None and before_id else None
     f = _present.Filters(status=status if status in _present.STATUSES else "", flow=flow, stack=stack, owner=owner,
                          since=since if since in _present.RANGES else "", q=q, before=before)
-    rows, nxt = _present.list_page(_ctx(request).state.db, f)
+    rows, nxt = _present.list_page(_ctx(request).state, f)
     for r in rows:
         r["duration"] = _present.duration(r["created_at"], r["ended_at"])
     next_query = f.query(before_created_at=repr(nxt[0]), before_id=nxt[1]) if nxt else None
     return render(request, "executions.html", rows=rows, f=f, next_query=next_query, statuses=_present.STATUSES,
-                  ranges=_present.RANGES, has_owner=_present._has_owner(_ctx(request).state.db),
+                  ranges=_present.RANGES, has_owner=_ctx(request).state.records_owners(),
                   **session_info(request, who))
 
 
@@ -61,7 +61,7 @@ def live_status(request: Request, ids: Annotated[str, Query(max_length=200 * 65)
     who = session_principal(request)
     require_user(who)
     wanted = [i for i in ids.split(",") if i][:200]
-    return JSONResponse(_present.statuses_of(_ctx(request).state.db, wanted), headers=SECURITY_HEADERS)
+    return JSONResponse(_present.statuses_of(_ctx(request).state, wanted), headers=SECURITY_HEADERS)
 
 
 @router.get("/executions/{exec_id}")

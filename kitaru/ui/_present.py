@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kitaru.store import StateService
 from kitaru.store._rows import to_dict
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ PREVIEW_BYTES = 256 * 1024
 """Outputs larger than this are not loaded for a preview (download link only)."""
 PREVIEW_CHARS = 10_000
 _LLM_KEYS = ("llm_calls", "messages", "response")
-_LIST_COLUMNS = ("id", "flow_name", "status", "stack", "runs", "created_at", "ended_at", "updated_at")
 
 
 @dataclass
@@ -42,60 +42,20 @@ class Filters:
         return out
 
 
-def _has_owner(db: Any) -> bool:
-    cached = getattr(db, "_ui_has_owner", None)
-    if cached is None:
-        try:
-            db.query("SELECT owner_name FROM executions WHERE 1=0")
-            cached = True
-        except Exception:  # noqa: BLE001 - the column arrives with the identity model (owners)
-            cached = False
-        try:
-            db._ui_has_owner = cached
-        except AttributeError:
-            pass
-    return bool(cached)
-
-
-def list_page(db: Any, f: Filters, *, limit: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], tuple[float, str] | None]:
+def list_page(state: StateService, f: Filters, *, limit: int = PAGE_SIZE
+              ) -> tuple[list[dict[str, Any]], tuple[float, str] | None]:
     """One page of executions, newest first, and the cursor of the next page (None on the last)."""
-    has_owner = _has_owner(db)
-    columns = ", ".join(_LIST_COLUMNS + (("owner_name",) if has_owner else ()))
-    where: list[str] = []
-    params: dict[str, object] = {"n": limit + 1}
-    for name, column in (("status", "status"), ("flow", "flow_name"), ("stack", "stack")):
-        value = getattr(f, name)
-        if value:
-            where.append(f"{column} = :{name}")
-            params[name] = value
-    if f.owner and has_owner:
-        where.append("owner_name = :owner")
-        params["owner"] = f.owner
-    if f.since in RANGES:
-        where.append("created_at >= :since")
-        params["since"] = time.time() - RANGES[f.since]
-    if f.q:
-        where.append("id LIKE :q")
-        params["q"] = "".join(c for c in f.q if c.isalnum() or c in "-_") + "%"
-    if f.before:
-        where.append("(created_at < :bt OR (created_at = :bt AND id < :bid))")
-        params["bt"], params["bid"] = f.before
-    sql = (f"SELECT {columns} FROM executions {'WHERE ' + ' AND '.join(where) if where else ''}"
-           " ORDER BY created_at DESC, id DESC LIMIT :n")
-    rows = [dict(r) for r in db.query(sql, params)]
+    rows = state.execution_page(status=f.status, flow=f.flow, stack=f.stack, owner=f.owner,
+                                created_after=time.time() - RANGES[f.since] if f.since in RANGES else None,
+                                id_prefix=f.q, before=f.before, limit=limit + 1)
     nxt = (rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return rows[:limit], nxt
 
 
-def statuses_of(db: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+def statuses_of(state: StateService, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Status, runs and duration of a few executions (the list's live refresh)."""
-    if not ids:
-        return {}
-    names = {f"i{n}": i for n, i in enumerate(ids[:200])}
-    rows = db.query(f"SELECT id, status, runs, created_at, ended_at FROM executions WHERE id IN"
-                    f" ({', '.join(':' + k for k in names)})", names)
     return {r["id"]: {"status": r["status"], "runs": r["runs"], "duration": duration(r["created_at"], r["ended_at"])}
-            for r in rows}
+            for r in state.execution_statuses(ids)}
 
 
 def duration(start: float | None, end: float | None) -> str:
