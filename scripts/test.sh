@@ -9,6 +9,9 @@ PY=${PYTHON:-python3}
 # shellcheck disable=SC1091
 . .venv/bin/activate
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# every subprocess the suite starts (runners, CLI, servers) imports kitaru from this checkout: let Python
+# cache the bytecode instead of compiling the same sources again in each of them
+unset PYTHONDONTWRITEBYTECODE
 # Tests that need a tool this script installs fail (instead of skipping) when it is missing.
 export KITARU_CI=1
 

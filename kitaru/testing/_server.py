@@ -6,13 +6,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Self
 
 import httpx
+
+from kitaru.testing._forked import ForkedProcess, launch
 
 
 def free_port() -> int:
@@ -41,7 +42,7 @@ class LocalServer:
         self.admin_key = admin_key or f"kit_test-admin-{uuid.uuid4().hex}"
         self.signing_key = signing_key
         self.extra_env = dict(env or {})
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: ForkedProcess | subprocess.Popen[bytes] | None = None
         self.log = home / "server.log"
 
     def start(self, timeout: float = 30.0) -> None:
@@ -53,10 +54,7 @@ class LocalServer:
                    KITARU_HOME=str(self.home), KITARU_BOOTSTRAP_API_KEY=self.admin_key, **self.extra_env)
         if self.signing_key:
             env["KITARU_SERVER_SECRET_KEY"] = self.signing_key
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "kitaru.server", "--port", str(self.port),
-                                          "--database-url", self.database_url], env=env, stdout=log, stderr=log,
-                                         start_new_session=True)
+        self.proc = launch(["--port", str(self.port), "--database-url", self.database_url], env, self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kitaru.testing._forked import run_kitaru
+
 ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).with_name("kitaru")
 KITARU = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "kitaru.cli"]
@@ -96,9 +98,9 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 def kitaru(*args: str, cwd: Path, timeout: float = 60, input: str | None = None,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `kitaru` command."""
-    return subprocess.run([*KITARU, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          input=input if input is not None else "", env=env or cli_env())
+    """Run the real `kitaru` command: a process of its own, forked from a warm zygote that has the CLI
+    imported (`kitaru.testing._forked`; a fresh interpreter with KITARU_TEST_FORK=0)."""
+    return run_kitaru(list(args), cwd=cwd, env=env or cli_env(), input=input or "", timeout=timeout)
 
 
 def kitaru_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:

@@ -1,0 +1,205 @@
+"""`python -m kitaru.testing._zygote SOCKET`: import the server and the CLI once, then fork them per request.
+
+Tests only (see `kitaru.testing._forked`). Each connection to the Unix socket SOCKET carries one JSON request
+(`kind` "server" or "command", `argv`, `env`, `cwd`, and `log` for a server) with up to three file descriptors
+(stdin, stdout, stderr of a command). The zygote forks a child that starts a new session, takes those
+descriptors (a server writes to `log`), replaces its environment with `env` and runs `python -m kitaru.server
+ARGV` or `kitaru ARGV`. The zygote answers `pid N` at once and `exit CODE` when the child ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+from typing import Any
+
+PRELOAD = ("uvicorn.lifespan.on", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
+           "uvicorn.protocols.websockets.auto", "kitaru.server.__main__", "kitaru.server._asgi",
+           "kitaru.server._identity", "kitaru.server._serve", "kitaru.store._sqlite", "kitaru.store._sqlalchemy",
+           "kitaru.store.migrations", "alembic.command", "alembic.runtime.migration", "kitaru.server._pg",
+           "kitaru.store._pg", "psycopg", "kitaru.cli", "kitaru.cli._app", "kitaru.client", "httpx")
+"""Modules a server or a CLI command imports before it works (a missing one, e.g. an extra, is skipped)."""
+
+MAX_REQUEST = 1 << 20
+_BASE_PATH: list[str] = []
+"""sys.path of the zygote without its first entry and its PYTHONPATH: what every child starts from."""
+
+
+def _preload() -> None:
+    """Import PRELOAD and build the server's routes once (their lazily imported parts: routes, UI, schemas)."""
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from kitaru.server._app import api_app
+
+    api_app()
+
+
+def _sys_path(first: str) -> None:
+    """sys.path as a new interpreter would build it from the child's PYTHONPATH (`first`: the script's dir)."""
+    extra = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = list(dict.fromkeys([first, *extra, *_BASE_PATH]))
+    sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    importlib.invalidate_caches()
+
+
+def _stdio(fds: list[int], log: str | None) -> None:
+    """Make fds 0, 1, 2 the request's (a server: /dev/null and its log) and rebuild sys.std* over them."""
+    if not fds:
+        fds = [os.open(os.devnull, os.O_RDONLY)]
+        out = os.open(log or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fds += [out, out]
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in set(fds):
+        if fd > 2:
+            os.close(fd)
+    encoding = os.environ.get("PYTHONIOENCODING", "utf-8").split(":")[0] or "utf-8"
+    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+
+    def text(fd: int, mode: str) -> Any:
+        raw = io.FileIO(fd, mode, closefd=False)
+        if mode == "r":
+            return io.TextIOWrapper(io.BufferedReader(raw), encoding=encoding, errors="strict")
+        return io.TextIOWrapper(io.BufferedWriter(raw), encoding=encoding, errors="backslashreplace" if fd == 2 else "strict",
+                                line_buffering=raw.isatty() or fd == 2, write_through=unbuffered)
+
+    sys.stdin, sys.stdout, sys.stderr = text(0, "r"), text(1, "w"), text(2, "w")
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+
+
+def _child(request: dict[str, Any], fds: list[int]) -> int:
+    """Become the requested process; its exit code."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    _stdio(fds, request.get("log"))
+    _sys_path(os.getcwd() if request["kind"] == "server" else os.path.dirname(sys.executable))  # `-m` / script
+    argv = [str(a) for a in request["argv"]]
+    try:
+        if request["kind"] == "server":
+            from kitaru.server.__main__ import main as serve
+
+            sys.argv = ["kitaru.server", *argv]
+            serve(argv)
+        else:
+            from kitaru.cli import main
+
+            sys.argv = ["kitaru", *argv]
+            return main(argv)  # the console script exits with what main returns
+        return 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BaseException:  # noqa: BLE001 - whatever the command raised, the child reports it and exits
+        import traceback
+
+        traceback.print_exc()
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+
+
+def _status(code: int) -> int:
+    """A wait status as Popen's returncode (-N for a signal)."""
+    return -os.WTERMSIG(code) if os.WIFSIGNALED(code) else os.WEXITSTATUS(code)
+
+
+def run(path: str) -> None:
+    """Serve fork requests on the Unix socket `path` until stdin closes (the test process ended)."""
+    own = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    _BASE_PATH[:] = [p for p in sys.path[1:] if p not in own]
+    _preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ, "accept")
+    sel.register(wake_r, selectors.EVENT_READ, "child")
+    sel.register(sys.stdin, selectors.EVENT_READ, "parent")
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    waiting: dict[int, socket.socket] = {}
+    while True:
+        for key, _ in sel.select():
+            if key.data == "parent":
+                if not sys.stdin.buffer.read1(4096):
+                    return
+            elif key.data == "child":
+                with contextlib.suppress(BlockingIOError):
+                    wake_r.recv(4096)
+                _reap(waiting)
+            else:
+                conn, _ = listener.accept()
+                _fork(conn, listener, waiting)
+
+
+def _fork(conn: socket.socket, listener: socket.socket, waiting: dict[int, socket.socket]) -> None:
+    """Read one request from `conn`, fork its child, answer the pid."""
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 3)
+        request = json.loads(data)
+    except (OSError, ValueError) as exc:
+        with contextlib.suppress(OSError):
+            conn.sendall(f"error {exc}\n".encode())
+        conn.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            listener.close()
+            conn.close()
+            for other in waiting.values():
+                other.close()
+            signal.set_wakeup_fd(-1)
+            code = _child(request, fds)
+        finally:
+            os._exit(code)
+    for fd in fds:
+        os.close(fd)
+    try:
+        conn.sendall(f"pid {pid}\n".encode())
+        waiting[pid] = conn
+    except OSError:
+        conn.close()
+
+
+def _reap(waiting: dict[int, socket.socket]) -> None:
+    """Collect every ended child and tell its requester the exit code."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = waiting.pop(pid, None)
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.sendall(f"exit {_status(status)}\n".encode())
+            conn.close()
+
+
+if __name__ == "__main__":
+    run(sys.argv[1])
