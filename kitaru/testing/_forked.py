@@ -9,10 +9,12 @@ protocol). `KITARU_TEST_FORK=0` turns it off: every process is then a fresh inte
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,6 +49,7 @@ def _socket_path() -> str:
             if proc.stdout.readline().strip() != b"ready":
                 raise RuntimeError(f"the test zygote did not start (exit {proc.wait(timeout=10)})")
             _zygote = (proc, path)
+            atexit.register(shutil.rmtree, os.path.dirname(path), True)  # the zygote exits when its stdin closes
         return _zygote[1]
 
 
@@ -130,20 +133,22 @@ def launch(argv: list[str], env: dict[str, str], log: Path) -> ForkedProcess | s
                                 start_new_session=True)
 
 
-def run_kitaru(argv: list[str], *, cwd: Path | str, env: dict[str, str], input: str = "",
-               timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Like `subprocess.run([kitaru, *argv], capture_output=True, text=True, input=input, ...)`, forked from the
-    zygote (a fresh `kitaru` interpreter with `KITARU_TEST_FORK=0`). On timeout its session is killed."""
+def run_kitaru(argv: list[str], *, cwd: Path | str, env: dict[str, str], input: str = "", timeout: float = 60,
+               module: bool = False) -> subprocess.CompletedProcess[str]:
+    """Like `subprocess.run([kitaru, *argv], capture_output=True, text=True, input=input, ...)` (`module`:
+    `python -m kitaru.cli`, whose sys.path starts with `cwd`), forked from the zygote (a fresh interpreter
+    with `KITARU_TEST_FORK=0`). On timeout its session is killed."""
+    script = Path(sys.executable).with_name("kitaru")
     if not fork_enabled():
-        script = Path(sys.executable).with_name("kitaru")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "kitaru.cli"]
+        command = [str(script)] if script.exists() and not module else [sys.executable, "-m", "kitaru.cli"]
         return subprocess.run([*command, *argv], cwd=cwd, env=env, input=input, capture_output=True, text=True,
                               timeout=timeout, check=False)
     stdin_r, stdin_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
-        proc = ForkedProcess("command", argv, env, [stdin_r, out_w, err_w], cwd=str(cwd))
+        proc = ForkedProcess("command", argv, env, [stdin_r, out_w, err_w], cwd=str(cwd),
+                             path0=str(cwd) if module else str(script.parent))
     finally:
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)

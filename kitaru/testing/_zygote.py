@@ -1,10 +1,11 @@
 """`python -m kitaru.testing._zygote SOCKET`: import the server and the CLI once, then fork them per request.
 
 Tests only (see `kitaru.testing._forked`). Each connection to the Unix socket SOCKET carries one JSON request
-(`kind` "server" or "command", `argv`, `env`, `cwd`, and `log` for a server) with up to three file descriptors
-(stdin, stdout, stderr of a command). The zygote forks a child that starts a new session, takes those
-descriptors (a server writes to `log`), replaces its environment with `env` and runs `python -m kitaru.server
-ARGV` or `kitaru ARGV`. The zygote answers `pid N` at once and `exit CODE` when the child ends.
+(`kind` "server" or "command", `argv`, `env`, `cwd`, `path0`: sys.path[0] (default `cwd`), and `log` for a
+server) with up to three file descriptors (stdin, stdout, stderr of a command). The zygote forks a child that
+starts a new session, takes those descriptors (a server writes to `log`), replaces its environment with `env`,
+builds sys.path from its PYTHONPATH and runs `python -m kitaru.server ARGV` or `kitaru ARGV`. The zygote
+answers `pid N` at once and `exit CODE` when the child ends.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def _child(request: dict[str, Any], fds: list[int]) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     _stdio(fds, request.get("log"))
-    _sys_path(os.getcwd() if request["kind"] == "server" else os.path.dirname(sys.executable))  # `-m` / script
+    _sys_path(os.path.abspath(request.get("path0") or os.getcwd()))  # `python -m`: the cwd; a script: its dir
     argv = [str(a) for a in request["argv"]]
     try:
         if request["kind"] == "server":

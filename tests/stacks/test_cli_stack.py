@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from kitaru.testing._forked import run_kitaru
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,8 +16,7 @@ def kitaru(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     """Run `python -m kitaru.cli ARGS` with the test's environment."""
     full = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), (env or {}).get("PYTHONPATH")])),
             **{k: v for k, v in (env or {}).items() if k != "PYTHONPATH"}}
-    return subprocess.run([sys.executable, "-m", "kitaru.cli", *args], capture_output=True, text=True, env=full,
-                          timeout=60)
+    return run_kitaru(list(args), cwd=os.getcwd(), env=full, module=True)  # forked `python -m kitaru.cli`
 
 
 def test_stack_lifecycle_via_cli(tmp_path: Path) -> None:

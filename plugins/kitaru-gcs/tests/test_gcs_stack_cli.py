@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from kitaru.testing._forked import run_kitaru
 
 
 def kitaru(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kitaru.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=60)
+    return run_kitaru(list(args), cwd=os.getcwd(), env={**os.environ, **env}, module=True)  # forked `python -m kitaru.cli`
 
 
 def test_gcs_stack_via_cli_and_missing_plugin(tmp_path: Path, gcs_url: str, bucket: str) -> None:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kitaru.testing import LocalServer
+from kitaru.testing._forked import run_kitaru
 
 
 def kitaru(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kitaru.cli", *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=60)
+    return run_kitaru(list(args), cwd=os.getcwd(), env=dict(os.environ), module=True)  # forked `python -m kitaru.cli`
 
 
 @pytest.fixture(autouse=True)
