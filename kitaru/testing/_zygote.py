@@ -73,7 +73,6 @@ def _stdio(fds: list[int], log: str | None) -> None:
                                 line_buffering=raw.isatty() or fd == 2, write_through=unbuffered)
 
     sys.stdin, sys.stdout, sys.stderr = text(0, "r"), text(1, "w"), text(2, "w")
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
 
 
 def _child(request: dict[str, Any], fds: list[int]) -> int:
@@ -144,7 +143,7 @@ def run(path: str) -> None:
     while True:
         for key, _ in sel.select():
             if key.data == "parent":
-                if not sys.stdin.buffer.read1(4096):
+                if not os.read(sys.stdin.fileno(), 4096):
                     return
             elif key.data == "child":
                 with contextlib.suppress(BlockingIOError):
