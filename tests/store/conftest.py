@@ -37,6 +37,20 @@ def pg_url() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture
+def migrated_pg_url() -> Iterator[str]:
+    """A PostgreSQL database at the current schema with no rows: a copy of a template migrated once per test
+    process, emptied and reused after each test (tests/server/support.py)."""
+    pytest.importorskip("psycopg")
+    from tests.server.support import pg_database
+
+    url, drop = pg_database(migrated=True)
+    try:
+        yield url
+    finally:
+        drop()
+
+
 @pytest.fixture(params=BACKENDS)
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
     """One `StateStore` per backend: the same tests, the same expected behaviour."""
@@ -62,12 +76,12 @@ def _sql_service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sta
     elif request.param == "postgresql":
         from kitaru.store._sqlalchemy import SQLAlchemyDatabase
 
-        db = SQLAlchemyDatabase(request.getfixturevalue("pg_url"))
+        db = SQLAlchemyDatabase(request.getfixturevalue("migrated_pg_url"))
         service = StateService(db)
     else:
         from kitaru.store._pg import PgStateService, PsycopgDatabase
 
-        db = PsycopgDatabase(request.getfixturevalue("pg_url"))
+        db = PsycopgDatabase(request.getfixturevalue("migrated_pg_url"))
         service = PgStateService(db)
     yield service
     db.close()
