@@ -15,7 +15,7 @@ unset PYTHONDONTWRITEBYTECODE
 # Tests that need a tool this script installs fail (instead of skipping) when it is missing.
 export KITARU_CI=1
 
-echo "== installing kitaru, plugins and test dependencies"
+echo "== [$(date +%T)] installing kitaru, plugins and test dependencies"
 pip_args=(-e ".[test,postgres,server,mcp,local-llm,pydantic-ai]")  # pydantic-ai: tests/adapters (offline TestModel/FunctionModel)
 for plugin in plugins/*/; do
   [ -f "$plugin/pyproject.toml" ] && pip_args+=(-e "${plugin%/}[test]")
@@ -32,6 +32,11 @@ done
 mypy_out=$(mktemp)
 ( timeout 900 python -m mypy "${mypy_targets[@]}" >"$mypy_out" 2>&1 ) &
 mypy_pid=$!
+
+echo "== the core suite on the lowest declared dependency versions (in the background, beside mypy; awaited before the suite)"
+floors_out=$(mktemp)
+( timeout 1800 bash scripts/test_floors.sh >"$floors_out" 2>&1 ) &
+floors_pid=$!
 
 echo "== PostgreSQL on 127.0.0.1:5432"
 pg_up() { python - <<'PY'
@@ -81,18 +86,23 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 # ---------------------------------------------------------------------------------------------------------
 
-echo "== mypy --strict ${mypy_targets[*]}"
+echo "== [$(date +%T)] mypy --strict ${mypy_targets[*]}"
 mypy_rc=0
 wait "$mypy_pid" || mypy_rc=$?
 cat "$mypy_out"
+floors_rc=0
+wait "$floors_pid" || floors_rc=$?
+echo "== [$(date +%T)] the core suite on the lowest declared dependency versions (scripts/test_floors.sh)"
+cat "$floors_out"
 if [ "$mypy_rc" -ne 0 ]; then
   echo "mypy --strict failed (exit $mypy_rc): fix the type errors above (config: [tool.mypy] in pyproject.toml)" >&2
   exit 1
 fi
+if [ "$floors_rc" -ne 0 ]; then
+  echo "the core suite failed on the lowest declared dependency versions (exit $floors_rc): see above" >&2
+  exit 1
+fi
 
-echo "== the core suite on the lowest declared dependency versions (scripts/test_floors.sh)"
-timeout 1800 bash scripts/test_floors.sh
-
-echo "== running the test suite"
+echo "== [$(date +%T)] running the test suite"
 # three workers: most tests wait on real servers and processes, not on the CPU; a file stays on one worker
 exec timeout 4800 python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile "$@"
