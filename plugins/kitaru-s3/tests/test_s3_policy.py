@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from s3_iam_eval import allows, evaluate
 from s3_helpers import make_store
 
 import kitaru_s3._store as store_module
 from kitaru.errors import KitaruUsageError
 from kitaru_s3._policy import scoped_policy
+from kitaru_s3.testing import allows, evaluate
 
 
 def _obj(bucket: str, key: str) -> str:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from kitaru.errors import KitaruUsageError
+from kitaru_s3.testing import allows, evaluate
 from kitaru_sagemaker import dispatch_policy
 from kitaru_sagemaker.testing import FakeSageMaker
 
-from iam_eval import allows, evaluate
 
 ROLE = "arn:aws:iam::123456789012:role/kitaru-jobs"
 JOBS = "arn:aws:sagemaker:eu-west-1:123456789012:training-job"

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from kitaru.plugins import JobSpec
+from kitaru_s3.testing import allows
 from kitaru_sagemaker import dispatch_policy
 from kitaru_sagemaker.testing import FakeSageMaker
 
-from iam_eval import allows
 from sm_helpers import IMAGE, eventually
 
 

@@ -1,9 +1,12 @@
-"""A small IAM policy evaluator: explicit deny > allow > implicit deny; wildcards; StringLike/StringEquals."""
+"""Test helpers for AWS plugins: a small IAM policy evaluator (explicit deny > allow > implicit deny; wildcards;
+StringLike/StringEquals), so tests check the session policies Kitaru mints without an AWS account."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Literal
+
+__all__ = ["Decision", "allows", "evaluate"]
 
 Decision = Literal["allow", "deny", "implicit-deny"]
 
