@@ -550,19 +550,12 @@ class StateService(CatalogService, MemoryService, ListingQueries):
     def find_cached_output(self, cache_key: str, *, owner_id: str | None = None) -> dict[str, Any] | None:
         """The newest completed call with this cache key (code + inputs hash), if any; with `owner_id`, only
         among that principal's executions (a server never hands one user's outputs to another)."""
-        if owner_id is None:
-            rows = self.db.query(
-                "SELECT exec_id, output FROM checkpoint_calls WHERE cache_key = :k AND status = 'completed'"
-                " ORDER BY ended_at DESC LIMIT 1",
-                {"k": cache_key},
-            )
-        else:
-            rows = self.db.query(
-                "SELECT c.exec_id, c.output FROM checkpoint_calls c JOIN executions e ON e.id = c.exec_id"
-                " WHERE c.cache_key = :k AND c.status = 'completed' AND e.owner_id = :o"
-                " ORDER BY c.ended_at DESC LIMIT 1",
-                {"k": cache_key, "o": owner_id},
-            )
+        scoped = "" if owner_id is None else " JOIN executions e ON e.id = c.exec_id AND e.owner_id = :o"
+        rows = self.db.query(
+            f"SELECT c.exec_id, c.output FROM checkpoint_calls c{scoped} WHERE c.cache_key = :k"
+            " AND c.status = 'completed' ORDER BY c.ended_at DESC LIMIT 1",
+            {"k": cache_key, "o": owner_id},
+        )
         return to_dict(rows[0]) if rows else None
 
     @staticmethod
