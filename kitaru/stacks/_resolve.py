@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _SCHEME_FLAVORS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
 _lock = threading.RLock()
-_stacks: dict[tuple[str, str], tuple[str, ResolvedStack]] = {}
+_stacks: dict[tuple[str, str, int], tuple[str, ResolvedStack]] = {}
 _by_root: dict[str, tuple[str | None, ArtifactStore]] = {}  # root → (the stack whose spec built it, or None: config-free; store)
 log = logging.getLogger("kitaru.stacks")
 
@@ -145,10 +145,11 @@ def resolve_stack(name: str | None = None, *, home: Path | None = None, state: S
     if spec is None:
         raise KitaruUsageError(f"stack {name!r} is not registered; see `kitaru stack list` or register it with"
                                " `kitaru stack register -f stack.yaml`")
-    key, fingerprint = (str(home), name), json.dumps(spec, sort_keys=True)
+    # one live stack per identity: its components broker credentials as the state (the principal) they were built for
+    key, fingerprint = (str(home), name, id(state)), json.dumps(spec, sort_keys=True)
     with _lock:
         cached = _stacks.get(key)
-        if cached is not None and cached[0] == fingerprint:
+        if cached is not None and cached[0] == fingerprint and cached[1].state is state:
             return cached[1]
         if name != DEFAULT_STACK:  # the built-in default is always valid; skip loading every plugin
             from kitaru.stacks._validate import stack_problems

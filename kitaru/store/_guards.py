@@ -81,6 +81,12 @@ def check_call(call: dict[str, Any]) -> None:
     check_text(call.get("input_preview"), "input preview")
 
 
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern (with `ESCAPE '!'`) matching values that start with `prefix` literally: `%` and `_` are
+    characters here, not wildcards."""
+    return prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
 def clean_log_message(message: str) -> str:
     """A log line as stored: NULs replaced (PostgreSQL rejects them), bounded to LOG_LINE_MAX characters."""
     if "\x00" in message:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru.store._guards import like_prefix
+
 LIST_COLUMNS = ("id", "flow_name", "status", "stack", "runs", "created_at", "ended_at", "updated_at")
 STATUS_IDS_MAX = 200
 
@@ -52,8 +54,8 @@ class ListingQueries:
             where.append("created_at >= :since")
             params["since"] = created_after
         if id_prefix:
-            where.append("id LIKE :q")
-            params["q"] = "".join(c for c in id_prefix if c.isalnum() or c in "-_") + "%"
+            where.append("id LIKE :q ESCAPE '!'")
+            params["q"] = like_prefix("".join(c for c in id_prefix if c.isalnum() or c in "-_"))
         if before:
             where.append("(created_at < :bt OR (created_at = :bt AND id < :bid))")
             params["bt"], params["bid"] = before

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from kitaru.errors import KitaruUsageError
+from kitaru.store._guards import like_prefix
 from kitaru.store._rows import dumps, now, to_dict
 
 SCOPE_TYPES = ("namespace", "flow", "execution")
@@ -128,7 +129,7 @@ class MemoryService:
         if prefix:
             check_name(prefix, "prefix")
             where.append("k.key LIKE :p ESCAPE '!'")
-            params["p"] = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+            params["p"] = like_prefix(prefix)
         if not include_deleted:
             where.append("k.deleted = 0")
         rows = self.db.query(

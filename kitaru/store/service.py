@@ -23,6 +23,7 @@ from kitaru.store._guards import (
     check_name,
     check_text,
     clean_log_message,
+    like_prefix,
     refused_journal_write,
 )
 from kitaru.store._listing import ListingQueries
@@ -167,8 +168,8 @@ class StateService(CatalogService, MemoryService, ListingQueries):
     def find_executions(self, prefix: str, limit: int = 10) -> list[str]:
         """Execution ids starting with `prefix` (for short ids typed by humans)."""
         rows = self.db.query(
-            "SELECT id FROM executions WHERE id LIKE :p ORDER BY created_at DESC LIMIT :n",
-            {"p": "".join(c for c in prefix if c.isalnum()) + "%", "n": limit},
+            "SELECT id FROM executions WHERE id LIKE :p ESCAPE '!' ORDER BY created_at DESC LIMIT :n",
+            {"p": like_prefix("".join(c for c in prefix if c.isalnum())), "n": limit},
         )
         return [r["id"] for r in rows]
 

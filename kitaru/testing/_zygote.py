@@ -11,6 +11,7 @@ answers `pid N` at once and `exit CODE` when the child ends.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import json
@@ -34,13 +35,41 @@ _BASE_PATH: list[str] = []
 
 
 def _preload() -> None:
-    """Import PRELOAD and build the server's routes once (their lazily imported parts: routes, UI, schemas)."""
+    """Import PRELOAD and build the server's application, warmed, for the next server child to take."""
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    from kitaru.server._app import api_app
+    import kitaru.server._app as server_app
 
-    api_app()
+    build = server_app.api_app
+    ready = {flags: _warmed(build(api=flags[0], database_errors=flags[1])) for flags in ((True, True), (True, False))}
+
+    def api_app(*, api: bool = True, database_errors: bool = True) -> Any:
+        """This child's copy of the application built (and warmed) before the fork; a fresh one after that."""
+        app = ready.pop((api, database_errors), None)
+        return app if app is not None else build(api=api, database_errors=database_errors)
+
+    server_app.api_app = api_app  # type: ignore[assignment]  # only in this zygote and the children it forks
+
+
+def _warmed(app: Any) -> Any:
+    """`app` after one request that matches no route: the router builds every route's (lazy) matching context,
+    the work a fresh server otherwise does on its first requests."""
+    import asyncio
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/__kitaru_warm_up__", "raw_path": b"/__kitaru_warm_up__", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    with contextlib.suppress(Exception):  # noqa: BLE001 - warming is an optimisation; a cold app still serves
+        asyncio.run(app(scope, receive, send))
+    return app
 
 
 def _sys_path(first: str) -> None:
@@ -126,6 +155,8 @@ def run(path: str) -> None:
     own = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
     _BASE_PATH[:] = [p for p in sys.path[1:] if p not in own]
     _preload()
+    gc.collect()
+    gc.freeze()  # children never scan (and so never copy) the preloaded heap: each starts without touching it
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)

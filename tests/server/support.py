@@ -178,7 +178,7 @@ def start_server(kind: str, tmp: Path) -> tuple[ServerProcess, object]:
     server.start()
 
     def cleanup() -> None:
-        server.stop()
+        server.kill()  # its database is thrown away: nothing to shut down gracefully for
         if drop is not None:
             drop()  # type: ignore[operator]
 

@@ -41,6 +41,20 @@ def test_default_stack_always_exists_and_cannot_be_deleted(kitaru_home: Path) ->
     assert store.flavor == "local" and store.root == (kitaru_home / "artifacts").resolve().as_uri()
 
 
+def test_a_live_stack_belongs_to_the_state_it_was_resolved_for(tmp_path: Path, kitaru_home: Path) -> None:
+    """Components broker credentials as the principal of their state: a second identity never gets the first's."""
+    from kitaru.store import StateService
+    from kitaru.store._sqlite import SQLiteDatabase
+
+    first, second = (StateService(SQLiteDatabase(tmp_path / f"{who}.db")) for who in ("ann", "bob"))
+    for state in (first, second):
+        state.put_stack("team", {"name": "team", "orchestrator": {"flavor": "local"},
+                                 "artifact_store": {"flavor": "local", "path": str(tmp_path / "shared")}})
+    ann, bob = (resolve_stack("team", home=kitaru_home, state=s) for s in (first, second))
+    assert ann.state is first and bob.state is second
+    assert resolve_stack("team", home=kitaru_home, state=first) is ann  # still cached per identity
+
+
 def test_register_use_show_export_delete(tmp_path: Path) -> None:
     path = _write(tmp_path, f"""
         name: team

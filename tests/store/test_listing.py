@@ -26,6 +26,7 @@ def test_pages_filter_and_follow_the_keyset(service: StateService) -> None:
     assert [r["id"] for r in service.execution_page(flow="other")] == ["zz"]
     assert {r["id"] for r in service.execution_page(id_prefix="a")} == {f"a{i}" for i in range(5)}
     assert [r["id"] for r in service.execution_page(id_prefix="%z")] == ["zz"]  # '%' is dropped, not a wildcard
+    assert service.execution_page(id_prefix="_z") == [] and service.execution_page(id_prefix="a_") == []  # nor '_'
     assert service.execution_page(created_after=time.time() + 60) == []
     service.finish_execution("a0", owner="o", status="completed")
     statuses = {r["id"]: r["status"] for r in service.execution_statuses(["a0", "a1", "missing"])}

@@ -30,6 +30,10 @@ from tests.server.support import pg_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 
+DISPATCH_GRACE = "3"
+"""A dispatched runner's time to take its lease (the default 15 s is for real clusters): a job that never starts
+(an image that cannot be pulled) fails after it; one still starting is kept by its orchestrator's answer."""
+
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
@@ -54,7 +58,7 @@ def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
     url, drop = pg_database()
     server_env = {"AWS_ACCESS_KEY_ID": ROOT_CREDS["aws_access_key_id"],
                   "AWS_SECRET_ACCESS_KEY": ROOT_CREDS["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1",
-                  "KITARU_JOB_GRACE": "1", "KITARU_CANCEL_GRACE": "0.5"}
+                  "KITARU_JOB_GRACE": "1", "KITARU_CANCEL_GRACE": "0.5", "KITARU_DISPATCH_GRACE": DISPATCH_GRACE}
     with FakeVertex(grace_period=1.0, base_env=pod_env) as vertex, \
             LocalServer(url, tmp_path / "server-home", env=server_env) as server:
         for var in [v for v in os.environ if v.startswith("AWS_")]:
@@ -63,6 +67,7 @@ def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
         monkeypatch.setenv("KITARU_LEASE_TTL", "2")
         monkeypatch.setenv("MARKS", str(marks))
+        monkeypatch.setenv("KITARU_DISPATCH_GRACE", DISPATCH_GRACE)
         monkeypatch.setenv("KITARU_SERVER_URL", server.url)
         monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
         import kitaru
