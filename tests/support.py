@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +102,33 @@ def flow_module(flow_file, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     yield load
     for name in loaded:
         sys.modules.pop(name, None)
+
+
+class _Http:
+    """httpx's one-shot functions (`http.get(url)`), over one TLS context: `httpx.get` builds a client per call,
+    and with it a certificate store (about 30 ms each, most of a fast route's test)."""
+
+    _tls: ssl.SSLContext | None = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        if self._tls is None:
+            type(self)._tls = ssl.create_default_context()
+        return httpx.request(method, url, verify=self._tls, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+
+http = _Http()
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.02) -> None:

@@ -146,10 +146,8 @@ def test_kitaru_build_builds_logs_in_through_stdin_and_pushes(
 
 def test_on_a_server_registry_credentials_are_brokered_and_stored_ones_go_to_admins_only(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import httpx
-
     from kitaru.stacks._resolve import forget_cached
-    from tests.support import on_backend
+    from tests.support import http, on_backend
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -173,13 +171,13 @@ def test_on_a_server_registry_credentials_are_brokered_and_stored_ones_go_to_adm
         assert "stdin:s3cr3t" in log.read_text().splitlines()  # the admin got them from the server
 
         url = os.environ["KITARU_SERVER_URL"]
-        token = httpx.post(f"{url}/api/v1/auth/token", json={"api_key": os.environ["KITARU_API_KEY"]},
+        token = http.post(f"{url}/api/v1/auth/token", json={"api_key": os.environ["KITARU_API_KEY"]},
                            timeout=10).json()["access_token"]
         keys = {}
         for role in ("member", "viewer"):
-            httpx.post(f"{url}/api/v1/users", json={"name": f"a-{role}", "role": role},
+            http.post(f"{url}/api/v1/users", json={"name": f"a-{role}", "role": role},
                        headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
-            keys[role] = httpx.post(f"{url}/api/v1/api-keys", json={"name": "k", "principal": f"a-{role}"},
+            keys[role] = http.post(f"{url}/api/v1/api-keys", json={"name": "k", "principal": f"a-{role}"},
                                     headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["api_key"]
         for role, expected in (("member", "only admins"), ("viewer", "viewers cannot build")):
             monkeypatch.setenv("KITARU_API_KEY", keys[role])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.mcp.support import call, call_error, mcp_client, watch
 from tests.server.support import ServerProcess, start_server
+from tests.support import http
 
 pytestmark = pytest.mark.anyio
 
@@ -24,11 +24,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def principal_key(server: ServerProcess, name: str, role: str) -> str | None:
     """Create a user with `role` and an API key for it (None if the server has no such role)."""
     headers = {"Authorization": f"Bearer {server.token()}"}
-    made = httpx.post(f"{server.url}/api/v1/users", json={"name": name, "role": role}, headers=headers, timeout=10)
+    made = http.post(f"{server.url}/api/v1/users", json={"name": name, "role": role}, headers=headers, timeout=10)
     if made.status_code == 422:
         return None
     made.raise_for_status()
-    key = httpx.post(f"{server.url}/api/v1/api-keys", json={"principal": name, "name": f"{name}-mcp"},
+    key = http.post(f"{server.url}/api/v1/api-keys", json={"principal": name, "name": f"{name}-mcp"},
                      headers=headers, timeout=10)
     key.raise_for_status()
     return str(key.json()["api_key"])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
-import httpx
 import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
+from tests.support import http
 
 API = "/api/v1"
 
@@ -115,14 +114,14 @@ def _server(backend: str) -> tuple[str, str]:
 
 
 def _token(url: str, api_key: str) -> str:
-    return str(httpx.post(f"{url}{API}/auth/token", json={"api_key": api_key}).json()["access_token"])
+    return str(http.post(f"{url}{API}/auth/token", json={"api_key": api_key}).json()["access_token"])
 
 
 def test_a_member_reads_and_writes_but_cannot_purge_or_reindex(backend: str) -> None:
     url, admin_key = _server(backend)
     admin = {"Authorization": f"Bearer {_token(url, admin_key)}"}
-    assert httpx.post(f"{url}{API}/users", json={"name": "mia", "role": "member"}, headers=admin).status_code == 201
-    member_key = httpx.post(f"{url}{API}/api-keys", json={"principal": "mia"}, headers=admin).json()["api_key"]
+    assert http.post(f"{url}{API}/users", json={"name": "mia", "role": "member"}, headers=admin).status_code == 201
+    member_key = http.post(f"{url}{API}/api-keys", json={"principal": "mia"}, headers=admin).json()["api_key"]
     kitaru.memory.set("k", "by admin")
     from kitaru.store._remote import RemoteStateService
 
@@ -145,7 +144,7 @@ def test_unauthenticated_callers_cannot_read_or_write_memory(backend: str) -> No
                                ("PUT", "/memory/entry", {"scope": "default", "key": "k", "value": {}}),
                                ("POST", "/memory/purge", {"scope": "default"})):
         for headers in ({}, {"Authorization": "Bearer kt1.forged.token"}):
-            r = httpx.request(method, f"{url}{API}{path}", json=body, headers=headers)
+            r = http.request(method, f"{url}{API}{path}", json=body, headers=headers)
             assert r.status_code == 401, (path, r.text)
             assert "world domination" not in r.text
 
@@ -153,16 +152,16 @@ def test_unauthenticated_callers_cannot_read_or_write_memory(backend: str) -> No
 def test_a_viewer_token_is_read_only(backend: str) -> None:
     url, admin_key = _server(backend)
     admin = {"Authorization": f"Bearer {_token(url, admin_key)}"}
-    httpx.post(f"{url}{API}/users", json={"name": "vic", "role": "viewer"}, headers=admin).raise_for_status()
-    key = httpx.post(f"{url}{API}/api-keys", json={"name": "k", "principal": "vic"}, headers=admin).json()["api_key"]
+    http.post(f"{url}{API}/users", json={"name": "vic", "role": "viewer"}, headers=admin).raise_for_status()
+    key = http.post(f"{url}{API}/api-keys", json={"name": "k", "principal": "vic"}, headers=admin).json()["api_key"]
 
     kitaru.memory.set("k", "v")
     h = {"Authorization": f"Bearer {_token(url, key)}"}
-    assert httpx.get(f"{url}{API}/memory/entry", params={"scope": "default", "key": "k"}, headers=h).status_code == 200
+    assert http.get(f"{url}{API}/memory/entry", params={"scope": "default", "key": "k"}, headers=h).status_code == 200
     ref = kitaru.memory.entry("k").ref
-    r = httpx.put(f"{url}{API}/memory/entry", json={"scope": "default", "key": "k", "value": ref}, headers=h)
+    r = http.put(f"{url}{API}/memory/entry", json={"scope": "default", "key": "k", "value": ref}, headers=h)
     assert r.status_code == 403, r.text
-    assert httpx.post(f"{url}{API}/memory/delete", json={"scope": "default", "key": "k"}, headers=h).status_code == 403
+    assert http.post(f"{url}{API}/memory/delete", json={"scope": "default", "key": "k"}, headers=h).status_code == 403
     assert [e.version for e in kitaru.memory.history("k")] == [1]
 
 
@@ -173,7 +172,7 @@ def test_the_server_validates_keys_and_refs_like_the_sdk(backend: str) -> None:
     for body in ({"scope": "default", "key": "a:b", "value": ref}, {"scope": "x y", "key": "k", "value": ref},
                  {"scope": "default", "key": "_compaction/summary", "value": ref},
                  {"scope": "default", "key": "k", "value": {**ref, "sha256": "../../etc/passwd"}}):
-        r = httpx.put(f"{url}{API}/memory/entry", json=body, headers=h)
+        r = http.put(f"{url}{API}/memory/entry", json=body, headers=h)
         assert r.status_code == 422, (body, r.text)
     assert [e.key for e in kitaru.memory.list()] == ["ok"]
 
@@ -182,15 +181,15 @@ def test_a_runtime_token_writes_as_its_own_execution_and_cannot_purge(backend: s
     url, admin_key = _server(backend)
     admin = {"Authorization": f"Bearer {_token(url, admin_key)}"}
     record = {"id": "execa", "flow_name": "f", "flow_source": {}, "stack": "default", "inputs": {}}
-    r = httpx.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60}, headers=admin)
+    r = http.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60}, headers=admin)
     assert r.status_code == 201, r.text
-    runtime = httpx.post(f"{url}{API}/executions/execa/token", headers=admin).json()["access_token"]
+    runtime = http.post(f"{url}{API}/executions/execa/token", headers=admin).json()["access_token"]
     h = {"Authorization": f"Bearer {runtime}"}
     ref = kitaru.memory.set("k", "v").ref
-    r = httpx.put(f"{url}{API}/memory/entry", headers=h,
+    r = http.put(f"{url}{API}/memory/entry", headers=h,
                   json={"scope": "default", "key": "k", "value": ref, "exec_id": "someone-else"})
     assert r.status_code == 200, r.text
     assert r.json()["exec_id"] == "execa" and kitaru.memory.entry("k").exec_id == "execa"  # no spoofing
-    assert httpx.post(f"{url}{API}/memory/purge", json={"scope": "default"}, headers=h).status_code == 403
-    assert httpx.post(f"{url}{API}/memory/reindex", headers=h).status_code == 403
+    assert http.post(f"{url}{API}/memory/purge", json={"scope": "default"}, headers=h).status_code == 403
+    assert http.post(f"{url}{API}/memory/reindex", headers=h).status_code == 403
     assert [e.version for e in kitaru.memory.history("k")] == [2, 1]

@@ -11,11 +11,11 @@ import time
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
 from kitaru.auth import Principal, sign
 from tests.server.support import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProcess, admin_token
+from tests.support import http
 
 API = "/api/v1"
 A, B = uuid.uuid4().hex, uuid.uuid4().hex
@@ -28,15 +28,15 @@ def _h(token: str | None) -> dict[str, str]:
 
 def _user(url: str, admin: str, name: str, role: str) -> tuple[str, str]:
     """Create a user with an API key; return (key, token)."""
-    r = httpx.post(f"{url}{API}/users", json={"name": name, "role": role}, headers=_h(admin))
+    r = http.post(f"{url}{API}/users", json={"name": name, "role": role}, headers=_h(admin))
     assert r.status_code == 201, r.text
-    key = httpx.post(f"{url}{API}/api-keys", json={"principal": name}, headers=_h(admin)).json()["api_key"]
-    return key, httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).json()["access_token"]
+    key = http.post(f"{url}{API}/api-keys", json={"principal": name}, headers=_h(admin)).json()["api_key"]
+    return key, http.post(f"{url}{API}/auth/token", json={"api_key": key}).json()["access_token"]
 
 
 def _create(url: str, token: str, exec_id: str, stack: str = "default") -> None:
     record = {"id": exec_id, "flow_name": "f", "flow_source": {}, "stack": stack, "inputs": {}}
-    r = httpx.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60}, headers=_h(token))
+    r = http.post(f"{url}{API}/executions", json={"record": record, "owner": "o", "lease_ttl": 60}, headers=_h(token))
     assert r.status_code == 201, r.text
 
 
@@ -49,22 +49,22 @@ def tokens(sqlite_server: ServerProcess) -> dict[str, str]:
     _, viewer = _user(url, admin, "vic", "viewer")
     _create(url, member, A)
     _create(url, admin, B, "other")
-    own = httpx.post(f"{url}{API}/executions/{A}/token", headers=_h(member)).json()["access_token"]
-    httpx.put(f"{url}{API}/secrets/llm", json={"data": {"OPENAI_API_KEY": "sk-very-secret"}}, headers=_h(admin))
-    httpx.put(f"{url}{API}/models/smart", json={"model": "openai/gpt-4o", "secret": "llm"}, headers=_h(admin))
+    own = http.post(f"{url}{API}/executions/{A}/token", headers=_h(member)).json()["access_token"]
+    http.put(f"{url}{API}/secrets/llm", json={"data": {"OPENAI_API_KEY": "sk-very-secret"}}, headers=_h(admin))
+    http.put(f"{url}{API}/models/smart", json={"model": "openai/gpt-4o", "secret": "llm"}, headers=_h(admin))
     # tokens that were valid until their key was revoked or their principal deleted
     rex_key, revoked = _user(url, admin, "rex", "admin")
-    rex_runtime = httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(revoked)).json()["access_token"]
-    rex_kid = next(k["id"] for k in httpx.get(f"{url}{API}/api-keys", headers=_h(revoked)).json()
+    rex_runtime = http.post(f"{url}{API}/executions/{B}/token", headers=_h(revoked)).json()["access_token"]
+    rex_kid = next(k["id"] for k in http.get(f"{url}{API}/api-keys", headers=_h(revoked)).json()
                    if k["principal"] == "rex")
-    assert httpx.delete(f"{url}{API}/api-keys/{rex_kid}", headers=_h(admin)).status_code == 204
+    assert http.delete(f"{url}{API}/api-keys/{rex_kid}", headers=_h(admin)).status_code == 204
     _, deleted = _user(url, admin, "dora", "admin")
     dora_exec = uuid.uuid4().hex
     _create(url, deleted, dora_exec)
-    dora_runtime = httpx.post(f"{url}{API}/executions/{dora_exec}/token", headers=_h(deleted)).json()["access_token"]
-    assert httpx.delete(f"{url}{API}/users/dora", headers=_h(admin)).status_code == 204
+    dora_runtime = http.post(f"{url}{API}/executions/{dora_exec}/token", headers=_h(deleted)).json()["access_token"]
+    assert http.delete(f"{url}{API}/users/dora", headers=_h(admin)).status_code == 204
     return {"admin": admin, "member": member, "viewer": viewer, "own_exec": own,
-            "other_exec": httpx.post(f"{url}{API}/executions/{B}/token", headers=_h(admin)).json()["access_token"],
+            "other_exec": http.post(f"{url}{API}/executions/{B}/token", headers=_h(admin)).json()["access_token"],
             "member_key": key, "revoked_key": revoked, "revoked_key_runtime": rex_runtime,
             "deleted_principal": deleted, "deleted_principal_runtime": dora_runtime}
 
@@ -124,85 +124,85 @@ def test_authorization_matrix(sqlite_server: ServerProcess, tokens: dict[str, st
     forged = sign(Principal(sub="x", name="admin", role="admin", exp=time.time() + 600), b"not-the-key")
     dead = [tokens[k] for k in ("revoked_key", "revoked_key_runtime", "deleted_principal", "deleted_principal_runtime")]
     for bad in (None, expired, forged, "garbage", *dead):
-        r = httpx.request(method, url, json=body, headers=_h(bad))
+        r = http.request(method, url, json=body, headers=_h(bad))
         assert r.status_code == 401, (bad, r.text)
         assert r.json()["error"]["type"] == "Unauthorized"
     for who, status in zip(WHO, expected):
         if group == "service-accounts" and who == "admin":
             body = {"name": f"ci-{uuid.uuid4().hex[:6]}"}
-        r = httpx.request(method, url, json=body, headers=_h(tokens[who]))
+        r = http.request(method, url, json=body, headers=_h(tokens[who]))
         assert r.status_code == status, (who, r.text)
         if status >= 400:
             assert set(r.json()["error"]) == {"type", "message"}
 
 
 def test_open_routes_and_token_exchange(sqlite_server: ServerProcess) -> None:
-    assert httpx.get(f"{sqlite_server.url}/health").json() == {"status": "ok"}
-    assert httpx.get(f"{sqlite_server.url}/ready").status_code == 200
-    assert httpx.get(f"{sqlite_server.url}{API}/openapi.json").json()["info"]["title"] == "Kitaru server"
-    bad = httpx.post(f"{sqlite_server.url}{API}/auth/token", json={"api_key": "kit_wrong-key-123"})
+    assert http.get(f"{sqlite_server.url}/health").json() == {"status": "ok"}
+    assert http.get(f"{sqlite_server.url}/ready").status_code == 200
+    assert http.get(f"{sqlite_server.url}{API}/openapi.json").json()["info"]["title"] == "Kitaru server"
+    bad = http.post(f"{sqlite_server.url}{API}/auth/token", json={"api_key": "kit_wrong-key-123"})
     assert bad.status_code == 401 and bad.json()["error"]["type"] == "Unauthorized"
 
 
 def test_secret_values_are_never_returned_to_users(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
     for who in ("admin", "member"):
-        listed = httpx.get(f"{sqlite_server.url}{API}/secrets", headers=_h(tokens[who]))
+        listed = http.get(f"{sqlite_server.url}{API}/secrets", headers=_h(tokens[who]))
         assert "sk-very-secret" not in listed.text and listed.json()[0]["keys"] == ["OPENAI_API_KEY"]
 
 
 def test_a_members_runtime_reads_only_secrets_its_stack_or_a_model_alias_references(
         sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
     url = f"{sqlite_server.url}{API}"
-    assert httpx.put(f"{url}/secrets/db-password", json={"data": {"PASSWORD": "hunter2"}},
+    assert http.put(f"{url}/secrets/db-password", json={"data": {"PASSWORD": "hunter2"}},
                      headers=_h(tokens["admin"])).status_code == 204
-    denied = httpx.get(f"{url}/secrets/db-password/value", headers=_h(tokens["own_exec"]))  # started by a member
+    denied = http.get(f"{url}/secrets/db-password/value", headers=_h(tokens["own_exec"]))  # started by a member
     assert denied.status_code == 403 and "hunter2" not in denied.text
     assert "not referenced by stack 'default' or a model alias" in denied.json()["error"]["message"]
-    assert httpx.get(f"{url}/secrets/llm/value", headers=_h(tokens["own_exec"])).json() == {
+    assert http.get(f"{url}/secrets/llm/value", headers=_h(tokens["own_exec"])).json() == {
         "OPENAI_API_KEY": "sk-very-secret"}  # the model alias `smart` references it
-    admins = httpx.get(f"{url}/secrets/db-password/value", headers=_h(tokens["other_exec"]))  # started by an admin
+    admins = http.get(f"{url}/secrets/db-password/value", headers=_h(tokens["other_exec"]))  # started by an admin
     assert admins.status_code == 403 and "hunter2" not in admins.text  # named by neither its stack nor an alias
     # once a stack references it, a member's runtime on that stack may read it
     spec = {"orchestrator": {"flavor": "local"},
             "artifact_store": {"flavor": "x", "password": {"secret": "db-password"}}}
-    assert httpx.put(f"{url}/stacks/with-db", json={"spec": spec}, headers=_h(tokens["admin"])).status_code == 204
+    assert http.put(f"{url}/stacks/with-db", json={"spec": spec}, headers=_h(tokens["admin"])).status_code == 204
     exec_id = uuid.uuid4().hex
     _create(sqlite_server.url, tokens["member"], exec_id, "with-db")
-    runtime = httpx.post(f"{url}/executions/{exec_id}/token", headers=_h(tokens["member"])).json()["access_token"]
-    assert httpx.get(f"{url}/secrets/db-password/value", headers=_h(runtime)).json() == {"PASSWORD": "hunter2"}
+    runtime = http.post(f"{url}/executions/{exec_id}/token", headers=_h(tokens["member"])).json()["access_token"]
+    assert http.get(f"{url}/secrets/db-password/value", headers=_h(runtime)).json() == {"PASSWORD": "hunter2"}
 
 
 def test_credentials_ttl_is_capped_and_scope_checked(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
     url = f"{sqlite_server.url}{API}/stacks/default/credentials"
-    r = httpx.post(url, json={"access": "read", "scope": "blobs", "ttl": 7200}, headers=_h(tokens["member"]))
+    r = http.post(url, json={"access": "read", "scope": "blobs", "ttl": 7200}, headers=_h(tokens["member"]))
     assert r.status_code == 200 and r.json()["access"] == "read"
     from datetime import datetime
 
     remaining = datetime.fromisoformat(r.json()["expires_at"]).timestamp() - time.time()
     assert 3500 < remaining <= 3600
-    default = httpx.post(url, json={"scope": "x"}, headers=_h(tokens["member"])).json()
+    default = http.post(url, json={"scope": "x"}, headers=_h(tokens["member"])).json()
     assert 800 < datetime.fromisoformat(default["expires_at"]).timestamp() - time.time() <= 900
-    assert httpx.post(url, json={"scope": "../etc"}, headers=_h(tokens["admin"])).status_code == 422
-    assert httpx.post(f"{sqlite_server.url}{API}/stacks/nope/credentials", json={},
+    assert http.post(url, json={"scope": "../etc"}, headers=_h(tokens["admin"])).status_code == 422
+    assert http.post(f"{sqlite_server.url}{API}/stacks/nope/credentials", json={},
                       headers=_h(tokens["admin"])).status_code == 404
 
 
 def test_api_keys_are_hashed_rotated_and_revoked(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
     url, admin = sqlite_server.url, tokens["admin"]
-    created = httpx.post(f"{url}{API}/api-keys", json={"name": "ci"}, headers=_h(admin)).json()
+    created = http.post(f"{url}{API}/api-keys", json={"name": "ci"}, headers=_h(admin)).json()
     key = created["api_key"]
     db = sqlite3.connect(sqlite_server.database_url.removeprefix("sqlite:///"))
     stored = json.dumps(db.execute("SELECT * FROM api_keys").fetchall())
     db.close()
     assert key not in stored and ADMIN_KEY not in stored
-    rotated = httpx.post(f"{url}{API}/api-keys/{created['id']}/rotate", headers=_h(admin)).json()
-    assert httpx.post(f"{url}{API}/auth/token", json={"api_key": key}).status_code == 401
-    assert httpx.post(f"{url}{API}/auth/token", json={"api_key": rotated["api_key"]}).status_code == 200
-    assert httpx.delete(f"{url}{API}/api-keys/{rotated['id']}", headers=_h(admin)).status_code == 204
-    assert httpx.post(f"{url}{API}/auth/token", json={"api_key": rotated["api_key"]}).status_code == 401
+    rotated = http.post(f"{url}{API}/api-keys/{created['id']}/rotate", headers=_h(admin)).json()
+    assert http.post(f"{url}{API}/auth/token", json={"api_key": key}).status_code == 401
+    assert http.post(f"{url}{API}/auth/token", json={"api_key": rotated["api_key"]}).status_code == 200
+    assert http.delete(f"{url}{API}/api-keys/{rotated['id']}", headers=_h(admin)).status_code == 204
+    assert http.post(f"{url}{API}/auth/token", json={"api_key": rotated["api_key"]}).status_code == 401
     # a member cannot touch someone else's key
-    admin_keys = [k for k in httpx.get(f"{url}{API}/api-keys", headers=_h(admin)).json() if k["principal"] == "admin"]
-    r = httpx.delete(f"{url}{API}/api-keys/{admin_keys[0]['id']}", headers=_h(tokens["member"]))
+    admin_keys = [k for k in http.get(f"{url}{API}/api-keys", headers=_h(admin)).json() if k["principal"] == "admin"]
+    r = http.delete(f"{url}{API}/api-keys/{admin_keys[0]['id']}", headers=_h(tokens["member"]))
     assert r.status_code == 404
 
 
@@ -262,7 +262,7 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
         return verify(token, current) is not None
 
     def me(server: LocalServer, token: str) -> int:
-        return httpx.get(f"{server.url}{API}/auth/me", headers=_h(token)).status_code
+        return http.get(f"{server.url}{API}/auth/me", headers=_h(token)).status_code
 
     # no KITARU_SERVER_SECRET_KEY: the key lives in the database, as in production
     with LocalServer(db, tmp_path / "home", env={"KITARU_SERVER_KEY_REFRESH": "0.3"}) as server:

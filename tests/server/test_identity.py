@@ -20,6 +20,7 @@ import pytest
 from kitaru.auth import Principal, sign
 from kitaru.testing import LocalServer
 from tests.server.support import ADMIN_KEY, pg_database
+from tests.support import http
 
 API = "/api/v1"
 
@@ -36,7 +37,7 @@ class Team:
         self.admin = server.token()
 
     def call(self, method: str, path: str, token: str, body: Any = None) -> httpx.Response:
-        return httpx.request(method, f"{self.url}{path}", json=body, headers=_h(token), timeout=30)
+        return http.request(method, f"{self.url}{path}", json=body, headers=_h(token), timeout=30)
 
     def user(self, role: str = "member") -> tuple[dict[str, Any], str, str]:
         """A new user: (principal, api key, token)."""
@@ -47,7 +48,7 @@ class Team:
         return found.json(), key, self.exchange(key)
 
     def exchange(self, key: str) -> str:
-        r = httpx.post(f"{self.url}/auth/token", json={"api_key": key}, timeout=30)
+        r = http.post(f"{self.url}/auth/token", json={"api_key": key}, timeout=30)
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 
@@ -274,7 +275,7 @@ def test_revoked_keys_and_deleted_principals_lose_every_token_at_once(team: Team
     assert team.call("DELETE", f"/api-keys/{kid}", team.admin).status_code == 204
     for dead in (token, runtime):  # the runtime token was minted with the revoked key
         assert team.call("GET", "/auth/me", dead).status_code == 401
-    assert httpx.post(f"{team.url}/auth/token", json={"api_key": key}).status_code == 401
+    assert http.post(f"{team.url}/auth/token", json={"api_key": key}).status_code == 401
 
     second = team.call("POST", "/api-keys", team.admin, {"principal": tmp["name"]}).json()["api_key"]
     token2 = team.exchange(second)
@@ -301,12 +302,12 @@ def test_revocation_reaches_another_replica_within_seconds(team: Team, tmp_path:
     with replica:
         _, _, token = team.user()
         other = f"{replica.url}{API}/auth/me"
-        assert httpx.get(other, headers=_h(token)).status_code == 200
+        assert http.get(other, headers=_h(token)).status_code == 200
         kid = next(k["id"] for k in team.call("GET", "/api-keys", token).json())
         team.call("DELETE", f"/api-keys/{kid}", team.admin).raise_for_status()
         revoked_at, status = time.monotonic(), 200
         while status == 200 and time.monotonic() - revoked_at < 10:
-            status = httpx.get(other, headers=_h(token)).status_code
+            status = http.get(other, headers=_h(token)).status_code
             time.sleep(0.1)
         assert status == 401 and time.monotonic() - revoked_at < 5  # KITARU_SERVER_REVOCATION_CHECK=1 (default 5)
 
@@ -356,8 +357,8 @@ def test_token_exchange_is_rate_limited_per_address_and_failures_are_logged_with
     team = fresh({"KITARU_SERVER_AUTH_FAILURE_LIMIT": "5", "KITARU_SERVER_AUTH_FAILURE_WINDOW": "60"})
     guesses = [f"kit_guess-{uuid.uuid4().hex}" for _ in range(5)]
     for guess in guesses:
-        assert httpx.post(f"{team.url}/auth/token", json={"api_key": guess}).status_code == 401
-    blocked = httpx.post(f"{team.url}/auth/token", json={"api_key": ADMIN_KEY})  # even the right key waits now
+        assert http.post(f"{team.url}/auth/token", json={"api_key": guess}).status_code == 401
+    blocked = http.post(f"{team.url}/auth/token", json={"api_key": ADMIN_KEY})  # even the right key waits now
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert blocked.json()["error"]["type"] == "TooManyRequests"
     assert team.call("GET", "/auth/me", team.admin).status_code == 200  # tokens already issued keep working

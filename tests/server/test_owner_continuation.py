@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support import ROOT
 from tests.server.support import ADMIN_KEY, KITARU_BIN, ServerProcess, start_server
+from tests.support import ROOT, http
 
 FLOW = '''
 import os
@@ -55,8 +54,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def _member_key(server: ServerProcess, name: str) -> str:
     admin = {"Authorization": f"Bearer {server.token()}"}
-    httpx.post(f"{server.url}/api/v1/users", json={"name": name, "role": "member"}, headers=admin).raise_for_status()
-    created = httpx.post(f"{server.url}/api/v1/api-keys", json={"principal": name}, headers=admin)
+    http.post(f"{server.url}/api/v1/users", json={"name": name, "role": "member"}, headers=admin).raise_for_status()
+    created = http.post(f"{server.url}/api/v1/api-keys", json={"principal": name}, headers=admin)
     return str(created.json()["api_key"])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 
-import httpx
 import pytest
 
 from kitaru.auth import Principal, peek_expiry, sign
@@ -14,6 +13,7 @@ from kitaru.store import CancelRequested, LeaseLost
 from kitaru.store._remote import RemoteStateService
 from kitaru.testing import free_port
 from tests.server.support import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token
+from tests.support import http
 
 
 def _new(state: RemoteStateService, owner: str = "o") -> str:
@@ -53,7 +53,7 @@ def test_log_batches_with_the_same_idempotency_key_are_stored_once(sqlite_server
     headers = {"Authorization": f"Bearer {admin_token(sqlite_server)}", "Idempotency-Key": "batch-1"}
     body = {"entries": [{"ts": 1.0, "stream": "stdout", "level": "INFO", "message": "hello"}]}
     for _ in range(3):
-        r = httpx.post(f"{sqlite_server.url}/api/v1/executions/{exec_id}/logs", json=body, headers=headers)
+        r = http.post(f"{sqlite_server.url}/api/v1/executions/{exec_id}/logs", json=body, headers=headers)
         assert r.status_code == 204
     assert [e["message"] for e in state.query_logs(exec_id)] == ["hello"]
 
@@ -101,9 +101,9 @@ def test_execution_listing_pages_with_a_keyset_cursor(sqlite_server: ServerProce
     state = RemoteStateService(sqlite_server.url, api_key=ADMIN_KEY)
     ids = {_new(state) for _ in range(5)}
     token = admin_token(sqlite_server)
-    first = httpx.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 3},
+    first = http.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 3},
                       headers={"Authorization": f"Bearer {token}"}).json()
-    rest = httpx.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 100, **first["next"]},
+    rest = http.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 100, **first["next"]},
                      headers={"Authorization": f"Bearer {token}"}).json()
     seen = [r["id"] for r in first["items"] + rest["items"]]
     assert len(seen) == len(set(seen)) and ids <= set(seen)

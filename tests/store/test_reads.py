@@ -50,9 +50,9 @@ def test_an_expired_local_lease_reads_as_failed_and_nothing_is_written(state: St
 
 
 def test_the_leader_lease_has_one_holder_at_a_time(state: StateService) -> None:
-    assert state.hold_lease("reconciler", holder="a", ttl=0.3)
-    assert not state.hold_lease("reconciler", holder="b", ttl=0.3)
-    assert state.hold_lease("reconciler", holder="a", ttl=0.3)  # renewed by its holder
+    assert state.hold_lease("reconciler", holder="a", ttl=30)
+    assert not state.hold_lease("reconciler", holder="b", ttl=30)
+    assert state.hold_lease("reconciler", holder="a", ttl=0.2)  # renewed by its holder (for a short while)
     deadline = time.monotonic() + 10
     while not state.hold_lease("reconciler", holder="b", ttl=30):  # free once it expires
         assert time.monotonic() < deadline, "the expired leader lease was never taken over"

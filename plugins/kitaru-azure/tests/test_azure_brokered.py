@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from azure_helpers import Azurite, blob_names, register
 
 from kitaru.client import KitaruClient
 from kitaru.store._remote import RemoteStateService
 from kitaru.testing import LocalServer
+from tests.support import http
 
 FLOW = '''
 import kitaru
@@ -84,7 +84,7 @@ def test_the_credentials_route_mints_sas_by_role(azurite: Azurite, container: st
     url = f"{server.url}/api/v1/stacks/az/credentials"
     grants = {}
     for access in ("read", "write"):
-        resp = httpx.post(url, json={"access": access, "ttl": 600}, headers=headers, timeout=30)
+        resp = http.post(url, json={"access": access, "ttl": 600}, headers=headers, timeout=30)
         assert resp.status_code == 200, resp.text
         body = resp.json()
         assert body["flavor"] == "azure" and body["root"] == f"az://{container}/kitaru"
@@ -95,12 +95,12 @@ def test_the_credentials_route_mints_sas_by_role(azurite: Azurite, container: st
     with pytest.raises(HttpResponseError) as denied:
         grants["read"].upload_blob("kitaru/by-reader", b"r")
     assert denied.value.status_code == 403
-    resp = httpx.post(url, json={"access": "read", "ttl": 86400}, headers=headers, timeout=30)
+    resp = http.post(url, json={"access": "read", "ttl": 86400}, headers=headers, timeout=30)
     expires = resp.json()["expires_at"]
     from datetime import datetime, timedelta, timezone
 
     assert datetime.fromisoformat(expires) <= datetime.now(timezone.utc) + timedelta(seconds=3601)  # capped at 1 h
-    assert httpx.post(url, json={"access": "read"}, timeout=30).status_code == 401  # anonymous: nothing
+    assert http.post(url, json={"access": "read"}, timeout=30).status_code == 401  # anonymous: nothing
 
 
 def test_without_a_server_this_environment_has_no_credentials(azurite: Azurite, container: str) -> None:

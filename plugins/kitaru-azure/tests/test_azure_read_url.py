@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from azure_helpers import Azurite, make_store
 
@@ -16,6 +15,7 @@ import kitaru
 from kitaru.errors import KitaruUsageError
 from kitaru.stacks import register_stack
 from kitaru.testing import PREVIEWED, ui_brokered_download
+from tests.support import http
 
 
 def test_read_url_reads_one_blob_only_and_expires(azurite: Azurite, container: str) -> None:
@@ -26,18 +26,18 @@ def test_read_url_reads_one_blob_only_and_expires(azurite: Azurite, container: s
     fields = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert fields["sr"] == "b" and fields["sp"] == "r" and urlsplit(url).path.endswith(
         f"/{container}/kitaru/blobs/sha256/ab/report")
-    assert httpx.get(url).content == b"sas bytes"
+    assert http.get(url).content == b"sas bytes"
     headers = {"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"}
-    assert httpx.put(url, content=b"overwrite", headers=headers).status_code == 403  # read-only
+    assert http.put(url, content=b"overwrite", headers=headers).status_code == 403  # read-only
     other = url.replace("/ab/report?", "/cd/other?")
-    assert httpx.get(other).status_code == 403  # the signature covers one blob
-    assert httpx.get(url.replace("sig=", "sig=AAAA")).status_code == 403
+    assert http.get(other).status_code == 403  # the signature covers one blob
+    assert http.get(url.replace("sig=", "sig=AAAA")).status_code == 403
     assert store.open("blobs/sha256/ab/report").read() == b"sas bytes"  # nothing was overwritten
 
     short = store.read_url("blobs/sha256/ab/report", ttl=1)
-    assert httpx.get(short).status_code == 200
+    assert http.get(short).status_code == 200
     deadline = time.monotonic() + 15
-    while httpx.get(short).status_code != 403:  # Azurite checks expiry (it may be a second or two late)
+    while http.get(short).status_code != 403:  # Azurite checks expiry (it may be a second or two late)
         assert time.monotonic() < deadline, "the 1 s link never expired"
         time.sleep(0.2)
     with pytest.raises(KitaruUsageError, match="ttl"):
@@ -60,4 +60,4 @@ def test_ui_preview_redirects_to_a_blob_sas(azurite: Azurite, container: str, ki
                                     f" account_url: {azurite.url}, account_key: {{secret: az-key}}}}\n"))
     url = ui_brokered_download(kitaru_home, "az")
     assert url.startswith(f"{azurite.url}/{container}/kitaru/blobs/") and "sr=b" in url and "sp=r" in url
-    assert httpx.get(url).content == PREVIEWED.encode()  # the browser's fetch, straight from the account
+    assert http.get(url).content == PREVIEWED.encode()  # the browser's fetch, straight from the account

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import httpx
 import pytest
 from gcs_helpers import stack_yaml
 from google_fake import GoogleFake
@@ -18,6 +17,7 @@ import kitaru
 from kitaru.errors import KitaruUsageError
 from kitaru.stacks import register_stack, resolve_stack
 from kitaru.testing import PREVIEWED, ui_brokered_download
+from tests.support import http
 
 EMAIL = "kitaru-server@test-project.iam.gserviceaccount.com"
 
@@ -54,7 +54,7 @@ def test_read_url_is_signed_get_only_and_short_lived(gcs_url: str, bucket: str, 
     query = _verify_v4(url, server_key)
     assert query["X-Goog-Expires"] == "120" and query["X-Goog-Credential"].startswith(EMAIL + "/")
     assert urlsplit(url).path == f"/{bucket}/kitaru/blobs/sha256/ab/report"
-    assert httpx.get(url).content == b"signed bytes"
+    assert http.get(url).content == b"signed bytes"
     with pytest.raises(Exception):  # noqa: B017 - a URL whose expiry was changed no longer verifies
         _verify_v4(url.replace("X-Goog-Expires=120", "X-Goog-Expires=7200"), server_key)
     with pytest.raises(KitaruUsageError, match="ttl"):
@@ -79,4 +79,4 @@ def test_ui_preview_redirects_to_a_signed_gcs_url(gcs_url: str, bucket: str, goo
     url = ui_brokered_download(kitaru_home, "gcp")
     assert url.startswith(f"{gcs_url}/{bucket}/kitaru/blobs/") and "X-Goog-Signature=" in url
     assert _verify_v4(url, server_key)["X-Goog-Expires"] == "300"
-    assert httpx.get(url).content == PREVIEWED.encode()  # the browser's fetch, straight from the bucket
+    assert http.get(url).content == PREVIEWED.encode()  # the browser's fetch, straight from the bucket

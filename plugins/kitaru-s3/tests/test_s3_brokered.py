@@ -58,13 +58,13 @@ def no_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _member_key(server: LocalServer) -> str:
-    import httpx
+    from tests.support import http
 
     admin = {"Authorization": f"Bearer {server.token()}"}
-    httpx.post(f"{server.url}/api/v1/users", json={"name": "mia", "role": "member"}, headers=admin).raise_for_status()
-    key = httpx.post(f"{server.url}/api/v1/api-keys", json={"principal": "mia"}, headers=admin).json()["api_key"]
-    token = httpx.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}).json()["access_token"]
-    denied = httpx.post(f"{server.url}/api/v1/stacks/aws/credentials", json={"access": "write"},
+    http.post(f"{server.url}/api/v1/users", json={"name": "mia", "role": "member"}, headers=admin).raise_for_status()
+    key = http.post(f"{server.url}/api/v1/api-keys", json={"principal": "mia"}, headers=admin).json()["api_key"]
+    token = http.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}).json()["access_token"]
+    denied = http.post(f"{server.url}/api/v1/stacks/aws/credentials", json={"access": "write"},
                         headers={"Authorization": f"Bearer {token}"})  # a member's own process only reads
     assert denied.status_code == 403 and "aws_secret_access_key" not in denied.text
     return str(key)

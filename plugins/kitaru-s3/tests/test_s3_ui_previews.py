@@ -6,13 +6,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import httpx
 import pytest
 from s3_helpers import REGION
 
 import kitaru
 from kitaru.stacks import register_stack
 from kitaru.testing import PREVIEWED, ui_brokered_download
+from tests.support import http
 
 pytest.importorskip("jinja2")
 
@@ -36,4 +36,4 @@ def test_cloud_output_download_is_a_presigned_redirect(moto_url: str, bucket: st
 
     url = ui_brokered_download(kitaru_home, "aws")
     assert url.startswith(moto_url) and "Signature=" in url and "Expires=" in url
-    assert httpx.get(url).content == PREVIEWED.encode()  # the browser's fetch, straight from S3
+    assert http.get(url).content == PREVIEWED.encode()  # the browser's fetch, straight from S3

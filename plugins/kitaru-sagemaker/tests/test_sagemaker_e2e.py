@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 pytest.importorskip("kitaru_s3")
 
+from kitaru_sagemaker.testing import FakeSageMaker  # noqa: E402
+
 from kitaru.client import KitaruClient  # noqa: E402
 from kitaru.testing import LocalServer  # noqa: E402
-from kitaru_sagemaker.testing import FakeSageMaker  # noqa: E402
-from tests.support import flow_file, flow_module, wait_for  # noqa: E402,F401  (fixtures)
 from tests.e2e.flows import REMOTE_FLOWS as FLOWS  # noqa: E402
 from tests.e2e.moto import ROOT_CREDS, assumable_role, boto, moto_server  # noqa: E402
 from tests.server.support import pg_database  # noqa: E402
+from tests.support import flow_file, flow_module, http, wait_for  # noqa: E402,F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agents:1"
@@ -127,12 +127,12 @@ def test_an_answer_from_another_user_is_dispatched_by_the_server(world: dict[str
     wait_for(lambda: client.executions.get(handle.exec_id).status == "waiting", timeout=90, interval=0.3)
     server = world["server"]
     admin = {"Authorization": f"Bearer {server.token()}"}
-    httpx.post(f"{server.url}/api/v1/users", json={"name": "reviewer", "role": "member"}, headers=admin,
+    http.post(f"{server.url}/api/v1/users", json={"name": "reviewer", "role": "member"}, headers=admin,
                timeout=10).raise_for_status()
-    key = httpx.post(f"{server.url}/api/v1/api-keys", json={"name": "k", "principal": "reviewer"}, headers=admin,
+    key = http.post(f"{server.url}/api/v1/api-keys", json={"name": "k", "principal": "reviewer"}, headers=admin,
                      timeout=10).json()["api_key"]
-    token = httpx.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}, timeout=10).json()["access_token"]
-    answered = httpx.post(f"{server.url}/api/v1/executions/{handle.exec_id}/waits/resolve",
+    token = http.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}, timeout=10).json()["access_token"]
+    answered = http.post(f"{server.url}/api/v1/executions/{handle.exec_id}/waits/resolve",
                           json={"invocation_id": "ok", "status": "answered", "answer": True},
                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert answered.status_code == 200, answered.text
