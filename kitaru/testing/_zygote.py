@@ -49,7 +49,7 @@ def _preload() -> None:
         app = ready.pop((api, database_errors), None)
         return app if app is not None else build(api=api, database_errors=database_errors)
 
-    server_app.api_app = api_app  # type: ignore[assignment]  # only in this zygote and the children it forks
+    server_app.api_app = api_app  # only in this zygote and the children it forks
 
 
 def _warmed(app: Any) -> Any:

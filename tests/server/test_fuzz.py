@@ -2,13 +2,16 @@
 oversized bodies get 413 on every write route, control characters a 4xx, never a 5xx or a raw echo.
 
 Nothing happens at import: the app and its database are made by a module fixture (PostgreSQL by default,
-the stricter one; KITARU_FUZZ_DB=sqlite for SQLite). KITARU_FUZZ_EXAMPLES sets the examples per operation.
+the stricter one; KITARU_FUZZ_DB=sqlite for SQLite). KITARU_FUZZ_EXAMPLES sets the generated examples per operation
+and mode (valid, invalid) beside schemathesis's coverage cases: 20 in the suite, 200 or more for a deep run.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import re
 import time
 from collections.abc import Iterator
@@ -18,10 +21,12 @@ from typing import Any
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis.errors import Unsatisfiable  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-EXAMPLES = int(os.environ.get("KITARU_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("KITARU_FUZZ_EXAMPLES", "20"))
 HOSTILE = ["a\x1b[2Jb", "nul\x00x", "new\nline", "x" * 300, "../x", "\u202eevil", "\x9b1m"]
 
 
@@ -61,8 +66,23 @@ def fuzz_client(fuzz_app: Any) -> Iterator[Any]:
         yield client
 
 
-# the operations come from the app's routes alone (no database); the calls go to `fuzz_app`
-schema = schemathesis.openapi.from_dict(__import__("kitaru.server._app", fromlist=["api_app"]).api_app().openapi())
+ROUTE_GROUPS = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).resolve().parents[2] / "kitaru" /
+                                                                  "server" / "routes")]))
+"""One test per router module (`kitaru/server/routes/*.py`): the groups spread over xdist workers."""
+
+
+def _group_of(app: Any) -> dict[tuple[str, str], str]:
+    """(METHOD, path as published) of every API operation -> the router module that serves it."""
+    from kitaru.server._app import API_PREFIX
+
+    owners = {}
+    for name in ROUTE_GROUPS:
+        router = importlib.import_module(f"kitaru.server.routes.{name}").router
+        prefix = "" if name == "health" else API_PREFIX
+        for route in router.routes:
+            for method in getattr(route, "methods", None) or ():
+                owners[(method, prefix + re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path))] = name  # {p:path} -> {p}
+    return owners
 
 
 def _useful_error_body(response: Any) -> None:
@@ -73,10 +93,8 @@ def _useful_error_body(response: Any) -> None:
         assert not re.search(r"[\x00-\x08\x0b-\x1f]", error["message"]), error  # nothing raw echoed back
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
-def test_api_never_fails_with_a_server_error(case: Any, fuzz_app: Any, fuzz_client: Any) -> None:
+def _check(case: Any, fuzz_app: Any, fuzz_client: Any) -> None:
+    """One generated request, as the admin: never a 5xx, and every 4xx explains itself."""
     if case.query and "wait" in case.query:
         case.query["wait"] = 0  # a long-poll only waits; fuzzing it for 25 s per example finds nothing
     token = fuzz_app.state.fuzz_token
@@ -84,6 +102,41 @@ def test_api_never_fails_with_a_server_error(case: Any, fuzz_app: Any, fuzz_clie
     assert response.status_code < 500, (case, response.text)
     case.validate_response(response, checks=[not_a_server_error])
     _useful_error_body(response)
+
+
+def test_every_api_operation_belongs_to_a_fuzzed_group(fuzz_app: Any) -> None:
+    owners = _group_of(fuzz_app)
+    published = {(m.upper(), path) for path, item in fuzz_app.openapi()["paths"].items() for m in item}
+    assert published and published <= set(owners), published - set(owners)
+
+
+@pytest.mark.parametrize("group", ROUTE_GROUPS)
+def test_api_never_fails_with_a_server_error(group: str, fuzz_app: Any, fuzz_client: Any) -> None:
+    """Schemathesis's coverage cases (boundaries, wrong types, missing fields) and `EXAMPLES` generated valid and
+    invalid requests per mode for every operation of `group` (derandomized: the same cases on every run)."""
+    schema = schemathesis.openapi.from_dict(fuzz_app.openapi())
+    owners = _group_of(fuzz_app)
+    operations = [op for result in schema.get_all_operations()
+                  if owners.get(((op := result.ok()).method.upper(), op.path)) == group]
+    assert operations, f"no published operation is served by kitaru/server/routes/{group}.py"
+    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    for operation in operations:
+        for case in schema.iter_coverage_cases(operation, generation_modes=modes,
+                                               generation_config=schema.config.generation):
+            _check(case, fuzz_app, fuzz_client)
+        for mode in modes:
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))
+            def fuzz(case: Any) -> None:
+                _check(case, fuzz_app, fuzz_client)
+
+            try:
+                fuzz()
+            except Unsatisfiable:
+                if mode is GenerationMode.POSITIVE:
+                    raise
+                # an operation without parameters or body has no invalid request to generate
 
 
 def _operations(app: Any) -> list[tuple[str, str, bool]]:
