@@ -9,6 +9,10 @@ def _mark(name):
     with open(os.environ["MARKS"], "a") as f:
         f.write(name + "\\n")
 
+def _count(name):
+    with open(os.environ["MARKS"]) as f:
+        return f.read().split().count(name)
+
 @checkpoint
 def fetch(topic: str) -> dict:
     _mark("fetch")
@@ -29,7 +33,9 @@ def research(topic: str) -> str:
 def part(i: int) -> list:
     _mark("part")
     start = time.time()
-    time.sleep(float(os.environ.get("PART_NAP", "0")))
+    together, deadline = int(os.environ.get("PART_BARRIER", "0")), start + 60
+    while _count("part") < together and time.time() < deadline:  # run on until that many parts have started
+        time.sleep(0.05)
     return [i, os.getpid(), start, time.time()]
 
 @flow

@@ -184,7 +184,7 @@ def test_an_image_that_cannot_be_pulled_fails_with_origin_infrastructure(world: 
 
 
 def test_isolated_checkpoints_fan_out_into_parallel_jobs(world: dict[str, Any], flow_module) -> None:
-    world["cluster"].base_env["PART_NAP"] = "2"
+    world["cluster"].base_env["PART_BARRIER"] = "3"  # each part runs until all three started (60 s at most)
     mod = flow_module(FLOWS, "k8s_agent6")
     handle = mod.fanned.run(3, stack="k8s")
     rows = handle.wait(timeout=180)
