@@ -10,6 +10,6 @@ command -v uv >/dev/null 2>&1 || timeout 300 python -m pip install -q "uv>=0.4"
 rm -rf "$VENV"
 timeout 300 uv venv -q "$VENV" --python "$(command -v python)"
 timeout 900 uv pip install -q --python "$VENV/bin/python" --resolution lowest-direct -e . "pytest>=8" "pytest-timeout>=2.3"
-echo "floors: $(uv pip list --python "$VENV/bin/python" 2>/dev/null | grep -Ei '^(pydantic|pydantic-settings|sqlalchemy|alembic|httpx|jsonschema|pluggy|pyyaml|pathspec|typer|rich|cryptography) ' | awk '{printf "%s==%s ", $1, $2}')"
+echo "floors: $(uv pip list --python "$VENV/bin/python" 2>/dev/null | grep -Ei '^(pydantic|sqlalchemy|alembic|httpx|jsonschema|pluggy|pyyaml|pathspec|typer|rich|cryptography) ' | awk '{printf "%s==%s ", $1, $2}')"
 exec timeout 900 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/sdk tests/artifacts tests/cli/test_cli_runner.py \
   -k "not sqlite and not postgresql" "$@"

@@ -83,7 +83,7 @@ def pyproject_layer(start: Path | None = None) -> dict[str, Any]:
 
 
 def env_layer() -> dict[str, Any]:
-    """KITARU_* variables, parsed by pydantic-settings (loaded only when any is set)."""
+    """KITARU_* variables that set options (read only when any is set)."""
     if not any(k.startswith(_ENV_PREFIX) and k not in _NOT_CONFIG for k in os.environ):
         return {}
     from kitaru.config._env import read_env

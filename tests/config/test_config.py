@@ -35,6 +35,18 @@ def test_bad_values_are_usage_errors_naming_the_option(monkeypatch: pytest.Monke
         resolve_config()
 
 
+def test_environment_values_are_coerced_and_bad_ones_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"KITARU_RETRIES": "2", "KITARU_CACHE": "off", "kitaru_lease_ttl": "1.5",
+                        "KITARU_IMAGE": '{"base_image": "python:3.12"}'}.items():
+        monkeypatch.setenv(name, value)
+    config = resolve_config()
+    assert (config.retries, config.cache, config.lease_ttl) == (2, False, 1.5)
+    assert config.image is not None and config.image.base_image == "python:3.12"
+    monkeypatch.setenv("KITARU_RETRIES", "two")
+    with pytest.raises(kitaru.KitaruUsageError, match="retries: .*'two'"):
+        resolve_config()
+
+
 def test_stored_config_redacts_secret_looking_values() -> None:
     config = resolve_config({"image": kitaru.ImageSettings(environment={"OPENAI_API_KEY": "sk-123", "MODE": "x"})})
     stored = config.stored()
