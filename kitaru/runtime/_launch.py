@@ -92,16 +92,23 @@ def _create_and_run(
         owner=owner, lease_ttl=max(config.lease_ttl, dispatch_grace()) if detach else config.lease_ttl,
         seed=seed,
     )
-    if remote:
-        scoped = execution_scoped(state, exec_id)
-        with acting_as(scoped):
-            write_encoded(store, encoded, inputs_ref)
-        if scoped is not state:
-            scoped.close()
-    if orchestrator is not None:  # detached: resolved above
-        dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state, cwd=source.get("cwd"),
-                        image=source.get("image"))
-        return exec_id, state
+    # detached: this process holds the lease until the job is submitted and recorded (writing large inputs or a
+    # slow backend must not let the lease lapse before anyone can ask the orchestrator about the job)
+    holder = start_heartbeat(state, exec_id, owner, dispatch_grace()) if orchestrator is not None else None
+    try:
+        if remote:
+            scoped = execution_scoped(state, exec_id)
+            with acting_as(scoped):
+                write_encoded(store, encoded, inputs_ref)
+            if scoped is not state:
+                scoped.close()
+        if orchestrator is not None:  # detached: resolved above
+            dispatch_runner(exec_id, orchestrator=orchestrator, owner=owner, home=home, state=state,
+                            cwd=source.get("cwd"), image=source.get("image"))
+            return exec_id, state
+    finally:
+        if holder is not None:
+            holder.stop()  # the runner's time to take over: what is left of the last renewal (>= 3/4 of the grace)
     run_body(exec_id=exec_id, fn=flow.fn, flow_name=flow.name, inputs_ref=inputs_ref, state=state, store=store,
              owner=owner, config=config, home=home)
     return exec_id, state

@@ -60,6 +60,15 @@ class Held(RemoteRecording):
         with open(self.log + ".status", "w") as f:
             f.write("cancelled: stopped " + job_id)
 
+class Slow(Held):
+    # a backend whose submit call takes SLOW_SUBMIT seconds (a busy control plane)
+    flavor = "slow"
+
+    def submit(self, job):
+        import time
+        time.sleep(float(os.environ.get("SLOW_SUBMIT", "0")))
+        return super().submit(job)
+
 class SharedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
@@ -80,6 +89,8 @@ def kitaru_register_components(registry):
                               factory=lambda c, ctx: RemoteRecording(ctx.home / "jobs", c.log))
     registry.add_orchestrator("held", config=RecordingConfig, remote=True,
                               factory=lambda c, ctx: Held(ctx.home / "jobs", c.log))
+    registry.add_orchestrator("slow", config=RecordingConfig, remote=True,
+                              factory=lambda c, ctx: Slow(ctx.home / "jobs", c.log))
     registry.add_artifact_store("shared", config=SharedConfig, factory=lambda c, ctx: SharedStore(c.path),
                                 schemes=("shared",), from_root=lambda root: SharedStore(root[len("shared://"):]))
 """
@@ -268,6 +279,26 @@ def test_the_reconciler_asks_the_orchestrator_before_declaring_a_runner_lost(
     wait_for(lambda: client.executions.get(handle.exec_id).status == "failed", timeout=60, interval=0.5)
     failure = client.executions.get(handle.exec_id).failure
     assert failure is not None and failure.origin == "infrastructure" and "ErrImagePull" in failure.message
+
+
+def test_a_dispatch_slower_than_the_lease_keeps_its_execution(
+        flow_module, recording_stack: Path, tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dispatching process holds the lease until the job is recorded: a backend slower to accept the job than
+    the lease (2 s here) and the dispatch grace (0.5 s) does not get the execution declared lost meanwhile."""
+    if backend == "embedded":
+        pytest.skip("remote stacks need a server")
+    from kitaru.stacks import register_stack
+
+    monkeypatch.setenv("KITARU_DISPATCH_GRACE", "0.5")
+    monkeypatch.setenv("SLOW_SUBMIT", "4")
+    Path(f"{recording_stack}.status").write_text("pending: ContainerCreating")
+    register_stack("slow.yaml", text=json.dumps({
+        "name": "slow", "orchestrator": {"flavor": "slow", "log": str(recording_stack)},
+        "artifact_store": {"flavor": "shared", "path": str(tmp_path / "shared")}}))
+    mod = flow_module(FLOWS, "dispatch_flows6")
+    handle = mod.located.run(stack="slow")  # returns once the job is submitted and recorded (4 s)
+    execution = KitaruClient().executions.get(handle.exec_id)
+    assert execution.status == "running" and execution.job_id == f"held-{handle.exec_id}", execution.failure
 
 
 def test_cancel_stops_the_job_when_the_runner_does_not_stop_by_itself(
