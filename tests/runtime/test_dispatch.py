@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from kitaru.client import KitaruClient
-from tests.support import on_backend, wait_for
 from tests.plugins.fakedists import make_dist
+from tests.support import on_backend, wait_for
 
 RECORDING = """
 import json, os
