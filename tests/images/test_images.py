@@ -109,9 +109,8 @@ exit 0
 """
 
 
-@pytest.mark.parametrize("tool", ["docker", "podman", "buildah"])
-def test_kitaru_build_builds_logs_in_through_stdin_and_pushes(
-        tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _shim_build_tool(tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put a recording `tool` first on PATH, select it, work in `tmp_path`; the log it writes its calls to."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / tool
@@ -122,14 +121,25 @@ def test_kitaru_build_builds_logs_in_through_stdin_and_pushes(
     monkeypatch.setenv("SHIM_LOG", str(log))
     monkeypatch.setenv("KITARU_BUILD_TOOL", tool)
     monkeypatch.chdir(tmp_path)
-    import kitaru
+    return log
 
-    kitaru.create_secret("reg", password="s3cr3t")
+
+def _register_registry_stack() -> None:
+    """Stack `withreg`: a registry whose password is the secret `reg` (created here)."""
+    import kitaru
     from kitaru.stacks import register_stack
 
+    kitaru.create_secret("reg", password="s3cr3t")
     register_stack("s.yaml", text="name: withreg\norchestrator: {flavor: local}\nartifact_store: {flavor: local}\n"
                    "container_registry: {flavor: oci, uri: registry.example/team, username: bot,"
                    " password: {secret: reg}}\n", activate=False)
+
+
+@pytest.mark.parametrize("tool", ["docker", "podman", "buildah"])
+def test_kitaru_build_builds_logs_in_through_stdin_and_pushes(
+        tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = _shim_build_tool(tool, tmp_path, monkeypatch)
+    _register_registry_stack()
     result = _cli(tmp_path, "--stack", "withreg", "--image", '{"platform": "linux/amd64"}', "-o", "json")
     assert result.exit_code == 0, result.output
     item = json.loads(result.output)["item"]
@@ -149,36 +159,22 @@ def test_on_a_server_registry_credentials_are_brokered_and_stored_ones_go_to_adm
     from kitaru.stacks._resolve import forget_cached
     from tests.support import http, on_backend
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker").write_text(SHIM)
-    (bin_dir / "docker").chmod(0o755)
-    log = tmp_path / "calls.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("SHIM_LOG", str(log))
-    monkeypatch.setenv("KITARU_BUILD_TOOL", "docker")
-    monkeypatch.chdir(tmp_path)
+    log = _shim_build_tool("docker", tmp_path, monkeypatch)
     with on_backend("sqlite", tmp_path, monkeypatch):
-        import kitaru
-        from kitaru.stacks import register_stack
-
-        kitaru.create_secret("reg", password="s3cr3t")
-        register_stack("s.yaml", text="name: withreg\norchestrator: {flavor: local}\nartifact_store: {flavor: local}\n"
-                       "container_registry: {flavor: oci, uri: registry.example/team, username: bot,"
-                       " password: {secret: reg}}\n", activate=False)
+        _register_registry_stack()
         admin = _cli(tmp_path, "--stack", "withreg", "--image", '{"apt_packages": ["git"]}', "-o", "json")
         assert admin.exit_code == 0, admin.output
         assert "stdin:s3cr3t" in log.read_text().splitlines()  # the admin got them from the server
 
         url = os.environ["KITARU_SERVER_URL"]
         token = http.post(f"{url}/api/v1/auth/token", json={"api_key": os.environ["KITARU_API_KEY"]},
-                           timeout=10).json()["access_token"]
+                          timeout=10).json()["access_token"]
         keys = {}
         for role in ("member", "viewer"):
             http.post(f"{url}/api/v1/users", json={"name": f"a-{role}", "role": role},
-                       headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
+                      headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
             keys[role] = http.post(f"{url}/api/v1/api-keys", json={"name": "k", "principal": f"a-{role}"},
-                                    headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["api_key"]
+                                   headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["api_key"]
         for role, expected in (("member", "only admins"), ("viewer", "viewers cannot build")):
             monkeypatch.setenv("KITARU_API_KEY", keys[role])
             forget_cached("withreg")
