@@ -8,6 +8,7 @@ and mode (valid, invalid) beside schemathesis's coverage cases: 5 in the suite (
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -71,7 +72,8 @@ ROUTE_GROUPS = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).r
 """One test per router module (`kitaru/server/routes/*.py`): the groups spread over xdist workers."""
 
 
-def _group_of(app: Any) -> dict[tuple[str, str], str]:
+@functools.cache
+def _route_owners() -> dict[tuple[str, str], str]:
     """(METHOD, path as published) of every API operation -> the router module that serves it."""
     from kitaru.server._app import API_PREFIX
 
@@ -105,7 +107,7 @@ def _check(case: Any, fuzz_app: Any, fuzz_client: Any) -> None:
 
 
 def test_every_api_operation_belongs_to_a_fuzzed_group(fuzz_app: Any) -> None:
-    owners = _group_of(fuzz_app)
+    owners = _route_owners()
     published = {(m.upper(), path) for path, item in fuzz_app.openapi()["paths"].items() for m in item}
     assert published and published <= set(owners), published - set(owners)
 
@@ -115,7 +117,7 @@ def test_api_never_fails_with_a_server_error(group: str, fuzz_app: Any, fuzz_cli
     """Schemathesis's coverage cases (boundaries, wrong types, missing fields) and `EXAMPLES` generated valid and
     invalid requests per mode for every operation of `group` (derandomized: the same cases on every run)."""
     schema = schemathesis.openapi.from_dict(fuzz_app.openapi())
-    owners = _group_of(fuzz_app)
+    owners = _route_owners()
     operations = [op for result in schema.get_all_operations()
                   if owners.get(((op := result.ok()).method.upper(), op.path)) == group]
     assert operations, f"no published operation is served by kitaru/server/routes/{group}.py"
