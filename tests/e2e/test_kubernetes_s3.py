@@ -134,13 +134,13 @@ def test_an_answer_from_another_user_is_dispatched_by_the_server(world: dict[str
     server = world["server"]
     admin = {"Authorization": f"Bearer {server.token()}"}
     http.post(f"{server.url}/api/v1/users", json={"name": "reviewer", "role": "member"}, headers=admin,
-               timeout=10).raise_for_status()
+              timeout=10).raise_for_status()
     key = http.post(f"{server.url}/api/v1/api-keys", json={"name": "k", "principal": "reviewer"}, headers=admin,
-                     timeout=10).json()["api_key"]
+                    timeout=10).json()["api_key"]
     token = http.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}, timeout=10).json()["access_token"]
     answered = http.post(f"{server.url}/api/v1/executions/{handle.exec_id}/waits/resolve",
-                          json={"invocation_id": "ok", "status": "answered", "answer": True},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                         json={"invocation_id": "ok", "status": "answered", "answer": True},
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert answered.status_code == 200, answered.text
     assert handle.wait(timeout=120) == "WAIT"
     assert len(_jobs(world["cluster"])) == 2  # the server dispatched the continuation
@@ -209,9 +209,9 @@ def _ui_session(server: LocalServer, name: str, role: str) -> httpx.Client:
 
     admin = {"Authorization": f"Bearer {server.token()}"}
     http.post(f"{server.url}/api/v1/users", json={"name": name, "role": role}, headers=admin,
-               timeout=10).raise_for_status()
+              timeout=10).raise_for_status()
     key = http.post(f"{server.url}/api/v1/api-keys", json={"name": "ui", "principal": name}, headers=admin,
-                     timeout=10).json()["api_key"]
+                    timeout=10).json()["api_key"]
     c = httpx.Client(base_url=server.url, timeout=60)
     csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
     assert c.post("/login", data={"api_key": key, "csrf": csrf}).status_code == 303

@@ -29,7 +29,7 @@ def principal_key(server: ServerProcess, name: str, role: str) -> str | None:
         return None
     made.raise_for_status()
     key = http.post(f"{server.url}/api/v1/api-keys", json={"principal": name, "name": f"{name}-mcp"},
-                     headers=headers, timeout=10)
+                    headers=headers, timeout=10)
     key.raise_for_status()
     return str(key.json()["api_key"])
 

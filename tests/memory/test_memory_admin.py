@@ -187,7 +187,7 @@ def test_a_runtime_token_writes_as_its_own_execution_and_cannot_purge(backend: s
     h = {"Authorization": f"Bearer {runtime}"}
     ref = kitaru.memory.set("k", "v").ref
     r = http.put(f"{url}{API}/memory/entry", headers=h,
-                  json={"scope": "default", "key": "k", "value": ref, "exec_id": "someone-else"})
+                 json={"scope": "default", "key": "k", "value": ref, "exec_id": "someone-else"})
     assert r.status_code == 200, r.text
     assert r.json()["exec_id"] == "execa" and kitaru.memory.entry("k").exec_id == "execa"  # no spoofing
     assert http.post(f"{url}{API}/memory/purge", json={"scope": "default"}, headers=h).status_code == 403

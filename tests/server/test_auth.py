@@ -154,7 +154,7 @@ def test_a_members_runtime_reads_only_secrets_its_stack_or_a_model_alias_referen
         sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:
     url = f"{sqlite_server.url}{API}"
     assert http.put(f"{url}/secrets/db-password", json={"data": {"PASSWORD": "hunter2"}},
-                     headers=_h(tokens["admin"])).status_code == 204
+                    headers=_h(tokens["admin"])).status_code == 204
     denied = http.get(f"{url}/secrets/db-password/value", headers=_h(tokens["own_exec"]))  # started by a member
     assert denied.status_code == 403 and "hunter2" not in denied.text
     assert "not referenced by stack 'default' or a model alias" in denied.json()["error"]["message"]
@@ -184,7 +184,7 @@ def test_credentials_ttl_is_capped_and_scope_checked(sqlite_server: ServerProces
     assert 800 < datetime.fromisoformat(default["expires_at"]).timestamp() - time.time() <= 900
     assert http.post(url, json={"scope": "../etc"}, headers=_h(tokens["admin"])).status_code == 422
     assert http.post(f"{sqlite_server.url}{API}/stacks/nope/credentials", json={},
-                      headers=_h(tokens["admin"])).status_code == 404
+                     headers=_h(tokens["admin"])).status_code == 404
 
 
 def test_api_keys_are_hashed_rotated_and_revoked(sqlite_server: ServerProcess, tokens: dict[str, str]) -> None:

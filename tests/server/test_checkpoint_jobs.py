@@ -32,12 +32,12 @@ def asks() -> str:
 def _post(server: ServerProcess, exec_id: str, token: str, **job: object) -> httpx.Response:
     body = {**JOB, "result": f"executions/{exec_id}/isolated/part/1-x.json", "owner": "o", **job}
     return http.post(f"{server.url}/api/v1/executions/{exec_id}/jobs", json=body,
-                      headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
 def _runtime(server: ServerProcess, exec_id: str) -> str:
     resp = http.post(f"{server.url}/api/v1/executions/{exec_id}/token",
-                      headers={"Authorization": f"Bearer {admin_token(server)}"}, timeout=10)
+                     headers={"Authorization": f"Bearer {admin_token(server)}"}, timeout=10)
     resp.raise_for_status()
     return str(resp.json()["access_token"])
 
@@ -58,6 +58,6 @@ def test_status_and_cancel_need_a_handle_the_server_issued_for_that_execution(
     token = _runtime(sqlite_server, mine)
     for method in ("GET", "DELETE"):
         resp = http.request(method, f"{sqlite_server.url}/api/v1/executions/{mine}/jobs",
-                             params={"handle": "kitaru/kitaru-x-0123abcd|" + "0" * 32},
-                             headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                            params={"handle": "kitaru/kitaru-x-0123abcd|" + "0" * 32},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert resp.status_code == 403, resp.text

@@ -102,9 +102,9 @@ def test_execution_listing_pages_with_a_keyset_cursor(sqlite_server: ServerProce
     ids = {_new(state) for _ in range(5)}
     token = admin_token(sqlite_server)
     first = http.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 3},
-                      headers={"Authorization": f"Bearer {token}"}).json()
-    rest = http.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 100, **first["next"]},
                      headers={"Authorization": f"Bearer {token}"}).json()
+    rest = http.get(f"{sqlite_server.url}/api/v1/executions", params={"limit": 100, **first["next"]},
+                    headers={"Authorization": f"Bearer {token}"}).json()
     seen = [r["id"] for r in first["items"] + rest["items"]]
     assert len(seen) == len(set(seen)) and ids <= set(seen)
 

@@ -65,7 +65,7 @@ def _member_key(server: LocalServer) -> str:
     key = http.post(f"{server.url}/api/v1/api-keys", json={"principal": "mia"}, headers=admin).json()["api_key"]
     token = http.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}).json()["access_token"]
     denied = http.post(f"{server.url}/api/v1/stacks/aws/credentials", json={"access": "write"},
-                        headers={"Authorization": f"Bearer {token}"})  # a member's own process only reads
+                       headers={"Authorization": f"Bearer {token}"})  # a member's own process only reads
     assert denied.status_code == 403 and "aws_secret_access_key" not in denied.text
     return str(key)
 

@@ -128,13 +128,13 @@ def test_an_answer_from_another_user_is_dispatched_by_the_server(world: dict[str
     server = world["server"]
     admin = {"Authorization": f"Bearer {server.token()}"}
     http.post(f"{server.url}/api/v1/users", json={"name": "reviewer", "role": "member"}, headers=admin,
-               timeout=10).raise_for_status()
+              timeout=10).raise_for_status()
     key = http.post(f"{server.url}/api/v1/api-keys", json={"name": "k", "principal": "reviewer"}, headers=admin,
-                     timeout=10).json()["api_key"]
+                    timeout=10).json()["api_key"]
     token = http.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}, timeout=10).json()["access_token"]
     answered = http.post(f"{server.url}/api/v1/executions/{handle.exec_id}/waits/resolve",
-                          json={"invocation_id": "ok", "status": "answered", "answer": True},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                         json={"invocation_id": "ok", "status": "answered", "answer": True},
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert answered.status_code == 200, answered.text
     assert handle.wait(timeout=120) == "WAIT"
     assert len(world["fake"].jobs) == 2  # the server dispatched the continuation as a new training job
