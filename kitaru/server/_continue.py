@@ -59,10 +59,8 @@ def continue_remotely(ctx: Any, row: dict[str, Any], orchestrator: Any, statuses
     lease_owner = new_owner()
     ttl = max(KitaruConfig.model_validate(row["config"]).lease_ttl, dispatch_grace())
     ctx.state.claim_execution(row["id"], owner=lease_owner, lease_ttl=ttl, statuses=statuses)
-    token = runner_token(ctx, row)
     return dispatch_runner(row["id"], orchestrator=orchestrator, owner=lease_owner, home=ctx.home, state=ctx.state,
-                           image=(row.get("flow_source") or {}).get("image"),
-                           server_env={"KITARU_SERVER_URL": url, "KITARU_AUTH_TOKEN": token, "KITARU_API_KEY": ""})
+                           image=(row.get("flow_source") or {}).get("image"), server_env=runner_env(ctx, row, url))
 
 
 def runner_token(ctx: Any, row: dict[str, Any]) -> str:
@@ -72,14 +70,19 @@ def runner_token(ctx: Any, row: dict[str, Any]) -> str:
     return runtime_token(row, ctx.signing_key, kid=None, origin=time.time())[0]
 
 
+def runner_env(ctx: Any, row: dict[str, Any], url: str) -> dict[str, str]:
+    """A runner's environment when this server dispatches it: where to reach the server (`url`) and a token
+    scoped to its execution, never an API key."""
+    return {"KITARU_SERVER_URL": url, "KITARU_AUTH_TOKEN": runner_token(ctx, row), "KITARU_API_KEY": ""}
+
+
 def submit_checkpoint(ctx: Any, row: dict[str, Any], orchestrator: Any, job: dict[str, Any]) -> str:
     """Submit one isolated checkpoint attempt of a running execution; its job acts as the execution's runtime."""
     from kitaru.errors import KitaruError
     from kitaru.runtime._isolated import checkpoint_job_spec
 
-    env = {"KITARU_SERVER_URL": public_url(), "KITARU_AUTH_TOKEN": runner_token(ctx, row), "KITARU_API_KEY": ""}
-    spec = checkpoint_job_spec(row["id"], job, remote=True, home=ctx.home, server_env=env,
-                               cwd=row["flow_source"].get("cwd"), image=row["flow_source"].get("image"))
+    spec = checkpoint_job_spec(row["id"], job, remote=True, home=ctx.home, cwd=row["flow_source"].get("cwd"),
+                               server_env=runner_env(ctx, row, public_url()), image=row["flow_source"].get("image"))
     try:
         return str(orchestrator.submit(spec))
     except KitaruError as exc:
@@ -119,8 +122,7 @@ def replay_remotely(ctx: Any, source: dict[str, Any], who: Any, *, from_: str,
               "original_exec_id": source["id"], "replay_from": point, "owner_id": who.sub, "owner_name": who.name}
     ctx.state.create_execution(record, owner=lease_owner, lease_ttl=max(config.lease_ttl, dispatch_grace()),
                                seed={"calls": calls, "waits": waits})
-    token = runner_token(ctx, ctx.state.get_execution(exec_id))
     job = dispatch_runner(exec_id, orchestrator=orchestrator, owner=lease_owner, home=ctx.home, state=ctx.state,
                           image=(source.get("flow_source") or {}).get("image"),
-                          server_env={"KITARU_SERVER_URL": url, "KITARU_AUTH_TOKEN": token, "KITARU_API_KEY": ""})
+                          server_env=runner_env(ctx, ctx.state.get_execution(exec_id), url))
     return {"exec_id": exec_id, "job_id": job}
