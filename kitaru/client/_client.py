@@ -130,7 +130,7 @@ class ExecutionsAPI:
         if source not in LOG_SOURCES:
             raise KitaruUsageError(f"unknown log source {source!r}; use one of {', '.join(LOG_SOURCES)}")
         if checkpoint and source in ("runner", "orchestrator"):
-            raise KitaruUsageError("checkpoint= cannot be combined with source='runner': runner logs are"
+            raise KitaruUsageError(f"checkpoint= cannot be combined with source={source!r}: {source} logs are"
                                    " execution-level, not checkpoint-level")
         names = {c["invocation_id"]: c["name"] for c in self._state.load_journal(exec_id)}
         wanted = None
