@@ -21,19 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test, non-interactive waits, fast leases."""
-    home = tmp_path / "kitaru-home"
-    monkeypatch.setenv("KITARU_HOME", str(home))
-    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
-    monkeypatch.setenv("KITARU_LEASE_TTL", "2")
-    for var in ("KITARU_STACK", "KITARU_DEFAULT_MODEL", "KITARU_LLM_MOCK_RESPONSE", "KITARU_AUTO_RECOVER",
-                "KITARU_CACHE", "KITARU_RETRIES", "KITARU_WAIT_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
-    from kitaru.config import reset_configuration
+    """A fresh KITARU_HOME per test, non-interactive waits, 2 s leases (many core tests wait one out)."""
+    from kitaru.testing import isolated_home
 
-    reset_configuration()
-    yield home
-    reset_configuration()
+    with isolated_home(tmp_path, monkeypatch, lease_ttl=2.0) as home:
+        yield home
 
 
 @contextlib.contextmanager

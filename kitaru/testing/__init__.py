@@ -11,6 +11,7 @@
 """
 
 from kitaru.testing._artifact_store import ArtifactStoreConformance
+from kitaru.testing._home import isolated_home
 from kitaru.testing._orchestrator import OrchestratorConformance
 from kitaru.testing._registry import ContainerRegistryConformance
 from kitaru.testing._server import LocalServer, free_port
@@ -23,5 +24,6 @@ __all__ = [
     "LocalServer",
     "OrchestratorConformance",
     "free_port",
+    "isolated_home",
     "ui_brokered_download",
 ]

@@ -101,17 +101,8 @@ def server(tmp_path: Path, azurite: Azurite) -> Iterator[LocalServer]:
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test; fast leases; fresh plugin discovery; no ambient Azure identity."""
-    from kitaru.plugins import reset_plugin_manager
+    """A fresh KITARU_HOME per test (kitaru.testing.isolated_home); no ambient Azure identity."""
+    from kitaru.testing import isolated_home
 
-    home = tmp_path / "kitaru-home"
-    monkeypatch.setenv("KITARU_HOME", str(home))
-    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
-    monkeypatch.setenv("KITARU_LEASE_TTL", "1")
-    for var in ("KITARU_STACK", "KITARU_DISABLE_PLUGINS", "KITARU_AUTO_RECOVER"):
-        monkeypatch.delenv(var, raising=False)
-    for var in [v for v in os.environ if v.startswith("AZURE_")]:
-        monkeypatch.delenv(var)
-    reset_plugin_manager()
-    yield home
-    reset_plugin_manager()
+    with isolated_home(tmp_path, monkeypatch, unset=[v for v in os.environ if v.startswith("AZURE_")]) as home:
+        yield home

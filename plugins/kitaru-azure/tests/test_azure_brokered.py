@@ -43,7 +43,6 @@ def test_runtime_and_client_act_with_sas_the_server_brokers(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KITARU_SERVER_URL", server.url)
     monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
-    monkeypatch.setenv("KITARU_LEASE_TTL", "3")
     register(azurite, container)
     script = tmp_path / "agent.py"
     script.write_text(FLOW)

@@ -58,7 +58,6 @@ def test_flow_on_azure_stack_survives_sigkill_and_retry(tmp_path: Path, azurite:
     monkeypatch.setenv("MARKS", str(marks))
     monkeypatch.setenv("KITARU_SERVER_URL", server.url)
     monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
-    monkeypatch.setenv("KITARU_LEASE_TTL", "3")  # see kitaru-s3's flow test: a runner's start-up sits in one TTL
     register(azurite, container)
 
     script = tmp_path / "azure_agent.py"

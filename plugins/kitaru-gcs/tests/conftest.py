@@ -50,18 +50,11 @@ def bucket(gcs_url: str) -> str:
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test; fast leases; fresh plugin discovery; no ambient Google identity."""
-    from kitaru.plugins import reset_plugin_manager
+    """A fresh KITARU_HOME per test (kitaru.testing.isolated_home); no ambient Google identity."""
+    from kitaru.testing import isolated_home
 
-    home = tmp_path / "kitaru-home"
-    monkeypatch.setenv("KITARU_HOME", str(home))
-    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
-    monkeypatch.setenv("KITARU_LEASE_TTL", "1")
-    for var in ("KITARU_STACK", "KITARU_DISABLE_PLUGINS", "KITARU_AUTO_RECOVER", "STORAGE_EMULATOR_HOST",
-                "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT"):
-        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "no-gcloud"))  # no gcloud user credentials either
     monkeypatch.setenv("NO_GCE_CHECK", "true")  # google-auth: do not probe the metadata server
-    reset_plugin_manager()
-    yield home
-    reset_plugin_manager()
+    google = ("STORAGE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT")
+    with isolated_home(tmp_path, monkeypatch, unset=google) as home:
+        yield home

@@ -76,7 +76,6 @@ def test_runtime_and_client_act_with_credentials_the_server_brokers(
         tmp_path: Path, gcs_url: str, bucket: str, google: GoogleFake, proxy: BoundaryProxy, server: LocalServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
     _register(bucket, proxy, google, server, monkeypatch)
-    monkeypatch.setenv("KITARU_LEASE_TTL", "3")
     script = tmp_path / "agent.py"
     script.write_text(FLOW)
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env={**os.environ}, capture_output=True,

@@ -55,7 +55,6 @@ def test_flow_on_gcs_stack_survives_sigkill_and_retry(tmp_path: Path, gcs_url: s
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     marks = tmp_path / "marks.txt"
     monkeypatch.setenv("MARKS", str(marks))
-    monkeypatch.setenv("KITARU_LEASE_TTL", "3")  # as in kitaru-s3: room for the runner's start-up
     kitaru.create_secret("gcp-sa", service_account_key=server_key)
     spec = stack_yaml(gcs_url, bucket, f"{google.url}/v1/token")
     with pytest.raises(StackSpecError, match="service_account_key: plaintext secrets are not allowed"):

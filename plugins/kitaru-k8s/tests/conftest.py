@@ -28,14 +28,8 @@ def orchestrator(cluster: FakeCluster) -> Any:
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test; fresh plugin discovery."""
-    from kitaru.plugins import reset_plugin_manager
+    """A fresh KITARU_HOME per test (kitaru.testing.isolated_home, the default lease); no ambient cluster."""
+    from kitaru.testing import isolated_home
 
-    home = tmp_path / "kitaru-home"
-    monkeypatch.setenv("KITARU_HOME", str(home))
-    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
-    for var in ("KITARU_STACK", "KITARU_DISABLE_PLUGINS", "KUBERNETES_SERVICE_HOST", "KUBECONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    reset_plugin_manager()
-    yield home
-    reset_plugin_manager()
+    with isolated_home(tmp_path, monkeypatch, lease_ttl=None, unset=("KUBERNETES_SERVICE_HOST", "KUBECONFIG")) as home:
+        yield home

@@ -165,12 +165,13 @@ def test_vanished_job_is_failed_with_a_message(cluster: FakeCluster, orchestrato
 
 
 def test_slow_scheduling_is_pending_with_the_reason_then_runs(cluster: FakeCluster, orchestrator: Any) -> None:
-    cluster.schedule_delay = 1.0
+    cluster.schedule_delay = 600.0  # no capacity until the test frees it, however slow this machine is
     job_id = orchestrator.submit(py("print('ran')"))
     status = eventually(lambda: (s := orchestrator.status(job_id)).message.startswith("Unschedulable") and s,
                         what="unschedulable")
     assert status.state == "pending"
     assert any("Unschedulable" in line for line in orchestrator.logs(job_id))
+    cluster.schedule_delay = 0.0
     assert orchestrator.wait(job_id, timeout=30).state == "succeeded"
 
 

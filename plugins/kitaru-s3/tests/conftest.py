@@ -77,18 +77,11 @@ def bucket(moto_url: str) -> str:
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test; fast leases; fresh plugin discovery."""
-    from kitaru.plugins import reset_plugin_manager
+    """A fresh KITARU_HOME per test (kitaru.testing.isolated_home)."""
+    from kitaru.testing import isolated_home
 
-    home = tmp_path / "kitaru-home"
-    monkeypatch.setenv("KITARU_HOME", str(home))
-    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
-    monkeypatch.setenv("KITARU_LEASE_TTL", "1")
-    for var in ("KITARU_STACK", "KITARU_DISABLE_PLUGINS", "KITARU_AUTO_RECOVER"):
-        monkeypatch.delenv(var, raising=False)
-    reset_plugin_manager()
-    yield home
-    reset_plugin_manager()
+    with isolated_home(tmp_path, monkeypatch) as home:
+        yield home
 
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

@@ -80,7 +80,6 @@ def test_runtime_and_client_act_with_credentials_the_server_brokers(
 
     monkeypatch.setenv("KITARU_SERVER_URL", server.url)
     monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
-    monkeypatch.setenv("KITARU_LEASE_TTL", "3")
     register_stack("aws.yaml", text=textwrap.dedent(f"""
         name: aws
         orchestrator: {{flavor: local}}

@@ -70,10 +70,6 @@ def test_flow_on_s3_stack_survives_sigkill_and_retry(tmp_path: Path, moto_url: s
         monkeypatch.delenv(var, raising=False)  # only the stack's secret references grant access
     marks = tmp_path / "marks.txt"
     monkeypatch.setenv("MARKS", str(marks))
-    # 3 s, not 1: a dispatched runner gets one lease TTL from the claim until its heartbeat starts, and process
-    # start-up + plugin discovery + boto3 import + the s3 client (~1 s idle, more under load) sit in that window;
-    # with TTL=1 the sweeper declares the new runner lost (a core race, reported). Expiry is still fast.
-    monkeypatch.setenv("KITARU_LEASE_TTL", "3")
     kitaru.create_secret("moto-aws", aws_access_key_id="testing", aws_secret_access_key="testing")
     plain = _stack_yaml(moto_url, bucket).replace("{secret: moto-aws}", "testing-plaintext", 2)
     with pytest.raises(StackSpecError, match="aws_secret_access_key: plaintext secrets are not allowed"):

@@ -28,16 +28,10 @@ def orchestrator(vertex: FakeVertex) -> Any:
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test; fresh plugin discovery; no ambient Google identity."""
-    from kitaru.plugins import reset_plugin_manager
+    """A fresh KITARU_HOME per test (kitaru.testing.isolated_home, default lease); no ambient Google identity."""
+    from kitaru.testing import isolated_home
 
-    home = tmp_path / "kitaru-home"
-    monkeypatch.setenv("KITARU_HOME", str(home))
-    monkeypatch.setenv("KITARU_INTERACTIVE", "0")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
-    for var in ("KITARU_STACK", "KITARU_DISABLE_PLUGINS"):
-        monkeypatch.delenv(var, raising=False)
-    reset_plugin_manager()
-    yield home
-    reset_plugin_manager()
+    with isolated_home(tmp_path, monkeypatch, lease_ttl=None) as home:
+        yield home
 

@@ -77,7 +77,7 @@ class Kubelet:
         deadline = spec_deadline(run.job)
         self._create_pod(run)
         try:
-            self._sleep(run, self.cluster.schedule_delay, deadline)
+            self._wait_for_capacity(run, deadline)
             self._pod(run, lambda p: _set_condition(p, "PodScheduled", "True"))
             self._waiting(run, "ContainerCreating", "")
             self._pull(run, container["image"], deadline)
@@ -291,6 +291,13 @@ class Kubelet:
             self.cluster.delete_job(run.namespace, run.job["metadata"]["name"], "Background")
 
     # -- control -----------------------------------------------------------------------------------------------
+    def _wait_for_capacity(self, run: PodRun, deadline: float | None) -> None:
+        """Stay Unschedulable until `cluster.schedule_delay` seconds have passed, re-read on every tick:
+        a test sets it high, sees the pod pending, then sets it to 0 (capacity arrives) whatever the load."""
+        created = time.monotonic()
+        while time.monotonic() - created < self.cluster.schedule_delay:
+            self._sleep(run, 0.05, deadline)
+
     def _sleep(self, run: PodRun, seconds: float, deadline: float | None) -> None:
         end = time.monotonic() + seconds
         while True:
