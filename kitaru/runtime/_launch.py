@@ -133,6 +133,12 @@ def replay(
     source = state.get_execution(exec_id)
     if source is None:
         raise KitaruUsageError(f"execution {exec_id} does not exist; list them with `kitaru executions list`")
+    same_inputs = not inputs and all(v is None for v in (options or {}).values()) and _is_json(overrides)
+    if flow is None and same_inputs and state.server is not None and dispatched_by_server(source, state):
+        # a client's replay of a remote stack's execution: the server replays the code that ran (its shipped
+        # archive) with the recorded inputs, as it continues them; the flow's code need not be here. New inputs
+        # or options are encoded here, from the flow loaded below.
+        return state.server.replay_execution(exec_id, from_=from_, overrides=overrides)["exec_id"], state
     if flow is None:
         flow = load_flow(source["flow_source"])
     elif flow.name != source["flow_name"]:
@@ -157,6 +163,16 @@ def replay(
     )
     return _create_and_run(flow, config, {**recorded, **inputs}, original=exec_id, replay_from=point,
                            stack=stack, seed={"calls": calls, "waits": waits}, detach=detach or _runs_remotely(stack))
+
+
+def _is_json(value: Any) -> bool:
+    """Whether `value` travels as JSON unchanged (what a server-side replay's overrides must be)."""
+    import json
+
+    try:
+        return bool(json.loads(json.dumps(value)) == value)
+    except (TypeError, ValueError):
+        return False
 
 
 def claim_and_dispatch(exec_id: str, statuses: Sequence[str]) -> StateStore:
@@ -195,20 +211,22 @@ def _runnable_source(source: dict[str, Any], home: Path) -> dict[str, Any]:
 
 def continue_on_server(row: dict[str, Any], state: StateStore, statuses: Sequence[str]) -> bool:
     """Executions of remote stacks are continued by the server (through the stack's orchestrator), never here."""
+    if state.server is None or not dispatched_by_server(row, state):
+        return False
+    return bool(state.server.continue_execution(row["id"], statuses)["continued"])
+
+
+def dispatched_by_server(row: dict[str, Any], state: StateStore) -> bool:
+    """Whether the execution's stack runs remotely, so the server (not this client) dispatches its runners."""
     from kitaru.stacks._service import stored_spec
 
-    server = state.server
-    if server is None:
-        return False
     flavor = ((stored_spec(row["stack"], state) or {}).get("orchestrator") or {}).get("flavor", "local")
     if flavor == "local":
         return False
     from kitaru.plugins import get_plugin_manager
 
     known = get_plugin_manager().find_flavor("orchestrator", flavor)
-    if known is not None and not known.remote:
-        return False  # a local-machine flavor (its plugin is here): continued in this process's orchestrator
-    return bool(server.continue_execution(row["id"], statuses)["continued"])
+    return known is None or known.remote  # a local-machine flavor whose plugin is here runs in this process
 
 
 def continue_here(exec_id: str, owner: str | None) -> str:

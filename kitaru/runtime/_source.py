@@ -55,8 +55,17 @@ def importing_for_reentry() -> bool:
 
 
 def load_flow(source: dict[str, Any]) -> FlowDefinition:
-    """Re-import the flow object a source description points at; a name that is not a @flow is a usage error."""
-    obj = load_object(source)
+    """Re-import the flow object a recorded source description points at; a name that is not a @flow, or a
+    module that is not here, is a usage error."""
+    try:
+        obj = load_object(source)
+    except ModuleNotFoundError as exc:
+        name = source.get("module") or ""
+        if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
+            raise  # the flow's module is here; something it imports is not
+        origin = source.get("root") or "its working directory"
+        raise KitaruUsageError(f"flow module {name!r} is not importable here (it was imported from {origin}): run"
+                               " this where the flow's code lives, or put its directory on PYTHONPATH") from None
     if not isinstance(obj, FlowDefinition):
         where = source.get("module") or source.get("file")
         raise KitaruUsageError(f"{source['qualname']!r} in {where} is a {type(obj).__name__}, not a @flow;"

@@ -48,6 +48,10 @@ class ServerLink(Protocol):
         """Ask the server to continue an execution of a remote stack; {"continued": bool, ...}."""
         ...
 
+    def replay_execution(self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None) -> Row:
+        """Have the server replay an execution of a remote stack from its shipped code; {"exec_id", "job_id"}."""
+        ...
+
     def mint_credentials(self, stack: str, *, component: str = "artifact_store", access: str = "read",
                          scope: str = "", ttl: int = 900) -> Row:
         """Short-lived credentials for a stack component, brokered by the server."""

@@ -157,6 +157,13 @@ class RemoteStateService(RemoteMemory):
                                             {"statuses": list(statuses)})
         return result
 
+    def replay_execution(self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
+        """Have the server replay an execution of a remote stack from its shipped code (it creates the new
+        execution, owned by this principal, and dispatches its runner); {"exec_id", "job_id"}."""
+        result: dict[str, Any] = self._send("POST", f"/executions/{_q(exec_id)}/replay",
+                                            {"from": from_, "overrides": overrides})
+        return result
+
     def record_dispatch(self, exec_id: str, *, orchestrator: str, job_id: str) -> None:
         """Remember where an execution's latest runner was dispatched."""
         self._send("PUT", f"/executions/{_q(exec_id)}/dispatch", {"orchestrator": orchestrator, "job_id": job_id})

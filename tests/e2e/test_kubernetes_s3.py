@@ -271,6 +271,35 @@ def test_retry_and_replay_from_the_server_web_ui(world: dict[str, Any], flow_mod
     assert world["marks"].read_text().split().count("fetch") == 1  # fetch ran once (the retry); replay reused it
 
 
+def test_a_client_without_the_flows_code_replays_it_through_the_server(
+        world: dict[str, Any], flow_module, tmp_path: Path) -> None:
+    """`kitaru executions replay` on a laptop that never had the flow's code: the server replays the shipped
+    archive with the override, as it retries and resumes; new inputs would need the code, and say so."""
+    import json
+
+    from tests.cli.helpers import cli_env, kitaru
+
+    mod = flow_module(FLOWS, "k8s_agent8")
+    handle = mod.research.run("desk", stack="k8s")
+    assert handle.wait(timeout=120) == "DESK!"
+    mod.path.unlink()  # the flow's code exists nowhere on this machine now
+    laptop = tmp_path / "laptop"
+    laptop.mkdir()
+    done = kitaru("executions", "replay", handle.exec_id, "--from", "slow", "--overrides",
+                  '{"checkpoint.fetch": {"topic": "laptop"}}', "-o", "json", cwd=laptop, env=cli_env())
+    assert done.returncode == 0, done.stderr
+    new_id = json.loads(done.stdout)["item"]["exec_id"]
+    client = KitaruClient()
+    assert client.executions.wait(new_id, timeout=120) == "LAPTOP!"
+    replayed = client.executions.get(new_id)
+    assert replayed.original_exec_id == handle.exec_id and replayed.orchestrator == "kubernetes"
+    assert world["marks"].read_text().split().count("fetch") == 1  # the override stood in for fetch
+    changed = kitaru("executions", "replay", handle.exec_id, "--from", "fetch", "--args", '{"topic": "x"}',
+                     cwd=laptop, env=cli_env())
+    assert changed.returncode != 0  # new inputs are encoded here, from the flow, which is not here
+    assert "flow module 'k8s_agent8' is not importable here" in changed.stderr, changed.stderr
+
+
 def test_the_flows_image_settings_name_the_jobs_image(world: dict[str, Any], flow_module) -> None:
     from kitaru import ImageSettings
     from kitaru.images import plan
