@@ -21,20 +21,15 @@ BACKENDS = [*SQL_BACKENDS, "server"]
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database (dropped afterwards)."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"kitaru_t_{uuid.uuid4().hex[:10]}"
-    dsn = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+    """A fresh, empty PostgreSQL database (dropped in the background afterwards, tests/server/support.py)."""
+    pytest.importorskip("psycopg")
+    from tests.server.support import pg_database
+
+    url, drop = pg_database()
     try:
-        admin = psycopg.connect(dsn, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:  # the CI script starts PostgreSQL; locally it must run too
-        pytest.fail(f"PostgreSQL is not reachable at {dsn}: {exc}; start it (see .ci/run)")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop()
 
 
 @pytest.fixture
