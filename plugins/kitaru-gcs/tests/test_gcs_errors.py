@@ -60,7 +60,7 @@ def test_permission_denied_is_clear_and_writes_nothing(gcs_url: str, bucket: str
 def test_unreachable_endpoint_fails_fast_and_clearly() -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     store = GCSArtifactStore(GCSArtifactStoreConfig(path="gs://bucket/kitaru", endpoint_url=dead, anonymous=True,
-                                                    retry_deadline=2, chunk_size=MB, resumable_threshold=MB))
+                                                    retry_deadline=0.5, chunk_size=MB, resumable_threshold=MB))
     for op in (lambda: store.write("blobs/x", b"x"), lambda: store.write("blobs/x", _stream(2)),
                lambda: store.open("blobs/x"), lambda: store.exists("blobs/x"), lambda: list(store.list())):
         started = time.monotonic()
