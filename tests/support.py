@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh KITARU_HOME per test, non-interactive waits, 2 s leases (many core tests wait one out)."""
+    """A fresh KITARU_HOME per test, non-interactive waits, 3 s leases (kitaru.testing.isolated_home)."""
     from kitaru.testing import isolated_home
 
-    with isolated_home(tmp_path, monkeypatch, lease_ttl=2.0) as home:
+    with isolated_home(tmp_path, monkeypatch) as home:
         yield home
 
 

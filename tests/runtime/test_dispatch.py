@@ -262,6 +262,7 @@ def test_the_reconciler_asks_the_orchestrator_before_declaring_a_runner_lost(
     from kitaru.stacks import register_stack
 
     monkeypatch.setenv("KITARU_DISPATCH_GRACE", "0.5")
+    monkeypatch.setenv("KITARU_LEASE_TTL", "2")  # what the sleeps below are measured against
     status = Path(f"{recording_stack}.status")
     status.write_text("pending: ContainerCreating")
     register_stack("held.yaml", text=json.dumps({
@@ -290,6 +291,7 @@ def test_a_dispatch_slower_than_the_lease_keeps_its_execution(
     from kitaru.stacks import register_stack
 
     monkeypatch.setenv("KITARU_DISPATCH_GRACE", "0.5")
+    monkeypatch.setenv("KITARU_LEASE_TTL", "2")  # what the sleeps below are measured against
     monkeypatch.setenv("SLOW_SUBMIT", "4")
     Path(f"{recording_stack}.status").write_text("pending: ContainerCreating")
     register_stack("slow.yaml", text=json.dumps({
