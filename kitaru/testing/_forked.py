@@ -5,6 +5,10 @@ subprocess takes. A zygote (`python -m kitaru.testing._zygote`, one per test pro
 server or command is then a child forked from it with its own session, environment, working directory,
 stdin/stdout/stderr and exit code, as isolated as a new interpreter (`kitaru.testing._zygote` has the
 protocol). `KITARU_TEST_FORK=0` turns it off: every process is then a fresh interpreter.
+
+A program that must start a command itself (the MCP SDK's stdio client) runs `forked_command(argv, env)`:
+`python THIS_FILE ARGV…`, a stdlib-only stand-in that hands its own stdin/stdout/stderr to a zygote child,
+forwards SIGTERM/SIGINT/SIGHUP to it and exits with its exit code.
 """
 
 from __future__ import annotations
@@ -53,10 +57,42 @@ def _socket_path() -> str:
         return _zygote[1]
 
 
-def _request(kind: str, argv: list[str], env: dict[str, str], fds: list[int], **extra: str) -> tuple[socket.socket, int]:
-    """Ask the zygote for a child; the connection that reports its exit, and its pid."""
+_ZYGOTE_ENV = "KITARU_TEST_ZYGOTE"
+"""The zygote socket a stand-in started by `forked_command` connects to."""
+
+
+def forked_command(argv: list[str], env: dict[str, str]) -> tuple[str, list[str], dict[str, str]]:
+    """(command, args, env) that run `kitaru ARGV` forked from this process's zygote, for a program that starts
+    the process itself; `kitaru` itself, a fresh interpreter, when forking is off."""
+    script = str(Path(sys.executable).with_name("kitaru"))
+    if not fork_enabled():
+        return script, argv, env
+    return sys.executable, [os.path.abspath(__file__), *argv], {**env, _ZYGOTE_ENV: _socket_path()}
+
+
+def _stand_in(argv: list[str]) -> int:
+    """The body of `python _forked.py ARGV`: run `kitaru ARGV` as a zygote child on this process's stdio."""
+    env = dict(os.environ)
+    path = env.pop(_ZYGOTE_ENV)
+    conn, pid = _request("command", argv, env, [0, 1, 2], path=path, cwd=os.getcwd(),
+                         path0=str(Path(sys.executable).parent))
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    answer = _line(conn, None)
+    return int(answer.split()[1]) if answer.startswith("exit ") else 1
+
+
+def _request(kind: str, argv: list[str], env: dict[str, str], fds: list[int], path: str | None = None,
+             **extra: str) -> tuple[socket.socket, int]:
+    """Ask the zygote (at `path`, else this process's) for a child; the connection that reports its exit, and
+    its pid."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(_socket_path())
+    conn.connect(path or _socket_path())
     request = {"kind": kind, "argv": argv, "env": env, "cwd": extra.pop("cwd", os.getcwd()), **extra}
     socket.send_fds(conn, [json.dumps(request).encode()], fds)
     answer = _line(conn, 60)
@@ -189,3 +225,6 @@ def _text(chunks: list[bytes]) -> str:
     """Decode like `subprocess.run(text=True)` (universal newlines)."""
     return b"".join(chunks).decode().replace("\r\n", "\n").replace("\r", "\n")
 
+
+if __name__ == "__main__":
+    sys.exit(_stand_in(sys.argv[1:]))

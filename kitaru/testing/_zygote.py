@@ -33,7 +33,8 @@ PRELOAD = ("uvicorn.lifespan.on", "uvicorn.loops.auto", "uvicorn.protocols.http.
            "concurrent.futures.thread", "kitaru.server._ratelimit", "kitaru.server._keys", "kitaru.server._reconciler",
            "kitaru.server._continue", "kitaru.runtime._reconcile", "kitaru.runtime._dispatch", "kitaru.store.schema",
            "kitaru.stacks._service", "kitaru.stacks._resolve", "kitaru.stacks._secrets", "kitaru.stacks._validate",
-           "kitaru.plugins._local_jobs", "kitaru.plugins._manager", "kitaru.cli._extensions", "alembic.config")
+           "kitaru.plugins._local_jobs", "kitaru.plugins._manager", "kitaru.cli._extensions", "alembic.config",
+           "kitaru.mcp", "kitaru.mcp._front", "kitaru.mcp._light", "kitaru.mcp._app")  # `kitaru mcp`: the SDK too
 """Modules a server or a CLI command imports before it works (a missing one, e.g. an extra, is skipped)."""
 
 PRELOAD_PLUGINS = ("kitaru_k8s._orchestrator", "kitaru_k8s._status", "kitaru_s3._store", "kitaru_gcs",
