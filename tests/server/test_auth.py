@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 import stat
-import subprocess
 import time
 import uuid
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 
 from kitaru.auth import Principal, sign
-from tests.server.support import ADMIN_KEY, KITARU_BIN, SECRET_KEY, ServerProcess, admin_token
+from kitaru.testing._forked import run_kitaru
+from tests.server.support import ADMIN_KEY, SECRET_KEY, ServerProcess, admin_token
 from tests.support import http
 
 API = "/api/v1"
@@ -211,8 +211,7 @@ def test_login_logout_and_auth_cli(sqlite_server: ServerProcess, tmp_path: Any) 
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
 
     def kitaru(*args: str) -> Any:
-        done = subprocess.run([KITARU_BIN, *args, "-o", "json"], check=False, env=env, capture_output=True, text=True,
-                              timeout=60)
+        done = run_kitaru([*args, "-o", "json"], cwd=tmp_path, env=env, timeout=60)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -236,8 +235,8 @@ def test_signing_key_rotation_keeps_current_tokens_until_the_next_rotation(tmp_p
     def rotate(*extra: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_SERVER")}
         env["KITARU_SERVER_HOME"] = str(tmp_path / "home")  # where the server keeps its encryption key
-        done = subprocess.run([KITARU_BIN, "server", "rotate-signing-key", "--database-url", db, *extra, "-o", "json"],
-                              capture_output=True, text=True, timeout=60, env=env)
+        done = run_kitaru(["server", "rotate-signing-key", "--database-url", db, *extra, "-o", "json"], cwd=tmp_path,
+                          env=env, timeout=60)
         assert done.returncode == 0, done.stderr
 
     def eventually(check: Any, what: str) -> None:

@@ -434,9 +434,7 @@ def test_local_secret_values_are_encrypted_at_rest(tmp_path: Path, monkeypatch: 
 
 def test_rotating_the_encryption_key_keeps_secrets_and_tokens_and_retires_the_old_key(fresh: Any,
                                                                                       tmp_path: Path) -> None:
-    import subprocess
-
-    from tests.server.support import KITARU_BIN
+    from kitaru.testing._forked import run_kitaru
 
     team = fresh({})
     team.call("PUT", "/secrets/llm", team.admin, {"data": {"KEY": "canary-rotate"}}).raise_for_status()
@@ -446,9 +444,8 @@ def test_rotating_the_encryption_key_keeps_secrets_and_tokens_and_retires_the_ol
     new_key = tmp_path / "keys" / "new.key"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
     env.update(KITARU_SERVER_HOME=str(server.home), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    done = subprocess.run([KITARU_BIN, "server", "rotate-encryption-key", "--database-url", server.database_url,
-                           "--new-key-file", str(new_key), "-o", "json"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = run_kitaru(["server", "rotate-encryption-key", "--database-url", server.database_url,
+                       "--new-key-file", str(new_key), "-o", "json"], cwd=tmp_path, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(new_key.stat().st_mode) == 0o600
     with pytest.raises(RuntimeError, match="not the key this database was encrypted with"):

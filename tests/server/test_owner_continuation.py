@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from kitaru.testing._forked import run_kitaru
 from tests.server.support import ADMIN_KEY, KITARU_BIN, ServerProcess, start_server
 from tests.support import ROOT, http
 
@@ -71,7 +72,10 @@ def test_only_the_owner_continues_an_execution_whoever_answers_it(server: Server
     admin = {**base, "KITARU_API_KEY": ADMIN_KEY, "KITARU_HOME": str(tmp_path / "admin"), "WHO": "admin"}
 
     def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        if args[0] == KITARU_BIN:  # a `kitaru` command: forked from the warm zygote
+            done = run_kitaru(list(args[1:]), cwd=tmp_path, env=env, timeout=120)
+        else:
+            done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return done
 
