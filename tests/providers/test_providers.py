@@ -239,11 +239,11 @@ def test_connection_error_is_retried_then_reported() -> None:
 
 @pytest.mark.usefixtures("fast_backoff")
 def test_timeout_is_bounded(fake: FakeLLMServer) -> None:
-    fake.delay = 1.5
+    fake.delay = 5.0
     start = time.monotonic()
     with pytest.raises(KitaruBackendError, match="Timeout"):
         complete("ollama/x", _msgs(), base_url=fake.url + "/v1", timeout=0.3, max_retries=0)
-    assert time.monotonic() - start < 1.4
+    assert time.monotonic() - start < 4.0  # well before the reply (room for a loaded CI machine)
 
 
 @pytest.mark.parametrize(
