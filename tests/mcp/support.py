@@ -73,22 +73,21 @@ SNAPSHOTS = Path(tempfile.mkdtemp(prefix="kitaru-mcp-cache-"))
 """XDG_CACHE_HOME of the servers: the first start records the stdio snapshot, later ones answer from it."""
 
 
-def server_params(cwd: Path, *, forked: bool = True, **env: str) -> StdioServerParameters:
-    """Parameters for the MCP server in `cwd` with this process's environment (plus `env`): `kitaru mcp` forked
-    from the test zygote (the SDK already imported), or with `forked=False` a fresh `kitaru-mcp` interpreter."""
-    full = {**os.environ, "KITARU_WAIT_TIMEOUT": "0", "XDG_CACHE_HOME": str(SNAPSHOTS), **env}
-    if not forked:
-        return StdioServerParameters(command=KITARU_MCP, args=[], env=full, cwd=str(cwd))
+def server_params(cwd: Path, **env: str) -> StdioServerParameters:
+    """Parameters for `kitaru mcp` in `cwd` with this process's environment (plus `env`), forked from the test
+    zygote with the SDK already imported (a fresh interpreter with KITARU_TEST_FORK=0; tests/mcp/test_front.py
+    starts real `kitaru-mcp` interpreters, whose start-up is what it tests)."""
     from kitaru.testing._forked import forked_command
 
+    full = {**os.environ, "KITARU_WAIT_TIMEOUT": "0", "XDG_CACHE_HOME": str(SNAPSHOTS), **env}
     command, args, full = forked_command(["mcp"], full)
     return StdioServerParameters(command=command, args=args, env=full, cwd=str(cwd))
 
 
 @contextlib.asynccontextmanager
-async def mcp_client(cwd: Path, *, forked: bool = True, **env: str) -> AsyncIterator[Client]:
+async def mcp_client(cwd: Path, **env: str) -> AsyncIterator[Client]:
     """A connected SDK client of a new MCP server process (see `server_params`)."""
-    async with Client(server_params(cwd, forked=forked, **env)) as client:
+    async with Client(server_params(cwd, **env)) as client:
         yield client
 
 

@@ -23,9 +23,9 @@ def test_clients_share_the_parsed_service_model() -> None:
     from kitaru_sagemaker._aws import client
     from kitaru_sagemaker._config import SageMakerOrchestratorConfig
 
-    config = SageMakerOrchestratorConfig(role_arn="arn:aws:iam::123456789012:role/kitaru", output_path="s3://kitaru-jobs/out",
-                                         region="eu-west-1", aws_access_key_id="AKIDEXAMPLE",
-                                         aws_secret_access_key="secret")
+    config = SageMakerOrchestratorConfig(role_arn="arn:aws:iam::123456789012:role/kitaru",
+                                         output_path="s3://kitaru-jobs/out", region="eu-west-1",
+                                         aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
     first, second = client("sagemaker", config), client("sagemaker", config)
     assert first is not second
     assert first.meta.service_model.operation_names == second.meta.service_model.operation_names
