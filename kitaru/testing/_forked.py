@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 from typing import IO
 
+KITARU_SCRIPT = Path(sys.executable).with_name("kitaru")
+"""The `kitaru` console script of this interpreter's environment (its directory is a command's sys.path[0])."""
+
 _lock = threading.Lock()
 _zygote: tuple[subprocess.Popen[bytes], str] | None = None
 
@@ -64,9 +67,8 @@ _ZYGOTE_ENV = "KITARU_TEST_ZYGOTE"
 def forked_command(argv: list[str], env: dict[str, str]) -> tuple[str, list[str], dict[str, str]]:
     """(command, args, env) that run `kitaru ARGV` forked from this process's zygote, for a program that starts
     the process itself; `kitaru` itself, a fresh interpreter, when forking is off."""
-    script = str(Path(sys.executable).with_name("kitaru"))
     if not fork_enabled():
-        return script, argv, env
+        return str(KITARU_SCRIPT), argv, env
     return sys.executable, [os.path.abspath(__file__), *argv], {**env, _ZYGOTE_ENV: _socket_path()}
 
 
@@ -75,7 +77,7 @@ def _stand_in(argv: list[str]) -> int:
     env = dict(os.environ)
     path = env.pop(_ZYGOTE_ENV)
     conn, pid = _request("command", argv, env, [0, 1, 2], path=path, cwd=os.getcwd(),
-                         path0=str(Path(sys.executable).parent))
+                         path0=str(KITARU_SCRIPT.parent))
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -174,9 +176,9 @@ def run_kitaru(argv: list[str], *, cwd: Path | str, env: dict[str, str], input: 
     """Like `subprocess.run([kitaru, *argv], capture_output=True, text=True, input=input, ...)` (`module`:
     `python -m kitaru.cli`, whose sys.path starts with `cwd`), forked from the zygote (a fresh interpreter
     with `KITARU_TEST_FORK=0`). On timeout its session is killed."""
-    script = Path(sys.executable).with_name("kitaru")
     if not fork_enabled():
-        command = [str(script)] if script.exists() and not module else [sys.executable, "-m", "kitaru.cli"]
+        use_script = KITARU_SCRIPT.exists() and not module
+        command = [str(KITARU_SCRIPT)] if use_script else [sys.executable, "-m", "kitaru.cli"]
         return subprocess.run([*command, *argv], cwd=cwd, env=env, input=input, capture_output=True, text=True,
                               timeout=timeout, check=False)
     stdin_r, stdin_w = os.pipe()
@@ -184,7 +186,7 @@ def run_kitaru(argv: list[str], *, cwd: Path | str, env: dict[str, str], input: 
     err_r, err_w = os.pipe()
     try:
         proc = ForkedProcess("command", argv, env, [stdin_r, out_w, err_w], cwd=str(cwd),
-                             path0=str(cwd) if module else str(script.parent))
+                             path0=str(cwd) if module else str(KITARU_SCRIPT.parent))
     finally:
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)

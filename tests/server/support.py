@@ -6,7 +6,6 @@ import atexit
 import contextlib
 import os
 import queue
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +19,6 @@ from kitaru.testing import LocalServer
 PG_ADMIN = os.environ.get("KITARU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ADMIN_KEY = "kit_test-admin-" + uuid.uuid4().hex
 SECRET_KEY = "test-signing-key-" + uuid.uuid4().hex
-KITARU_BIN = str(Path(sys.executable).with_name("kitaru"))
 
 
 class ServerProcess(LocalServer):

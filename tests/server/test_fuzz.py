@@ -3,7 +3,8 @@ oversized bodies get 413 on every write route, control characters a 4xx, never a
 
 Nothing happens at import: the app and its database are made by a module fixture (PostgreSQL by default,
 the stricter one; KITARU_FUZZ_DB=sqlite for SQLite). KITARU_FUZZ_EXAMPLES sets the generated examples per operation
-and mode (valid, invalid) beside schemathesis's coverage cases: 5 in the suite (generating them is most of its cost), 200 or more for a deep run.
+and mode (valid, invalid) beside schemathesis's coverage cases: 5 in the suite (generating them is most of its
+cost), 200 or more for a deep run.
 """
 
 from __future__ import annotations

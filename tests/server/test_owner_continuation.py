@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kitaru.testing._forked import run_kitaru
-from tests.server.support import ADMIN_KEY, KITARU_BIN, ServerProcess, start_server
+from tests.server.support import ADMIN_KEY, ServerProcess, start_server
 from tests.support import ROOT, http
 
 FLOW = '''
@@ -71,24 +71,25 @@ def test_only_the_owner_continues_an_execution_whoever_answers_it(server: Server
     mia = {**base, "KITARU_API_KEY": _member_key(server, name), "KITARU_HOME": str(tmp_path / "mia"), "WHO": "mia"}
     admin = {**base, "KITARU_API_KEY": ADMIN_KEY, "KITARU_HOME": str(tmp_path / "admin"), "WHO": "admin"}
 
-    def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-        if args[0] == KITARU_BIN:  # a `kitaru` command: forked from the warm zygote
-            done = run_kitaru(list(args[1:]), cwd=tmp_path, env=env, timeout=120)
-        else:
-            done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    def kitaru(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        """A `kitaru` command, forked from the warm zygote, that must succeed."""
+        done = run_kitaru(list(args), cwd=tmp_path, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
         return done
 
     def status(env: dict[str, str]) -> dict[str, Any]:
-        return json.loads(run(env, KITARU_BIN, "executions", "get", exec_id, "-o", "json").stdout)["item"]
+        return json.loads(kitaru(env, "executions", "get", exec_id, "-o", "json").stdout)["item"]
 
-    exec_id, state = run(mia, sys.executable, str(flow)).stdout.split()
+    started = subprocess.run([sys.executable, str(flow)], env=mia, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120)
+    assert started.returncode == 0, started.stderr
+    exec_id, state = started.stdout.split()
     assert state == "waiting"
 
-    answered = run(admin, KITARU_BIN, "executions", "input", exec_id, "--value", '{"approved": true, "reviewer": "bo"}')
+    answered = kitaru(admin, "executions", "input", exec_id, "--value", '{"approved": true, "reviewer": "bo"}')
     assert f"started by {name}" in answered.stderr and "never on this machine" in answered.stderr
     assert f"kitaru executions resume {exec_id}" in answered.stderr
-    resumed = run(admin, KITARU_BIN, "executions", "resume", exec_id)
+    resumed = kitaru(admin, "executions", "resume", exec_id)
     assert "requested (recorded)" in resumed.stdout + resumed.stderr
     time.sleep(2)
     assert not (tmp_path / "admin" / "jobs").exists()  # no runner was ever started on the admin's machine
@@ -96,11 +97,11 @@ def test_only_the_owner_continues_an_execution_whoever_answers_it(server: Server
     assert seen["status"] == "waiting" and seen["owner"] == name
     assert seen["metadata"]["continue_requested"]["by"] == "admin"
     assert marks.read_text().split() == ["t@mia"]
-    shown = run(admin, KITARU_BIN, "executions", "get", exec_id)
+    shown = kitaru(admin, "executions", "get", exec_id)
     assert f"started by {name}" in shown.stderr
-    assert "started by" not in run(mia, KITARU_BIN, "executions", "get", exec_id).stderr
+    assert "started by" not in kitaru(mia, "executions", "get", exec_id).stderr
 
-    run(mia, KITARU_BIN, "executions", "resume", exec_id)  # the owner continues it, on the owner's machine
+    kitaru(mia, "executions", "resume", exec_id)  # the owner continues it, on the owner's machine
     deadline = time.monotonic() + 60
     while status(mia)["status"] != "completed" and time.monotonic() < deadline:
         time.sleep(0.3)

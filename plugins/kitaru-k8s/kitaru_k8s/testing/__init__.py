@@ -9,9 +9,9 @@ It serves Jobs, Pods, Secrets, Events, ServiceAccount TokenRequests, pod logs an
 command as a real local process with the container's env (literal, envFrom and secretKeyRef) and files
 (a Secret volume becomes files; mount paths in the command and env are rewritten to the pod's sandbox),
 captures the output as the pod log, keeps Job/Pod conditions current and kills the process on delete.
-The image is not pulled: the process runs on this machine. Knobs: `fail_image_pull`, `oom_kill`,
-`evict`, `schedule_delay` (re-read while a pod waits: set it to 0 to
-free capacity). Every created object is checked with `kubernetes_validate` in strict mode.
+The image is not pulled: the process runs on this machine. Knobs: `fail_image_pull`, `oom_kill`, `evict`,
+`schedule_delay` (re-read while a pod waits: set it to 0 to free capacity). Every created object is checked
+with `kubernetes_validate` in strict mode.
 """
 
 from __future__ import annotations
