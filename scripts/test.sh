@@ -91,7 +91,7 @@ suite_start=$(date +%s)
 echo "== [$(date +%T)] running the test suite"
 # four workers on two cores: most tests wait on real servers and processes, not on the CPU; a file stays on one worker
 suite_rc=0
-timeout 4800 python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile --durations=25 "$@" || suite_rc=$?
+timeout 4800 python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile --no-loadscope-reorder --durations=25 "$@" || suite_rc=$?
 
 echo "== [$(date +%T)] mypy --strict ${mypy_targets[*]}"
 mypy_rc=0

@@ -28,6 +28,12 @@ class Tunables:
     """After a server restart: the time running executions get to renew their leases."""
     server_reconcile_interval: float = 2.0
     """Seconds between the server's reconciler passes (0 turns the loop off)."""
+    local_runner_command: str | None = None
+    """The command that starts a runner on the `local` orchestrator, before its arguments (shell words; default:
+    this interpreter's `python -m kitaru.runtime`), e.g. `nice -n 10 /venv/bin/python -m kitaru.runtime`, or a
+    wrapper that sets resource limits. `kitaru.testing` forks runners from a warm process with it."""
+    local_llm_threads: int = 0
+    """Threads of the offline `local/` model (llama.cpp); 0: half the CPUs."""
     checkpoint_workers: int = 8
     """Threads per execution for `checkpoint.submit()` / `.map()`."""
     brokered_ttl: int = 3600

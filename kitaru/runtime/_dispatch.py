@@ -10,11 +10,12 @@ execution, so status, logs and cancel find the job.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kitaru.errors import KitaruBackendError
+from kitaru.errors import KitaruBackendError, KitaruUsageError
 from kitaru.plugins._protocols import JobSpec, Orchestrator
 
 if TYPE_CHECKING:
@@ -24,10 +25,19 @@ RUNNER_COMMAND = (sys.executable, "-m", "kitaru.runtime")
 
 
 def runner_command(remote: bool) -> tuple[str, ...]:
-    """`python -m kitaru.runtime`: this interpreter for local jobs; for remote ones the image's `python`
-    (`KITARU_RUNTIME_PYTHON`), never a path that exists only on the dispatching machine."""
+    """`python -m kitaru.runtime`: for local jobs this interpreter (or `KITARU_LOCAL_RUNNER_COMMAND`); for
+    remote ones the image's `python` (`KITARU_RUNTIME_PYTHON`), never a path that exists only here."""
     if not remote:
-        return RUNNER_COMMAND
+        from kitaru.config._tunables import tunables
+
+        custom = tunables().local_runner_command
+        if not custom:
+            return RUNNER_COMMAND
+        try:
+            return tuple(shlex.split(custom))
+        except ValueError as exc:  # an unclosed quote
+            raise KitaruUsageError(f"KITARU_LOCAL_RUNNER_COMMAND={custom!r} is not a command line ({exc}): quote "
+                                   "it as a shell would, e.g. 'nice -n 10 python -m kitaru.runtime'") from None
     return (os.environ.get("KITARU_RUNTIME_PYTHON") or "python", "-m", "kitaru.runtime")
 
 
@@ -54,9 +64,9 @@ def dispatch_runner(exec_id: str, *, orchestrator: Orchestrator, owner: str, hom
         env["KITARU_FETCH_CODE"] = "1"  # import the flow from the shipped archive, not the starter's paths
     else:
         env["KITARU_HOME"] = str(home)  # the same machine: the same store and job files
-    job = JobSpec(exec_id=exec_id, command=[*runner_command(orchestrator.remote), exec_id], env=env, cwd=cwd,
-                  image=image if orchestrator.remote else None)
     try:
+        job = JobSpec(exec_id=exec_id, command=[*runner_command(orchestrator.remote), exec_id], env=env, cwd=cwd,
+                      image=image if orchestrator.remote else None)
         job_id = orchestrator.submit(job)
     except Exception as exc:  # any refusal of the backend: record it on the execution, then report it
         from kitaru.runtime._runner import failure_from

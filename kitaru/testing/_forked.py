@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -41,22 +42,50 @@ def fork_enabled() -> bool:
     return os.environ.get("KITARU_TEST_FORK", "1") != "0" and hasattr(socket, "send_fds")
 
 
-def _socket_path() -> str:
-    """The zygote's socket, started on first use with none of the calling test's KITARU_* settings."""
+_SESSION_ENV = "KITARU_TEST_ZYGOTE_SESSION"
+"""The socket of the zygote a pytest-xdist controller started for its workers to share (`share_zygote`)."""
+
+
+def _spawn_zygote() -> tuple[subprocess.Popen[bytes], str]:
+    """Start a zygote with none of the calling test's KITARU_* settings; its socket appears once it listens."""
+    path = os.path.join(tempfile.mkdtemp(prefix="kitaru-zygote-"), "sock")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen([sys.executable, "-m", "kitaru.testing._zygote", path], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+    atexit.register(shutil.rmtree, os.path.dirname(path), True)  # the zygote exits when its stdin closes
+    return proc, path
+
+
+def share_zygote() -> None:
+    """Start this test session's zygote now, without waiting for it, for the processes this one starts next
+    (pytest-xdist workers) to share: the server and the CLI are imported once per session, not once per worker."""
     global _zygote
+    if fork_enabled() and _SESSION_ENV not in os.environ:
+        with _lock:
+            _zygote = _spawn_zygote()
+        os.environ[_SESSION_ENV] = _zygote[1]
+
+
+def _socket_path() -> str:
+    """The session's shared zygote socket, or this process's own zygote's (started on first use)."""
+    global _zygote
+    shared = os.environ.get(_SESSION_ENV)
+    if shared:
+        deadline = time.monotonic() + 180  # it imports everything first, on a machine busy with other workers
+        while not os.path.exists(shared):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the session's test zygote did not start listening on {shared} within 180 s")
+            time.sleep(0.05)
+        return shared
     with _lock:
         if _zygote is None or _zygote[0].poll() is not None:
-            path = os.path.join(tempfile.mkdtemp(prefix="kitaru-zygote-"), "sock")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("KITARU_")}
-            root = str(Path(__file__).resolve().parents[2])
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-            proc = subprocess.Popen([sys.executable, "-m", "kitaru.testing._zygote", path], env=env,
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+            proc, path = _spawn_zygote()
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != b"ready":
                 raise RuntimeError(f"the test zygote did not start (exit {proc.wait(timeout=10)})")
             _zygote = (proc, path)
-            atexit.register(shutil.rmtree, os.path.dirname(path), True)  # the zygote exits when its stdin closes
         return _zygote[1]
 
 
@@ -72,12 +101,39 @@ def forked_command(argv: list[str], env: dict[str, str]) -> tuple[str, list[str]
     return sys.executable, [os.path.abspath(__file__), *argv], {**env, _ZYGOTE_ENV: _socket_path()}
 
 
+def forked_container(args: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """A fake cloud's container command `python -m kitaru.runtime ARGS` (this environment's python, found on the
+    container's PATH) as a zygote child through the stand-in, with the same arguments, environment and exit;
+    any other command (an entrypoint that execs one, say: the child could then outlive the stand-in), or with
+    forking off, unchanged."""
+    if not fork_enabled() or args[1:3] != ["-m", "kitaru.runtime"]:
+        return args, env
+    found = shutil.which(args[0], path=env.get("PATH"))
+    if found is None or os.path.dirname(os.path.abspath(found)) != os.path.dirname(sys.executable):
+        return args, env
+    return [sys.executable, "-S", os.path.abspath(__file__), *args[1:]], {**env, _ZYGOTE_ENV: _socket_path()}
+
+
+def forked_runners_env() -> dict[str, str]:
+    """The settings under which the `local` orchestrator forks its runners (`python -m kitaru.runtime EXEC_ID`)
+    from the zygote, through the stand-in, instead of starting a fresh interpreter; {} when forking is off."""
+    if not fork_enabled():
+        return {}
+    stand_in = f"{shlex.quote(sys.executable)} -S {shlex.quote(os.path.abspath(__file__))} -m kitaru.runtime"
+    return {"KITARU_LOCAL_RUNNER_COMMAND": stand_in, _ZYGOTE_ENV: _socket_path()}
+
+
 def _stand_in(argv: list[str]) -> int:
-    """The body of `python _forked.py ARGV`: run `kitaru ARGV` as a zygote child on this process's stdio."""
-    env = dict(os.environ)
-    path = env.pop(_ZYGOTE_ENV)
-    conn, pid = _request("command", argv, env, [0, 1, 2], path=path, cwd=os.getcwd(),
-                         path0=str(KITARU_SCRIPT.parent))
+    """The body of `python _forked.py ARGV`: run `kitaru ARGV` (or `python -m ARGV` for `-m ARGV`) as a zygote
+    child on this process's stdio, in this process's environment. Signals are forwarded to it, it dies with this
+    process, and its exit is this process's: the same code, or the same signal."""
+    path = os.environ[_ZYGOTE_ENV]
+    if argv[:1] == ["-m"]:
+        kind, argv, path0 = "module", argv[1:], os.getcwd()
+    else:
+        kind, path0 = "command", str(KITARU_SCRIPT.parent)
+    conn, pid = _request(kind, argv, dict(os.environ), [0, 1, 2], path=path, cwd=os.getcwd(), path0=path0,
+                         watch=str(os.getpid()))
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -86,7 +142,11 @@ def _stand_in(argv: list[str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
     answer = _line(conn, None)
-    return int(answer.split()[1]) if answer.startswith("exit ") else 1
+    code = int(answer.split()[1]) if answer.startswith("exit ") else 1
+    if code < 0:  # killed by a signal: end the same way, so a parent sees what it would see of a real process
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return code
 
 
 def _request(kind: str, argv: list[str], env: dict[str, str], fds: list[int], path: str | None = None,

@@ -1,11 +1,12 @@
-"""`python -m kitaru.testing._zygote SOCKET`: import the server and the CLI once, then fork them per request.
+"""`python -m kitaru.testing._zygote SOCKET`: import the server, the CLI and the runtime once, then fork them.
 
 Tests only (see `kitaru.testing._forked`). Each connection to the Unix socket SOCKET carries one JSON request
-(`kind` "server" or "command", `argv`, `env`, `cwd`, `path0`: sys.path[0] (default `cwd`), and `log` for a
-server) with up to three file descriptors (stdin, stdout, stderr of a command). The zygote forks a child that
-starts a new session, takes those descriptors (a server writes to `log`), replaces its environment with `env`,
-builds sys.path from its PYTHONPATH and runs `python -m kitaru.server ARGV` or `kitaru ARGV`. The zygote
-answers `pid N` at once and `exit CODE` when the child ends.
+(`kind` "server", "command" or "module", `argv`, `env`, `cwd`, `path0`: sys.path[0] (default `cwd`), `log` for
+a server, `watch`: the pid of a stand-in whose death kills the child) with up to three file descriptors (stdin,
+stdout, stderr). The zygote forks a child that starts a new session, takes those descriptors (a server writes
+to `log`), replaces its environment with `env`, builds sys.path from its PYTHONPATH and runs `python -m
+kitaru.server ARGV`, `kitaru ARGV` or `python -m ARGV` (a runner: `python -m kitaru.runtime EXEC_ID`). The
+zygote answers `pid N` at once and `exit CODE` when the child ends.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import importlib
 import io
 import json
 import os
+import select
 import selectors
 import signal
 import socket
 import sys
+import threading
 from typing import Any
 
 PRELOAD = ("uvicorn.lifespan.on", "uvicorn.loops.auto", "uvicorn.protocols.http.auto",
@@ -34,7 +37,10 @@ PRELOAD = ("uvicorn.lifespan.on", "uvicorn.loops.auto", "uvicorn.protocols.http.
            "kitaru.server._continue", "kitaru.runtime._reconcile", "kitaru.runtime._dispatch", "kitaru.store.schema",
            "kitaru.stacks._service", "kitaru.stacks._resolve", "kitaru.stacks._secrets", "kitaru.stacks._validate",
            "kitaru.plugins._local_jobs", "kitaru.plugins._manager", "kitaru.cli._extensions", "alembic.config",
-           "kitaru.mcp", "kitaru.mcp._front", "kitaru.mcp._light", "kitaru.mcp._app")  # `kitaru mcp`: the SDK too
+           "kitaru.mcp", "kitaru.mcp._front", "kitaru.mcp._light", "kitaru.mcp._app",  # `kitaru mcp`: the SDK too
+           # a runner (`python -m kitaru.runtime`): its modules, and pydantic for the answers of waits
+           "kitaru.runtime.__main__", "kitaru.runtime._launch", "kitaru.runtime._runner", "kitaru.runtime._isolated",
+           "kitaru.store._sqlite", "kitaru.artifacts._hashing", "kitaru.config._models", "pydantic")
 """Modules a server or a CLI command imports before it works (a missing one, e.g. an extra, is skipped)."""
 
 PRELOAD_PLUGINS = ("kitaru_k8s._orchestrator", "kitaru_k8s._status", "kitaru_s3._store", "kitaru_gcs",
@@ -54,7 +60,10 @@ def _preload() -> None:
     for name in (*PRELOAD, *PRELOAD_PLUGINS):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    import kitaru.server._app as server_app
+    try:
+        import kitaru.server._app as server_app
+    except ImportError:  # without the `server` extra (the dependency-floor suite): runners and commands only
+        return
 
     build = server_app.api_app
     ready = {flags: _warmed(build(api=flags[0], database_errors=flags[1])) for flags in ((True, True), (True, False))}
@@ -119,10 +128,28 @@ def _stdio(fds: list[int], log: str | None) -> None:
     sys.stdin, sys.stdout, sys.stderr = text(0, "r"), text(1, "w"), text(2, "w")
 
 
+def _die_with(pid: int) -> None:
+    """Kill this child's whole session as soon as process `pid` (the stand-in it replaces) ends, as a real
+    process would die with it: a test that SIGKILLs the stand-in (or its process group) kills this too."""
+    try:
+        watched = os.pidfd_open(pid)
+    except OSError:  # already gone
+        os.killpg(0, signal.SIGKILL)
+        return
+
+    def watch() -> None:
+        select.select([watched], [], [])
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="kitaru-zygote-watch", daemon=True).start()
+
+
 def _child(request: dict[str, Any], fds: list[int]) -> int:
     """Become the requested process; its exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
+    if request.get("watch"):
+        _die_with(int(request["watch"]))
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -135,6 +162,11 @@ def _child(request: dict[str, Any], fds: list[int]) -> int:
 
             sys.argv = ["kitaru.server", *argv]
             serve(argv)
+        elif request["kind"] == "module":  # `python -m MODULE ARGS`
+            import runpy
+
+            sys.argv = [*argv]
+            runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
         else:
             from kitaru.cli import main
 
@@ -173,8 +205,9 @@ def run(path: str) -> None:
     gc.collect()
     gc.freeze()  # children never scan (and so never copy) the preloaded heap: each starts without touching it
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind(path + ".binding")
     listener.listen(64)
+    os.rename(path + ".binding", path)  # the socket exists only once it accepts (a shared zygote's users poll it)
     wake_r, wake_w = socket.socketpair()
     wake_w.setblocking(False)
     signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)

@@ -31,8 +31,8 @@ def research(topic: str) -> str:
 
 @checkpoint(runtime="isolated")
 def part(i: int) -> list:
+    start = time.time()  # before the mark: a part that sees all three marks ends after every part started
     _mark("part")
-    start = time.time()
     together, deadline = int(os.environ.get("PART_BARRIER", "0")), start + 60
     while _count("part") < together and time.time() < deadline:  # run on until that many parts have started
         time.sleep(0.05)

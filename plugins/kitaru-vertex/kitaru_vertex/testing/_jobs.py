@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kitaru.testing._forked import forked_container
+
 if TYPE_CHECKING:
     from kitaru_vertex.testing import FakeVertex
 
@@ -89,6 +91,7 @@ class Runner:
                **self.fake.base_env, "CLOUD_ML_JOB_ID": run.name.rsplit("/", 1)[-1],
                **{e["name"]: e.get("value", "") for e in container.get("env") or []}}
         try:
+            args, env = forked_container(args, env)  # a `python -m` container forks from the test zygote
             run.proc = subprocess.Popen(args, env=env, cwd=str(run.sandbox), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
             run.spawned_at = time.time()
