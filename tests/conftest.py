@@ -32,6 +32,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (rank.get(path := item.nodeid.split("::", 1)[0], len(rank)), -sizes[path], path))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything imported so far (the SDK, servers, cloud SDKs, test modules) out of the garbage collector's
+    sight: a worker's full collections then scan only what its tests allocate (~10% of its CPU was collections)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """An xdist controller starts the test zygote its workers share (kitaru.testing._forked.share_zygote)."""
     if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
