@@ -89,7 +89,8 @@ fi
 
 suite_start=$(date +%s)
 echo "== [$(date +%T)] running the test suite"
-# four workers on two cores: most tests wait on real servers and processes, not on the CPU; a file stays on one worker
+# four workers on two cores: most tests wait on real servers and processes, not on the CPU; a file stays on one worker;
+# files start longest first (tests/conftest.py: tests/durations.json), so keep that order (--no-loadscope-reorder)
 suite_rc=0
 timeout 4800 python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile --no-loadscope-reorder --durations=25 "$@" || suite_rc=$?
 

@@ -1,5 +1,9 @@
 """Fixtures of tests/, defined in its support.py (tests import helpers from there, never from a conftest)."""
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.support import (  # noqa: F401 - registers the fixtures
@@ -9,27 +13,31 @@ from tests.support import (  # noqa: F401 - registers the fixtures
 )
 
 
-LONGEST_FIRST = (
-    "tests/runtime/test_crash_recovery.py", "tests/e2e/test_kubernetes_s3.py",
-    "plugins/kitaru-sagemaker/tests/test_sagemaker_e2e.py", "tests/server/test_fuzz.py",
-    "plugins/kitaru-vertex/tests/test_vertex_e2e.py", "tests/cli/test_cli_process.py", "tests/sdk/test_wait_replay.py",
-    "tests/ui/test_browser.py", "tests/server/test_backends.py", "tests/adapters/test_pydantic_ai.py",
-    "tests/store/test_fencing.py", "tests/memory/test_memory_sdk.py", "tests/providers/test_local.py",
-    "plugins/kitaru-s3/tests/test_s3_conformance.py", "plugins/kitaru-gcs/tests/test_gcs_conformance.py",
-    "tests/server/test_identity.py")
-"""The files that keep one xdist worker busy longest (20-85 s each: bench/RESULTS.md, "The suite, third sitting").
-They start first, so that none is left running alone at the end of the run (longest-first scheduling); every
-other file follows, most tests first. scripts/test.sh runs xdist with --no-loadscope-reorder to keep this order."""
+DURATIONS = Path(__file__).with_name("durations.json")
+"""Seconds of worker time per test file, measured (`KITARU_RECORD_DURATIONS=1 bash scripts/test.sh` rewrites it)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the files as LONGEST_FIRST says (the same order in every worker; tests keep their order in a file)."""
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    """Longest files first (DURATIONS; a file it does not know counts 0.5 s a test): under xdist (`loadfile`, and
+    scripts/test.sh's --no-loadscope-reorder keeps this order) none is left running alone at the end of the run.
+    The same order in every worker; tests keep their order within a file."""
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     sizes: dict[str, int] = {}
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         sizes[path] = sizes.get(path, 0) + 1
-    items.sort(key=lambda item: (rank.get(path := item.nodeid.split("::", 1)[0], len(rank)), -sizes[path], path))
+    items.sort(key=lambda item: (-known.get(path := item.nodeid.split("::", 1)[0], 0.5 * sizes[path]), path))
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With KITARU_RECORD_DURATIONS set, add up each file's setup, call and teardown time (in the xdist controller,
+    which sees every worker's reports, or in a run without workers)."""
+    if os.environ.get("KITARU_RECORD_DURATIONS") and not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = report.nodeid.split("::", 1)[0]
+        _durations[path] = _durations.get(path, 0.0) + report.duration
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -50,8 +58,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: object) -> None:
-    """Drop this process's PostgreSQL template and pooled test databases (xdist workers skip atexit)."""
+    """Write the recorded file durations; drop this process's PostgreSQL template and pooled test databases
+    (xdist workers skip atexit)."""
     import sys
+
+    if _durations:
+        DURATIONS.write_text(json.dumps({k: round(v, 1) for k, v in sorted(_durations.items())}, indent=0) + "\n")
 
     support = sys.modules.get("tests.server.support")
     if support is not None:
