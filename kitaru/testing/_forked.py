@@ -7,7 +7,7 @@ stdin/stdout/stderr and exit code, as isolated as a new interpreter (`kitaru.tes
 protocol). `KITARU_TEST_FORK=0` turns it off: every process is then a fresh interpreter.
 
 A program that must start a command itself (the MCP SDK's stdio client) runs `forked_command(argv, env)`:
-`python THIS_FILE ARGV…`, a stdlib-only stand-in that hands its own stdin/stdout/stderr to a zygote child,
+`python -S THIS_FILE ARGV…`, a stdlib-only stand-in that hands its own stdin/stdout/stderr to a zygote child,
 forwards SIGTERM/SIGINT/SIGHUP to it and exits with its exit code.
 """
 
@@ -93,12 +93,18 @@ _ZYGOTE_ENV = "KITARU_TEST_ZYGOTE"
 """The zygote socket a stand-in started by `forked_command` connects to."""
 
 
+def _stand_in_command() -> list[str]:
+    """`python -S THIS_FILE`: the stdlib-only stand-in (no site-packages to set up), before its arguments."""
+    return [sys.executable, "-S", os.path.abspath(__file__)]
+
+
 def forked_command(argv: list[str], env: dict[str, str]) -> tuple[str, list[str], dict[str, str]]:
     """(command, args, env) that run `kitaru ARGV` forked from this process's zygote, for a program that starts
     the process itself; `kitaru` itself, a fresh interpreter, when forking is off."""
     if not fork_enabled():
         return str(KITARU_SCRIPT), argv, env
-    return sys.executable, [os.path.abspath(__file__), *argv], {**env, _ZYGOTE_ENV: _socket_path()}
+    python, *stand_in = _stand_in_command()
+    return python, [*stand_in, *argv], {**env, _ZYGOTE_ENV: _socket_path()}
 
 
 def forked_container(args: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -111,7 +117,7 @@ def forked_container(args: list[str], env: dict[str, str]) -> tuple[list[str], d
     found = shutil.which(args[0], path=env.get("PATH"))
     if found is None or os.path.dirname(os.path.abspath(found)) != os.path.dirname(sys.executable):
         return args, env
-    return [sys.executable, "-S", os.path.abspath(__file__), *args[1:]], {**env, _ZYGOTE_ENV: _socket_path()}
+    return [*_stand_in_command(), *args[1:]], {**env, _ZYGOTE_ENV: _socket_path()}
 
 
 def forked_runners_env() -> dict[str, str]:
@@ -119,8 +125,8 @@ def forked_runners_env() -> dict[str, str]:
     from the zygote, through the stand-in, instead of starting a fresh interpreter; {} when forking is off."""
     if not fork_enabled():
         return {}
-    stand_in = f"{shlex.quote(sys.executable)} -S {shlex.quote(os.path.abspath(__file__))} -m kitaru.runtime"
-    return {"KITARU_LOCAL_RUNNER_COMMAND": stand_in, _ZYGOTE_ENV: _socket_path()}
+    return {"KITARU_LOCAL_RUNNER_COMMAND": shlex.join([*_stand_in_command(), "-m", "kitaru.runtime"]),
+            _ZYGOTE_ENV: _socket_path()}
 
 
 def _stand_in(argv: list[str]) -> int:

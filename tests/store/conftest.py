@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -14,7 +13,6 @@ import pytest
 
 from kitaru.store import StateService, StateStore
 
-PG_ADMIN = os.environ.get("KITARU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SQL_BACKENDS = ["sqlite", "postgresql", "psycopg"]
 BACKENDS = [*SQL_BACKENDS, "server"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -30,7 +31,7 @@ def _stand_in(tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
     """`python -m probe ARGS` as the local orchestrator starts a runner under `forked_runners_env()`."""
     (tmp_path / "probe.py").write_text(MODULE)
     env = {**os.environ, **forked_runners_env()}
-    command = env["KITARU_LOCAL_RUNNER_COMMAND"].replace("-m kitaru.runtime", "-m probe").split()
+    command = shlex.split(env["KITARU_LOCAL_RUNNER_COMMAND"].replace("-m kitaru.runtime", "-m probe"))
     return subprocess.Popen([*command, *args], cwd=tmp_path, env=env, start_new_session=True)
 
 
