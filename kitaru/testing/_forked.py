@@ -171,17 +171,19 @@ def _request(kind: str, argv: list[str], env: dict[str, str], fds: list[int], pa
 
 
 def _line(conn: socket.socket, timeout: float | None) -> str:
-    """One line from the zygote ('' if it closed); TimeoutError after `timeout`."""
+    """One line from the zygote ('' if it closed); TimeoutError after `timeout`. It never reads past the line:
+    a child that ended at once has its `exit` line right behind its `pid` line, to be read next."""
     data = b""
     deadline = None if timeout is None else time.monotonic() + timeout
     while not data.endswith(b"\n"):
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not select.select([conn], [], [], wait)[0]:
             raise TimeoutError
-        chunk = conn.recv(256)
-        if not chunk:
+        ahead = conn.recv(256, socket.MSG_PEEK)
+        if not ahead:
             break
-        data += chunk
+        end = ahead.find(b"\n")
+        data += conn.recv(len(ahead) if end < 0 else end + 1)
     return data.decode().strip()
 
 

@@ -106,7 +106,7 @@ def kitaru(*args: str, cwd: Path, timeout: float = 60, input: str | None = None,
 def kitaru_json(*args: str, cwd: Path, code: int = 0) -> dict[str, Any]:
     """Run `kitaru … -o json`, check the exit code, return the one JSON document."""
     result = kitaru(*args, "-o", "json", cwd=cwd)
-    assert result.returncode == code, (result.stdout, result.stderr)
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     return json.loads(result.stdout)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -82,3 +83,28 @@ def _alive(pid: int) -> bool:
     with open(f"/proc/{pid}/stat") as stat:  # a zombie the zygote has not reaped yet is dead
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
+
+
+def test_an_exit_that_arrives_with_the_pid_is_not_lost(tmp_path: Path) -> None:
+    """A child that ends before its requester reads the `pid` line: both lines arrive in one read, and the exit
+    code must still be the child's (a busy machine made a finished `kitaru run` look like exit -1)."""
+    from kitaru.testing._forked import ForkedProcess
+
+    (tmp_path / "quick.py").write_text("raise SystemExit(3)\n")
+    real_socket = socket.socket
+
+    class Late(real_socket):  # the requester is descheduled between sending its request and reading the answer
+        late = True
+
+        def recv(self, size: int, flags: int = 0) -> bytes:
+            deadline = time.monotonic() + 10
+            while self.late and real_socket.recv(self, 64, socket.MSG_PEEK).count(b"\n") < 2:
+                assert time.monotonic() < deadline, "the zygote never reported the exit"
+                time.sleep(0.01)
+            self.late = False
+            return real_socket.recv(self, size, flags)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket, "socket", Late)
+        proc = ForkedProcess("module", ["quick"], dict(os.environ), cwd=str(tmp_path), path0=str(tmp_path))
+    assert proc.wait(timeout=10) == 3
