@@ -75,6 +75,9 @@ done
 pip_args+=("uv>=0.4")  # installs the dependency-floor venv (scripts/test_floors.sh)
 CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
   timeout 1800 python -m pip install -q "${pip_args[@]}"
+# an editable install leaves this checkout's sources uncompiled: compile them now, as installing a wheel does, not
+# in the first processes of the suite (its four workers and the zygote start at once, each compiling the same)
+timeout 300 python -m compileall -q -j 0 kitaru plugins/*/kitaru_* >/dev/null
 after_pip=$(date +%s)
 
 echo "== [$(date +%T)] installing the lowest declared versions of the core dependencies (scripts/test_floors.sh install)"

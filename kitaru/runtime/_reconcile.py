@@ -10,7 +10,6 @@ missing, API unreachable) gives no verdict, so the execution falls back to its l
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 

@@ -8,7 +8,6 @@ processes can share one store.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from kitaru.client import KitaruClient
 from tests.support import wait_for

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from kitaru.client import KitaruClient
 from tests.ui.support import ROOT, UIServer, shot

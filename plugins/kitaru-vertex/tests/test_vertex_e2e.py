@@ -5,7 +5,6 @@ fetches the shipped code archive and writes outputs to moto S3."""
 
 from __future__ import annotations
 
-import os
 import signal
 import textwrap
 import time
@@ -21,69 +20,35 @@ pytest.importorskip("kitaru_s3")
 from kitaru_vertex.testing import FakeVertex  # noqa: E402
 
 from kitaru.client import KitaruClient  # noqa: E402
-from kitaru.testing import LocalServer  # noqa: E402
 from tests.e2e.flows import REMOTE_FLOWS as FLOWS  # noqa: E402
-from tests.e2e.moto import ROOT_CREDS, assumable_role, boto, moto_server  # noqa: E402
-from tests.server.support import pg_database  # noqa: E402
-from tests.support import flow_file, flow_module, http, wait_for  # noqa: E402,F401  (the core's fixtures)
-
-ROOT = Path(__file__).resolve().parents[3]
-
-DISPATCH_GRACE = "3"
-"""A dispatched runner's time to take its lease once its job is recorded (default 15 s, for real clusters): a job that
-never starts (an image that cannot be pulled) fails after it; one still starting is kept by its orchestrator's answer."""
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
-
+from tests.e2e.moto import assumable_role, boto  # noqa: E402
+from tests.e2e.world import answer_as_a_member, cloud_world, moto_url  # noqa: E402,F401  (a fixture)
+from tests.support import flow_file, flow_module, wait_for  # noqa: E402,F401  (the core's fixtures)
 
 @pytest.fixture
 def world(tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Moto S3 + a fake Vertex AI + a server on PostgreSQL; this process connected as an admin without AWS/Google."""
-    import uuid
-
-    bucket = f"kitaru-{uuid.uuid4().hex[:10]}"
-    boto("s3", moto_url).create_bucket(Bucket=bucket)
     role = assumable_role(moto_url, "kitaru")
-    marks = tmp_path / "marks.txt"
-    marks.touch()
-    pod_home = tmp_path / "pod-home"
-    pod_env = {"PYTHONPATH": str(ROOT), "HOME": str(pod_home), "MARKS": str(marks), "KITARU_LEASE_TTL": "2",
-               "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-               "AWS_CONFIG_FILE": str(tmp_path / "none"), "SLOW": "0"}
-    url, drop = pg_database()
-    server_env = {"AWS_ACCESS_KEY_ID": ROOT_CREDS["aws_access_key_id"],
-                  "AWS_SECRET_ACCESS_KEY": ROOT_CREDS["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1",
-                  "KITARU_JOB_GRACE": "1", "KITARU_CANCEL_GRACE": "0.5", "KITARU_DISPATCH_GRACE": DISPATCH_GRACE}
-    with FakeVertex(grace_period=1.0, base_env=pod_env) as vertex, \
-            LocalServer(url, tmp_path / "server-home", env=server_env) as server:
-        for var in [v for v in os.environ if v.startswith("AWS_")]:
-            monkeypatch.delenv(var)
-        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+    def vertex(base_env: dict[str, str]) -> FakeVertex:
+        return FakeVertex(grace_period=1.0, base_env={**base_env, "HOME": str(tmp_path / "pod-home")})
+
+    with cloud_world(tmp_path, moto_url, monkeypatch, vertex, "vertex") as world:
         monkeypatch.setenv("KITARU_LEASE_TTL", "2")
-        monkeypatch.setenv("MARKS", str(marks))
-        monkeypatch.setenv("KITARU_DISPATCH_GRACE", DISPATCH_GRACE)
-        monkeypatch.setenv("KITARU_SERVER_URL", server.url)
-        monkeypatch.setenv("KITARU_API_KEY", server.admin_key)
         import kitaru
         from kitaru.stacks import register_stack
 
-        kitaru.create_secret("vertex-admin", access_token=vertex.admin_token)  # the server's Google identity
+        kitaru.create_secret("vertex-admin", access_token=world["vertex"].admin_token)  # the server's Google identity
         register_stack("vertex.yaml", text=textwrap.dedent(f"""
             name: vx
-            orchestrator: {{flavor: vertex, project: {vertex.project}, region: {vertex.region},
-                            api_endpoint: "{vertex.url}", iam_endpoint: "{vertex.url}", logging_endpoint: "{vertex.url}",
-                            access_token: {{secret: vertex-admin}}, dispatch_service_account: {vertex.dispatch_account},
+            orchestrator: {{flavor: vertex, project: {world["vertex"].project}, region: {world["vertex"].region},
+                            api_endpoint: "{world["vertex"].url}", iam_endpoint: "{world["vertex"].url}", logging_endpoint: "{world["vertex"].url}",
+                            access_token: {{secret: vertex-admin}}, dispatch_service_account: {world["vertex"].dispatch_account},
                             image: "us-docker.pkg.dev/acme/agents/runtime:1"}}
-            artifact_store: {{flavor: s3, path: "s3://{bucket}/kitaru", region: us-east-1,
+            artifact_store: {{flavor: s3, path: "s3://{world["bucket"]}/kitaru", region: us-east-1,
                               endpoint_url: "{moto_url}", role_arn: "{role}"}}
         """), activate=False)
-        yield {"vertex": vertex, "server": server, "bucket": bucket, "marks": marks, "moto": moto_url}
-    drop()  # type: ignore[operator]
+        yield world
 
 
 def _jobs(vertex: FakeVertex) -> list[dict[str, Any]]:
@@ -134,16 +99,7 @@ def test_an_answer_from_another_user_is_dispatched_by_the_server(world: dict[str
     handle = mod.approved.run("wait", stack="vx")
     client = KitaruClient()
     wait_for(lambda: client.executions.get(handle.exec_id).status == "waiting", timeout=90, interval=0.3)
-    server = world["server"]
-    admin = {"Authorization": f"Bearer {server.token()}"}
-    http.post(f"{server.url}/api/v1/users", json={"name": "reviewer", "role": "member"}, headers=admin,
-              timeout=10).raise_for_status()
-    key = http.post(f"{server.url}/api/v1/api-keys", json={"name": "k", "principal": "reviewer"}, headers=admin,
-                    timeout=10).json()["api_key"]
-    token = http.post(f"{server.url}/api/v1/auth/token", json={"api_key": key}, timeout=10).json()["access_token"]
-    answered = http.post(f"{server.url}/api/v1/executions/{handle.exec_id}/waits/resolve",
-                         json={"invocation_id": "ok", "status": "answered", "answer": True},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    answered = answer_as_a_member(world["server"], handle.exec_id)
     assert answered.status_code == 200, answered.text
     assert handle.wait(timeout=120) == "WAIT"
     assert len(_jobs(world["vertex"])) == 2  # the server dispatched the continuation
