@@ -58,11 +58,6 @@ def flow_file(tmp_path: Path):
     return write
 
 
-DOOMED_LEASE = {"KITARU_LEASE_TTL": "1"}
-"""Environment for a process a test will SIGKILL: its 1 s lease is declared lost 1 s after the kill, not after the
-suite's 3 s (which runners that must live through a test keep, so a CPU-starved one is not declared lost)."""
-
-
 def run_script(path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run a Python file in a fresh interpreter with the test's Kitaru environment."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}

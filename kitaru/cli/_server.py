@@ -107,7 +107,7 @@ def rotate_encryption_key_command(
 @app.command("up")
 def up_command(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    port: Annotated[int, typer.Option(help="TCP port (0: one the system picks, announced once bound).")] = 8080,
     database_url: DbUrl = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes (the server is stateless).")] = 1,
 ) -> None:

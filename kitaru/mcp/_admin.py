@@ -150,9 +150,7 @@ def register(mcp: MCPServer) -> None:
                 raise ToolError(f"a local server already runs at {_server.url}; stop it with kitaru_stop_local_server")
             home = resolve_home() / "local-server"
             home.mkdir(parents=True, exist_ok=True)
-            proc = Proc(database_url or f"sqlite:///{home / 'server.db'}", home)
-            if port is not None:
-                proc.port, proc.url = port, f"http://127.0.0.1:{port}"
+            proc = Proc(database_url or f"sqlite:///{home / 'server.db'}", home, port=port or 0)
             try:
                 proc.start(timeout=60)
             except (RuntimeError, TimeoutError) as exc:

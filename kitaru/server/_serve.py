@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +40,10 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
     from kitaru.store._databases import open_database
     from kitaru.store._identity import IdentityService
 
+    if port == 0 and workers > 1:
+        from kitaru.errors import KitaruUsageError
+
+        raise KitaruUsageError("--port 0 (a port the system picks) serves with one worker: give a port for --workers")
     kitaru.store._embedded_only = True
     if database_url:
         os.environ["KITARU_DATABASE_URL"] = database_url
@@ -58,9 +63,26 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
     if key is not None and preset is None:
         print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
               f"Log in with: kitaru login http://{host}:{port} --api-key {key}", file=sys.stderr)
+    listener = _listen(host) if port == 0 else None  # a free port, bound before it is announced below
+    if listener is not None:
+        port = listener.getsockname()[1]
     if host not in ("0.0.0.0", "::"):  # runners the server dispatches report back here unless told otherwise
         os.environ.setdefault("KITARU_SERVER_PUBLIC_URL", f"http://{host}:{port}")
     print(f"Kitaru server on http://{host}:{port} (database {redact_url(url)})", file=sys.stderr, flush=True)
-    uvicorn.run("kitaru.server._asgi:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"), access_log=False,
-                timeout_keep_alive=75)
+    options: dict[str, Any] = {"factory": True, "host": host, "port": port, "access_log": False,
+                               "log_level": os.environ.get("KITARU_SERVER_LOG_LEVEL", "warning"),
+                               "timeout_keep_alive": 75}
+    if listener is None:
+        uvicorn.run("kitaru.server._asgi:app_from_env", workers=workers, **options)
+    else:
+        uvicorn.Server(uvicorn.Config("kitaru.server._asgi:app_from_env", **options)).run(sockets=[listener])
+
+
+def _listen(host: str) -> socket.socket:
+    """A socket listening on a port the system picks (`--port 0`): bound here, so the port this process announces
+    is already its own when anyone reads it (picking a free port first and binding it later races other servers)."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    listener.listen(2048)
+    return listener

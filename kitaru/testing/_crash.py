@@ -47,10 +47,8 @@ def kill_and_retry(stack: str, workdir: Path, *, steps: int = 8) -> str:
     marks = workdir / "marks.txt"
     script = workdir / "crash_agent.py"
     script.write_text(FLOW)
-    # the killed process holds a 1 s lease: it is declared lost 1 s after the kill
     proc = subprocess.Popen([sys.executable, str(script), str(marks), str(steps), stack], cwd=workdir,
-                            env={**os.environ, "KITARU_LEASE_TTL": "1"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for(lambda: len(_marks(marks)) >= 3 or proc.poll() is not None, 60, "three checkpoints")
         assert proc.poll() is None, proc.communicate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,6 +25,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_ANNOUNCED = re.compile(r"Kitaru server on http://\S+?:(\d+)")
+
 SERVER_TUNABLES = frozenset({"KITARU_JOB_GRACE", "KITARU_CANCEL_GRACE", "KITARU_DISPATCH_GRACE"})
 """Reconciler timings a test may set for its server too (every other KITARU_* variable stays out)."""
 
@@ -36,10 +39,11 @@ class LocalServer:
     without `signing_key` the server keeps its token signing key in its database (as in production).
     """
 
-    def __init__(self, database_url: str, home: Path, *, admin_key: str | None = None,
+    def __init__(self, database_url: str, home: Path, *, port: int = 0, admin_key: str | None = None,
                  signing_key: str | None = None, env: dict[str, str] | None = None) -> None:
-        self.database_url, self.home, self.port = database_url, home, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url, self.home = database_url, home
+        self.port = port
+        """The server's port: `port`, else (0) the free one it binds and announces on its first start."""
         self.admin_key = admin_key or f"kit_test-admin-{uuid.uuid4().hex}"
         self.signing_key = signing_key
         self.extra_env = dict(env or {})
@@ -55,16 +59,34 @@ class LocalServer:
                    KITARU_HOME=str(self.home), KITARU_BOOTSTRAP_API_KEY=self.admin_key, **self.extra_env)
         if self.signing_key:
             env["KITARU_SERVER_SECRET_KEY"] = self.signing_key
+        logged = self.log.stat().st_size if self.log.exists() else 0
         self.proc = launch(["--port", str(self.port), "--database-url", self.database_url], env, self.log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
-            if self._ready():
+            if not self.port:
+                self.port = self._announced_port(logged)
+            elif self._ready():
                 return
             time.sleep(0.01)
         self.kill()
         raise TimeoutError(f"server did not become ready: {self.log.read_text()[-3000:]}")
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT` (its port is known once it started)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def _announced_port(self, offset: int) -> int:
+        """The port in the server's `Kitaru server on http://HOST:PORT` line, logged after `offset`; 0 until then."""
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                found = _ANNOUNCED.search(log.read().decode(errors="replace"))
+        except FileNotFoundError:  # the server has not opened its log yet
+            return 0
+        return int(found.group(1)) if found else 0
 
     def _ready(self) -> bool:
         """Whether /ready answers 200 (a bare HTTP/1.1 request: an httpx client per poll costs more than the poll)."""

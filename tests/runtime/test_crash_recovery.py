@@ -13,7 +13,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.support import DOOMED_LEASE, ROOT, wait_for
+from tests.support import ROOT, wait_for
 
 N_STEPS = 12
 FLOW = f'''
@@ -60,7 +60,7 @@ def test_sigkill_at_varied_points_then_retry_finishes_exactly_once(kill_after: i
     # land between the output write and the journal commit
     marks_needed = 1 + kill_after % N_STEPS
     offset = (kill_after // N_STEPS) * 0.013
-    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, **DOOMED_LEASE), cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path), cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: len(_marks(tmp_path)) >= marks_needed or proc.poll() is not None, interval=0.005)
     time.sleep(offset)
@@ -90,7 +90,7 @@ def test_sigkill_at_varied_points_then_retry_finishes_exactly_once(kill_after: i
 def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path: Path, flow_file) -> None:
     script = flow_file(FLOW, name="crashy.py")
     env = _env(tmp_path, STEP_SLEEP="0.05")
-    proc = subprocess.Popen([sys.executable, str(script)], env={**env, **DOOMED_LEASE}, cwd=tmp_path, stdout=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE)
     wait_for(lambda: len(_marks(tmp_path)) >= 3, interval=0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -112,7 +112,7 @@ def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path
 
 def test_auto_recover_picks_up_a_killed_execution(tmp_path: Path, flow_file) -> None:
     script = flow_file(FLOW, name="crashy.py")
-    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, KITARU_AUTO_RECOVER="1", **DOOMED_LEASE),
+    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, KITARU_AUTO_RECOVER="1"),
                             cwd=tmp_path, stdout=subprocess.PIPE)
     wait_for(lambda: len(_marks(tmp_path)) >= 4, interval=0.005)
     proc.send_signal(signal.SIGKILL)

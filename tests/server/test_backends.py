@@ -17,7 +17,7 @@ import pytest
 
 import kitaru
 from kitaru.client import KitaruClient
-from tests.support import DOOMED_LEASE, ROOT, wait_for
+from tests.support import ROOT, wait_for
 
 FLOWS = '''
 import os, time
@@ -134,7 +134,7 @@ def test_replay_reuses_outputs_and_applies_overrides(flows: Any) -> None:
 
 
 def test_retry_after_sigkill_of_a_runner(flows: Any, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEP_SLEEP": "0.03", **DOOMED_LEASE}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STEP_SLEEP": "0.03"}
     proc = subprocess.Popen([sys.executable, str(flows.path)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     wait_for(lambda: len(flows.marks()) >= 5 or proc.poll() is not None)
