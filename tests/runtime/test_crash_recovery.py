@@ -48,6 +48,12 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "MARKS": str(tmp_path / "marks.txt"), **extra}
 
 
+DOOMED = {"KITARU_LEASE_TTL": "2"}
+"""The flow process a test SIGKILLs holds a 2 s lease (renewed every 0.5 s in its own SQLite store), not the suite's 3 s:
+it is declared lost 2 s after the kill. (1 s was lost by a starved runner on a loaded CI machine; the cloud e2e tests'
+jobs run on 2 s leases.)"""
+
+
 def _marks(tmp_path: Path) -> list[int]:
     path = tmp_path / "marks.txt"
     return [int(x) for x in path.read_text().split()] if path.exists() else []
@@ -60,7 +66,7 @@ def test_sigkill_at_varied_points_then_retry_finishes_exactly_once(kill_after: i
     # land between the output write and the journal commit
     marks_needed = 1 + kill_after % N_STEPS
     offset = (kill_after // N_STEPS) * 0.013
-    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path), cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, **DOOMED), cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: len(_marks(tmp_path)) >= marks_needed or proc.poll() is not None, interval=0.005)
     time.sleep(offset)
@@ -90,7 +96,7 @@ def test_sigkill_at_varied_points_then_retry_finishes_exactly_once(kill_after: i
 def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path: Path, flow_file) -> None:
     script = flow_file(FLOW, name="crashy.py")
     env = _env(tmp_path, STEP_SLEEP="0.05")
-    proc = subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, str(script)], env={**env, **DOOMED}, cwd=tmp_path, stdout=subprocess.PIPE)
     wait_for(lambda: len(_marks(tmp_path)) >= 3, interval=0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -112,7 +118,7 @@ def test_two_processes_resuming_the_same_execution_exactly_one_proceeds(tmp_path
 
 def test_auto_recover_picks_up_a_killed_execution(tmp_path: Path, flow_file) -> None:
     script = flow_file(FLOW, name="crashy.py")
-    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, KITARU_AUTO_RECOVER="1"),
+    proc = subprocess.Popen([sys.executable, str(script)], env=_env(tmp_path, KITARU_AUTO_RECOVER="1", **DOOMED),
                             cwd=tmp_path, stdout=subprocess.PIPE)
     wait_for(lambda: len(_marks(tmp_path)) >= 4, interval=0.005)
     proc.send_signal(signal.SIGKILL)
