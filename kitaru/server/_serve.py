@@ -60,12 +60,12 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
 
     extend_leases(db, tunables().server_lease_grace)
     db.close()
-    if key is not None and preset is None:
-        print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
-              f"Log in with: kitaru login http://{host}:{port} --api-key {key}", file=sys.stderr)
     listener = _listen(host) if port == 0 else None  # a free port, bound before it is announced below
     if listener is not None:
         port = listener.getsockname()[1]
+    if key is not None and preset is None:
+        print(f"Created the first admin API key (shown once, store it safely):\n  {key}\n"
+              f"Log in with: kitaru login http://{host}:{port} --api-key {key}", file=sys.stderr)
     if host not in ("0.0.0.0", "::"):  # runners the server dispatches report back here unless told otherwise
         os.environ.setdefault("KITARU_SERVER_PUBLIC_URL", f"http://{host}:{port}")
     print(f"Kitaru server on http://{host}:{port} (database {redact_url(url)})", file=sys.stderr, flush=True)
