@@ -60,7 +60,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
 
     extend_leases(db, tunables().server_lease_grace)
     db.close()
-    listener = _listen(host) if port == 0 else None  # a free port, bound before it is announced below
+    listener = listen_on_free_port(host) if port == 0 else None  # a free port, bound before it is announced below
     if listener is not None:
         port = listener.getsockname()[1]
     if key is not None and preset is None:
@@ -78,7 +78,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8080, database_url: str | None
         uvicorn.Server(uvicorn.Config("kitaru.server._asgi:app_from_env", **options)).run(sockets=[listener])
 
 
-def _listen(host: str) -> socket.socket:
+def listen_on_free_port(host: str) -> socket.socket:
     """A socket listening on a port the system picks (`--port 0`): bound here, so the port this process announces
     is already its own when anyone reads it (picking a free port first and binding it later races other servers)."""
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

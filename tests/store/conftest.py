@@ -88,16 +88,18 @@ def _served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StateSt
 
     from kitaru.server import create_app
     from kitaru.store._remote import RemoteStateService
-    from kitaru.testing._server import free_port
+    from kitaru.server._serve import listen_on_free_port
 
     monkeypatch.setenv("KITARU_SERVER_RECONCILE_INTERVAL", "0")
     app = create_app(f"sqlite:///{tmp_path / 'server.db'}", home=tmp_path / "server-home")
     admin_key = f"kit_test-admin-{uuid.uuid4().hex}"
     app.state.kitaru.identity.ensure_bootstrap_admin(admin_key)
-    port = free_port()
+    listener = listen_on_free_port("127.0.0.1")  # bound before anyone else can take the port
+    port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
-    thread = threading.Thread(target=server.run, name="kitaru-test-server", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="kitaru-test-server",
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -102,25 +101,20 @@ def ticker(n: int = 60) -> int:
 '''
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class UIServer:
     """The `kitaru ui` app on a uvicorn thread; `url`, `token`, `stop()`."""
 
     def __init__(self, app: Any, token: str) -> None:
         import uvicorn
 
+        from kitaru.server._serve import listen_on_free_port
+
         self.token = token
-        self.port = free_port()
+        listener = listen_on_free_port("127.0.0.1")  # bound before anyone else can take the port
+        self.port = listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [listener]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 15
         while not self.server.started:
