@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -23,6 +24,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _signal_session(pid: int, signum: int) -> None:
+    """Signal the session the server leads, or only its process if it has not started one yet (just launched)."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 _ANNOUNCED = re.compile(r"Kitaru server on http://\S+?:(\d+)")
@@ -61,7 +71,15 @@ class LocalServer:
             env["KITARU_SERVER_SECRET_KEY"] = self.signing_key
         logged = self.log.stat().st_size if self.log.exists() else 0
         self.proc = launch(["--port", str(self.port), "--database-url", self.database_url], env, self.log)
-        deadline = time.monotonic() + timeout
+        try:
+            self._wait_ready(logged, time.monotonic() + timeout)
+        except BaseException:
+            self.kill()  # never leave a server behind that the caller has no handle to stop
+            raise
+
+    def _wait_ready(self, logged: int, deadline: float) -> None:
+        """Poll until the server announced its port (if it picks one) and /ready answers there."""
+        assert self.proc is not None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
@@ -70,7 +88,6 @@ class LocalServer:
             elif self._ready():
                 return
             time.sleep(0.01)
-        self.kill()
         raise TimeoutError(f"server did not become ready: {self.log.read_text()[-3000:]}")
 
     @property
@@ -115,13 +132,13 @@ class LocalServer:
     def kill(self) -> None:
         """SIGKILL the server (and wait for it)."""
         if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            _signal_session(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
         if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            _signal_session(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

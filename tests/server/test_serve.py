@@ -39,3 +39,16 @@ def test_servers_on_port_0_announce_the_port_they_already_listen_on(tmp_path: Pa
 def test_port_0_with_several_workers_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(KitaruUsageError, match="--port 0"):
         serve(port=0, workers=2, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+
+
+def test_a_start_that_fails_for_any_reason_leaves_no_server_running(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    server = LocalServer(f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "home")
+
+    def broken(offset: int) -> int:
+        raise KeyboardInterrupt  # what a Ctrl-C (or a bug in the wait) looks like to start()
+
+    monkeypatch.setattr(server, "_announced_port", broken)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert server.proc is not None and server.proc.poll() is not None, "the server outlived its failed start"
