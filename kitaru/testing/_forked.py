@@ -129,6 +129,16 @@ def forked_runners_env() -> dict[str, str]:
             _ZYGOTE_ENV: _socket_path()}
 
 
+def signal_session(pid: int, signum: int) -> None:
+    """Signal the session that process `pid` leads (a zygote child, a server), or only the process while it has not
+    started its session yet (just forked: `os.killpg` finds no such group then); nothing if it is gone."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
 def _stand_in(argv: list[str]) -> int:
     """The body of `python _forked.py ARGV`: run `kitaru ARGV` (or `python -m ARGV` for `-m ARGV`) as a zygote
     child on this process's stdio, in this process's environment. Signals are forwarded to it, it dies with this
@@ -142,8 +152,7 @@ def _stand_in(argv: list[str]) -> int:
                          watch=str(os.getpid()))
 
     def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signum)
+        signal_session(pid, signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
@@ -222,8 +231,7 @@ class ForkedProcess:
 
     def kill_group(self) -> None:
         """SIGKILL its whole session (it leads its own process group)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
+        signal_session(self.pid, signal.SIGKILL)
 
     def __del__(self) -> None:
         if getattr(self, "_conn", None) is not None:

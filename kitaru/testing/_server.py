@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import os
 import re
@@ -16,7 +15,7 @@ from typing import Self
 
 import httpx
 
-from kitaru.testing._forked import ForkedProcess, launch
+from kitaru.testing._forked import ForkedProcess, launch, signal_session
 
 
 def free_port() -> int:
@@ -24,15 +23,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _signal_session(pid: int, signum: int) -> None:
-    """Signal the session the server leads, or only its process if it has not started one yet (just launched)."""
-    try:
-        os.killpg(pid, signum)
-    except ProcessLookupError:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
 
 
 _ANNOUNCED = re.compile(r"Kitaru server on http://\S+?:(\d+)")
@@ -132,13 +122,13 @@ class LocalServer:
     def kill(self) -> None:
         """SIGKILL the server (and wait for it)."""
         if self.proc is not None and self.proc.poll() is None:
-            _signal_session(self.proc.pid, signal.SIGKILL)
+            signal_session(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
         if self.proc is not None and self.proc.poll() is None:
-            _signal_session(self.proc.pid, signal.SIGTERM)
+            signal_session(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
