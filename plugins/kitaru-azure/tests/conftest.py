@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from azure_helpers import ACCOUNT, KEY, Azurite, service
 
-from kitaru.testing import LocalServer
+from kitaru.testing import LocalServer, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 CACHED = REPO / ".ci" / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
@@ -29,12 +29,6 @@ def _azurite_binary() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     pytest.fail(f"Azurite is not installed; the kitaru-azure tests need it: {INSTALL}", pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +49,7 @@ def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]
 
 
 def _run_azurite(workdir: Path, scheme: str, *extra: str) -> Iterator[Azurite]:
-    port = _free_port()
+    port = free_port()
     log = open(workdir / "azurite.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([_azurite_binary(), "--blobHost", "127.0.0.1", "--blobPort", str(port),
                              "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent",

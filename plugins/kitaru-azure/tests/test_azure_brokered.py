@@ -13,7 +13,7 @@ from azure_helpers import Azurite, blob_names, register
 
 from kitaru.client import KitaruClient
 from kitaru.store._remote import RemoteStateService
-from kitaru.testing import LocalServer
+from kitaru.testing import LocalServer, read_elsewhere
 from tests.support import http
 
 FLOW = '''
@@ -64,9 +64,7 @@ def test_runtime_and_client_act_with_sas_the_server_brokers(
         assert ref["store"] == f"az://{container}/kitaru"
         assert f"kitaru/blobs/sha256/{ref['sha256'][:2]}/{ref['sha256']}" in names
     # a fresh reader (no Azure identity either) loads the outputs through a read-only brokered SAS
-    read = "from kitaru.client import KitaruClient; import sys; print(KitaruClient().executions.wait(sys.argv[1]))"
-    out = subprocess.run([sys.executable, "-c", read, exec_id], env={**os.environ}, capture_output=True, text=True,
-                         timeout=60)
+    out = read_elsewhere(exec_id)
     assert out.returncode == 0 and out.stdout.strip() == "durable:ok", out.stderr[-3000:]
 
 

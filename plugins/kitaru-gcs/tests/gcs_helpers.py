@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import textwrap
 import time
@@ -10,11 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from kitaru.testing import free_port
 
 
 def start_fake_gcs(timeout: float = 30) -> tuple[subprocess.Popen[bytes], str]:

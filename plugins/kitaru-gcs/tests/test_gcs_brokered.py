@@ -18,7 +18,7 @@ from google_fake import GoogleFake
 
 from kitaru.client import KitaruClient
 from kitaru.store._remote import RemoteStateService
-from kitaru.testing import LocalServer
+from kitaru.testing import LocalServer, read_elsewhere
 
 FLOW = '''
 import kitaru
@@ -96,9 +96,7 @@ def test_runtime_and_client_act_with_credentials_the_server_brokers(
         assert ref["store"] == f"gs://{bucket}/kitaru"
         assert f"kitaru/blobs/sha256/{ref['sha256'][:2]}/{ref['sha256']}" in stored
     # a fresh reader (no Google identity either) loads the outputs through read-only brokered credentials
-    read = "from kitaru.client import KitaruClient; import sys; print(KitaruClient().executions.wait(sys.argv[1]))"
-    out = subprocess.run([sys.executable, "-c", read, exec_id], env={**os.environ}, capture_output=True, text=True,
-                         timeout=60)
+    out = read_elsewhere(exec_id)
     assert out.returncode == 0 and out.stdout.strip() == "durable:ok", out.stderr[-3000:]
     # every storage request carried a downscoped token and passed its boundary; none used the server's own
     assert proxy.log and all(kind == "downscoped" and ok for kind, _, ok in proxy.log), proxy.log

@@ -15,7 +15,7 @@ from s3_helpers import REGION, ROOT_CREDS, boto
 
 from kitaru.client import KitaruClient
 from kitaru.store._remote import RemoteStateService
-from kitaru.testing import LocalServer
+from kitaru.testing import LocalServer, read_elsewhere
 
 FLOW = '''
 import kitaru
@@ -108,9 +108,7 @@ def test_runtime_and_client_act_with_credentials_the_server_brokers(
         assert ref["store"] == f"s3://{bucket}/kitaru"
         assert f"kitaru/blobs/sha256/{ref['sha256'][:2]}/{ref['sha256']}" in keys
     # a fresh reader (no AWS identity either) loads the outputs through read-only brokered credentials
-    read = "from kitaru.client import KitaruClient; import sys; print(KitaruClient().executions.wait(sys.argv[1]))"
-    out = subprocess.run([sys.executable, "-c", read, exec_id], env={**os.environ}, capture_output=True, text=True,
-                         timeout=60)
+    out = read_elsewhere(exec_id)
     assert out.returncode == 0 and out.stdout.strip() == "durable:ok", out.stderr[-3000:]
 
 
